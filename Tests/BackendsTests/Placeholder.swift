@@ -1,0 +1,4 @@
+import XCTest
+
+// Placeholder until this module's tests land.
+final class BackendsPlaceholderTests: XCTestCase {}
