@@ -151,16 +151,12 @@ public final class DataLoader {
         s.documents = reader.count
         for row in 0..<reader.count {
             let doc = try reader.document(row)
-            if options.pack {
-                s.tokens += doc.count
-                s.targetTokens += doc.targetCount(limit: doc.count)
-            } else {
-                s.tokens += min(doc.count, T)
-                s.targetTokens += doc.targetCount(limit: T)
-                if doc.count > T {
-                    s.truncatedDocuments += 1
-                    s.truncatedTokens += doc.count - T
-                }
+            let kept = options.pack ? doc.count : min(doc.count, T)
+            s.tokens += kept
+            s.targetTokens += doc.targetCount(limit: kept)
+            if kept < doc.count {
+                s.truncatedDocuments += 1
+                s.truncatedTokens += doc.count - kept
             }
         }
         s.rows = options.pack ? (s.tokens + T - 1) / T : reader.count

@@ -85,6 +85,16 @@ final class BadInputTests: XCTestCase {
         try check("[{\"text\": \"a\"}] x", name: "data.json", location: "", contains: "unexpected data after")
     }
 
+    func testFirstBadRowOfTheFileIsReported() throws {
+        var lines = (0..<100).map { "{\"text\": \"r\($0)\"}" }
+        lines[89] = "{oops"
+        lines[59] = "{\"text\": 1}"
+        let path = try Fixture.file(lines.joined(separator: "\n"))
+        assertInputError(path, location: "line 60", contains: "must be a string") {
+            _ = try Fixture.loader(path, seqLen: 8)
+        }
+    }
+
     func testMissingFile() {
         assertInputError("/nonexistent/data.jsonl", contains: "cannot open") {
             _ = try Fixture.loader("/nonexistent/data.jsonl", seqLen: 8)

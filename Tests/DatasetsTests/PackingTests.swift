@@ -67,6 +67,20 @@ final class PackingTests: XCTestCase {
         XCTAssertEqual(second.targetTokenCount, 4)
     }
 
+    func testStatsCountTokensTargetsAndTruncation() throws {
+        let texts = (0..<100).map { String(repeating: "x", count: $0 % 13) }
+        let path = try Fixture.jsonl(texts.map(Fixture.textRow))
+        let tokens = texts.reduce(0) { $0 + $1.utf8.count + 2 }
+        for pack in [true, false] {
+            let stats = try Fixture.loader(path, seqLen: 10, batchSize: 2, pack: pack).stats
+            // Unpacked rows keep at most 10 tokens: documents of 9..14 tokens lose the excess.
+            let truncated = texts.map { max(0, $0.utf8.count + 2 - 10) }
+            XCTAssertEqual(stats.tokens, pack ? tokens : tokens - truncated.reduce(0, +))
+            XCTAssertEqual(stats.truncatedDocuments, pack ? 0 : truncated.filter { $0 > 0 }.count)
+            XCTAssertEqual(stats.targetTokens, stats.tokens - 100)  // all but each document's first label
+        }
+    }
+
     func testPaddingFallsBackToEOSWithoutAPadToken() throws {
         let loader = try Fixture.loader(
             try Fixture.jsonl([Fixture.textRow("a")]), seqLen: 5, pack: false, encoder: ByteEncoder(padTokenId: nil))
