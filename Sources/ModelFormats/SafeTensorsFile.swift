@@ -65,20 +65,28 @@ public final class SafeTensorsFile: @unchecked Sendable {
             throw InputError(file: path, location: "tensor \(t.name)",
                              "has \(t.elementCount) elements (shape \(t.shape)), expected \(destination.count)")
         }
+        convert(t, elements: 0..<t.elementCount, into: destination)
+    }
+
+    /// Elements `elements` of `t` as fp32 into `destination` (`elements.count` long): the
+    /// unchecked core that parallel loaders call on disjoint ranges.
+    func convert(_ t: SafeTensorInfo, elements: Range<Int>, into destination: UnsafeMutableBufferPointer<Float>) {
         let src = bytes(t)
-        guard let base = src.baseAddress, t.elementCount > 0 else { return }
-        if Int(bitPattern: base) % t.dtype.byteSize != 0 {
+        let size = t.dtype.byteSize
+        guard let base = src.baseAddress.map({ $0 + elements.lowerBound * size }), !elements.isEmpty else { return }
+        if Int(bitPattern: base) % size != 0 {
             // Files from other writers may leave tensors unaligned: read element by element.
-            for i in 0..<t.elementCount { destination[i] = Self.element(src, i, t.dtype) }
+            for (k, i) in elements.enumerated() { destination[k] = Self.element(src, i, t.dtype) }
             return
         }
+        let n = elements.count
         switch t.dtype {
         case .f32:
-            UnsafeMutableRawBufferPointer(destination).copyMemory(from: src)
+            UnsafeMutableRawBufferPointer(destination).copyMemory(from: UnsafeRawBufferPointer(start: base, count: n * 4))
         case .bf16:
-            BFloat16.convert(UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt16.self), count: t.elementCount), to: destination)
+            BFloat16.convert(UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt16.self), count: n), to: destination)
         case .f16:
-            Float16Bits.convert(UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt16.self), count: t.elementCount), to: destination)
+            Float16Bits.convert(UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt16.self), count: n), to: destination)
         }
     }
 
