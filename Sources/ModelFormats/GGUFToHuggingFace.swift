@@ -99,7 +99,7 @@ public enum GGUFToHuggingFace {
             for r in 0..<rows {
                 let s = plan.interleavedHeads.map { sourceRow(forRow: r, rows: rows, heads: $0) } ?? r
                 let bytes = UnsafeRawBufferPointer(rebasing: source[(s * sourceRowBytes)..<((s + 1) * sourceRowBytes)])
-                _ = GGUFQuantization.dequantize(bytes, type: plan.source.type, into: row)
+                _ = GGUFQuantization.dequantize(bytes, type: plan.source.type, into: row)  // type checked in tensorPlans
                 BFloat16.convert(UnsafeBufferPointer(row),
                                  to: UnsafeMutableBufferPointer(rebasing: output[(r * columns)..<((r + 1) * columns)]))
             }
