@@ -3,14 +3,19 @@
 (F32, F16, BF16, Q8_0, Q4_0, Q4_1), `values.<TYPE>` holds seeded random floats encoded with
 gguf-py's quantizer and `expected.<TYPE>` (F32) holds gguf-py's dequantization of those exact
 bytes, the oracle the Swift decoder must match bit for bit. It also carries one metadata key of
-every GGUF value type (the `fixture.*` keys) for the reader test.
+every GGUF value type (the `fixture.*` keys) for the reader test, and `rope_freqs.llama3`: the
+per-frequency divisors of Llama 3.2's rope scaling (factor 32, head_dim 128, theta 500000) as
+transformers computes them, which is what llama.cpp stores as `rope_freqs.weight`.
 
-Usage: scripts/make_gguf_fixture.py   (needs numpy and gguf)
+Usage: scripts/make_gguf_fixture.py   (needs numpy, gguf, torch and transformers)
 """
 import os
 
 import numpy as np
 import gguf
+import torch
+from transformers import LlamaConfig
+from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
 from gguf import GGMLQuantizationType as T
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -46,6 +51,14 @@ for qtype in (T.F32, T.F16, T.BF16, T.Q8_0, T.Q4_0, T.Q4_1):
     expected = gguf.quants.dequantize(encoded, qtype).astype(np.float32).reshape(values.shape)
     writer.add_tensor(f"values.{qtype.name}", encoded, raw_dtype=qtype)
     writer.add_tensor(f"expected.{qtype.name}", expected)
+
+config = LlamaConfig(hidden_size=4096, num_attention_heads=32, head_dim=128, rope_theta=500000.0,
+                     max_position_embeddings=131072,
+                     rope_scaling={"rope_type": "llama3", "factor": 32.0, "low_freq_factor": 1.0,
+                                   "high_freq_factor": 4.0, "original_max_position_embeddings": 8192})
+scaled, _ = ROPE_INIT_FUNCTIONS["llama3"](config, "cpu")
+unscaled = 1.0 / (500000.0 ** (torch.arange(0, 128, 2, dtype=torch.int64).float() / 128))
+writer.add_tensor("rope_freqs.llama3", (unscaled / scaled).numpy().astype(np.float32))
 
 writer.write_header_to_file()
 writer.write_kv_data_to_file()

@@ -143,10 +143,11 @@ final class GGUFConversionTests: XCTestCase {
         gguf["llama.attention.layer_norm_rms_epsilon"] = .f32(1e-5)
         gguf["llama.rope.freq_base"] = .f32(500000)
         gguf["llama.vocab_size"] = .u32(4)
-        // Divisors as convert_hf_to_gguf.py computes them for Llama 3.2 (factor 32), in float32.
-        let divisors = GGUFRopeScaling.llama3Divisors(factor: 32, headDim: headDim, ropeTheta: 500000).map(Float.init)
-        XCTAssertEqual(divisors.first, 1)
-        XCTAssertEqual(divisors.last, 32)
+        // Llama 3.2's divisors as transformers computes them (scripts/make_gguf_fixture.py).
+        let fixture = try GGUFFile(path: TestPaths.fixture("gguf/dequant.gguf"))
+        let freqs = try XCTUnwrap(fixture.tensor(named: "rope_freqs.llama3"))
+        var divisors = [Float](repeating: 0, count: freqs.elementCount)
+        try divisors.withUnsafeMutableBufferPointer { try fixture.dequantize(freqs, into: $0) }
         XCTAssertTrue(divisors.contains { $0 > 1 && $0 < 32 }, "some frequencies are blended")
         gguf.addF32("rope_freqs.weight", shape: [headDim / 2], divisors)
         let scaling = try GGUFLlamaConfig(file: try open(gguf)).configJSON["rope_scaling"]
@@ -157,9 +158,10 @@ final class GGUFConversionTests: XCTestCase {
         XCTAssertEqual(scaling?["original_max_position_embeddings"]?.int, 8192)
 
         gguf.tensors[0] = .init(name: "rope_freqs.weight", dimensions: [UInt64(headDim / 2)], type: 0,
-                                data: divisors.enumerated().flatMap { i, d in withUnsafeBytes(of: (i == 40 ? d * 1.5 : d).bitPattern) { Array($0) } })
+                                data: divisors.enumerated().flatMap { i, d in withUnsafeBytes(of: (i == 30 ? d * 1.5 : d).bitPattern) { Array($0) } })
         XCTAssertThrowsError(try GGUFLlamaConfig(file: try open(gguf))) { error in
             XCTAssertEqual((error as? InputError)?.location, "tensor rope_freqs.weight")
+            XCTAssertTrue("\(error)".contains("divisor 30"), "\(error)")
         }
     }
 

@@ -29,7 +29,7 @@ final class GGUFReaderTests: XCTestCase {
         XCTAssertEqual(m["fixture.strings"], .array([.string("a"), .string(""), .string("ü b")]))
         XCTAssertEqual(m["fixture.ints"]?.array?.compactMap(\.int), [3, -1, 7])
 
-        XCTAssertEqual(file.tensors.count, 12)
+        XCTAssertEqual(file.tensors.count, 13)
         let q = try XCTUnwrap(file.tensor(named: "values.Q4_1"))
         XCTAssertEqual(q.type, .q4_1)
         XCTAssertEqual(q.dimensions, [64, 2])
