@@ -1,6 +1,4 @@
 import Support
-import TestSupport
-@testable import ModelFormats
 
 /// Builds small GGUF files byte by byte (the layout of the GGUF specification), so tests can
 /// make well-formed files of any shape and then break them in chosen ways.
