@@ -31,11 +31,11 @@ struct BenchAdamWCommand: ParsableCommand {
                                    bf16Gradients: bf16Gradients, memcpyBytes: memcpyMiB << 20)
         let r = try bench.run(pool: pool)
         print("parameters:        \(r.parameters) (\(r.bf16Gradients ? "bf16" : "fp32") gradients, \(r.threads) threads)")
-        print("step time:         \(fixedDecimal(r.secondsPerStep * 1e3, digits: 2)) ms (best of \(iterations))")
-        print("AdamW:             \(fixedDecimal(r.parametersPerSecond / 1e9, digits: 3)) Gparam/s")
-        print("memcpy:            \(fixedDecimal(r.memcpyBytesPerSecond / 1e9, digits: 2)) GB/s read+write")
-        print("bandwidth bound:   \(fixedDecimal(r.bandwidthBound / 1e9, digits: 3)) Gparam/s at \(r.bytesPerParameter) B/param "
+        print("step time:         \(Format.fixed(r.secondsPerStep * 1e3, 2)) ms (best of \(iterations))")
+        print("AdamW:             \(Format.fixed(r.parametersPerSecond / 1e9, 3)) Gparam/s")
+        print("memcpy:            \(Format.fixed(r.memcpyBytesPerSecond / 1e9, 2)) GB/s read+write")
+        print("bandwidth bound:   \(Format.fixed(r.bandwidthBound / 1e9, 3)) Gparam/s at \(r.bytesPerParameter) B/param "
             + "(fp32 p,m,v read+write 24, grad read \(r.bf16Gradients ? 2 : 4), bf16 weights write 2)")
-        print("share of bound:    \(fixedDecimal(r.shareOfBound * 100, digits: 1)) %")
+        print("share of bound:    \(Format.fixed(r.shareOfBound * 100, 1)) %")
     }
 }
