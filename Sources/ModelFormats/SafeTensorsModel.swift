@@ -46,6 +46,10 @@ public final class SafeTensorsModel: @unchecked Sendable {
             for (name, k) in fileOf where files[k].info(name) == nil {
                 throw InputError(file: files[k].path, location: "tensor \(name)", "listed in \(SafeTensorsWriter.indexFileName) but not in this shard")
             }
+            // A tensor the index does not list still counts, so that callers see (and can refuse) it.
+            for (k, f) in files.enumerated() {
+                for t in f.tensors where fileOf[t.name] == nil { fileOf[t.name] = k }
+            }
         } else if FileManager.default.fileExists(atPath: single) {
             let f = try SafeTensorsFile(path: single)
             files = [f]

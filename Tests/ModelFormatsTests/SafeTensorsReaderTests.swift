@@ -145,3 +145,18 @@ final class SafeTensorsReaderTests: XCTestCase {
         XCTAssertThrowsError(try SafeTensorsModel(directory: dir)) { XCTAssertEqual(($0 as? InputError)?.file, dir) }
     }
 }
+
+extension SafeTensorsReaderTests {
+    func testIndexMustNameFilesInTheFolder() throws {
+        let dir = try TestPaths.temporaryDirectory("st-index")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try AtomicOutput.write(#"{"weight_map": {"a": "../x.safetensors"}}"#, to: dir + "/model.safetensors.index.json")
+        XCTAssertThrowsError(try SafeTensorsModel(directory: dir)) { e in
+            XCTAssertEqual((e as? InputError)?.location, "key weight_map.a", "\(e)")
+        }
+        try AtomicOutput.write(#"{"metadata": {}}"#, to: dir + "/model.safetensors.index.json")
+        XCTAssertThrowsError(try SafeTensorsModel(directory: dir)) { e in
+            XCTAssertEqual((e as? InputError)?.location, "key weight_map", "\(e)")
+        }
+    }
+}

@@ -18,4 +18,5 @@ void ck_sgemm(int transA, int transB, long M, long N, long K, float alpha,
 #define CK_SGEMM_MR 6
 #define CK_SGEMM_NR 16
 
+#include "adamw.h"
 #endif
