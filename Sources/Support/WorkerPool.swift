@@ -103,7 +103,7 @@ public final class WorkerPool: @unchecked Sendable {
     private func runItems() {
         while true {
             pthread_mutex_lock(&mutex)
-            guard let body = job, nextIndex < jobCount else {
+            guard var body = job, nextIndex < jobCount else {
                 pthread_mutex_unlock(&mutex)
                 return
             }
@@ -111,6 +111,10 @@ public final class WorkerPool: @unchecked Sendable {
             nextIndex += 1
             pthread_mutex_unlock(&mutex)
             body(i)
+            // Drop this thread's reference before reporting completion: the caller's closure
+            // is non-escaping and must have no references left once `unfinished` reaches 0.
+            body = { _ in }
+            _ = body
             pthread_mutex_lock(&mutex)
             unfinished -= 1
             if unfinished == 0 { pthread_cond_broadcast(&done) }

@@ -27,3 +27,21 @@ final class WorkerPoolTests: XCTestCase {
         XCTAssertTrue((0..<n).allSatisfy { hits[$0] == 1 })
     }
 }
+
+final class WorkerPoolStressTests: XCTestCase {
+    // Many short jobs back to back: a worker must never keep the caller's closure alive after
+    // the job completes (withoutActuallyEscaping traps if it does).
+    func testShortJobsBackToBackDoNotEscapeTheClosure() {
+        let pool = WorkerPool(threads: 4)
+        defer { pool.shutdown() }
+        var total = 0
+        for _ in 0..<5000 {
+            let sums = UnsafeMutablePointer<Int>.allocate(capacity: 8)
+            sums.initialize(repeating: 0, count: 8)
+            pool.parallelFor(8) { i in sums[i] = i }
+            total += (0..<8).reduce(0) { $0 + sums[$1] }
+            sums.deallocate()
+        }
+        XCTAssertEqual(total, 5000 * 28)
+    }
+}
