@@ -164,7 +164,9 @@ struct RegexParser {
             lookahead = false
         } else if take("?!") {
             lookahead = true
-        } else if take("?<"), let c = peek, c != "=", c != "!" {
+        } else if take("?<=") || take("?<!") {
+            throw error("lookbehind is not supported")
+        } else if take("?<") {
             while let c = peek, c != ">" { pos += 1 }  // named group: the name does not matter here
             guard peek == ">" else { throw error("unterminated group name") }
             pos += 1

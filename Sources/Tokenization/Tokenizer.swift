@@ -42,11 +42,7 @@ public final class Tokenizer: TextEncoding {
         preTokenizer = try PreTokenizer.read(root: root)
         decoder = try TokenDecoder.read(try root.optional("decoder"))
 
-        var added: [AddedToken] = []
-        for node in try root.optional("added_tokens")?.array() ?? [] {
-            let token = try AddedToken(node, modelIds: model.idForToken)
-            if !token.content.isEmpty { added.append(token) }
-        }
+        let added = try AddedToken.read(try root.optional("added_tokens")?.array() ?? [], model: model)
         addedTokens = added
         addedTokenById = Dictionary(added.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
         addedTokenIdByContent = Dictionary(added.map { ($0.content, $0.id) }, uniquingKeysWith: { _, last in last })
