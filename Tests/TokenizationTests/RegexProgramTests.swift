@@ -48,7 +48,8 @@ final class RegexProgramTests: XCTestCase {
     }
 
     func testRejectsUnsupportedSyntax() {
-        for pattern in ["(?<=a)b", "a++", "(a", "a)", "[abc", "\\p{Greek}", "^a", "(?>a)", "\\k<x>", "(a*)*", "[a&&b]", "x{3,2}"] {
+        for pattern in ["(?<=a)b", "a++", "(a", "a)", "[abc", "\\p{Greek}", "^a", "(?>a)", "\\k<x>", "(a*)*", "[a&&b]", "x{3,2}",
+                        "((a{1000}){1000}){1000}", String(repeating: "(", count: 500) + "a" + String(repeating: ")", count: 500)] {
             XCTAssertThrowsError(try RegexProgram(pattern: pattern), pattern) { error in
                 XCTAssertTrue(error is RegexSyntaxError, "\(pattern): \(error)")
             }
