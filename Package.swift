@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Support"], path: "Tests/TestSupport", swiftSettings: swift5),
         .testTarget(name: "SupportTests", dependencies: ["Support", "TestSupport"], swiftSettings: swift5),
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "Tokenization", "TestSupport"], swiftSettings: swift5),
-        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"], swiftSettings: swift5),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "ModelFormats", "TestSupport"], swiftSettings: swift5),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenization", "TestSupport"], swiftSettings: swift5),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "TestSupport"], swiftSettings: fastMath),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "ModelFormats", "Backends", "TestSupport"], swiftSettings: fastMath),

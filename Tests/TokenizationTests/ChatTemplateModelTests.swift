@@ -8,7 +8,10 @@ import Tokenization
 final class ChatTemplateModelTests: XCTestCase {
     private func checkModel(_ model: String, templateAsset: String) throws {
         let templatePath = try TestPaths.asset("\(model)/\(templateAsset)")
-        let directory = String(templatePath.dropLast(templateAsset.count + 1))
+        try checkModel(model, directory: String(templatePath.dropLast(templateAsset.count + 1)))
+    }
+
+    private func checkModel(_ model: String, directory: String) throws {
         let template = try ChatTemplate.load(directory: directory)
         let reference = try readJSONFile(TestPaths.fixture("chat/\(model)_expected.json"))
         XCTAssertEqual(template.bosToken, reference["bos_token"]?.string)
@@ -37,6 +40,11 @@ final class ChatTemplateModelTests: XCTestCase {
     func testLlama32MatchesTransformers() throws {
         // The fetched tokenizer_config.json has no template: scripts/fetch_llama_chat_template.py adds it.
         try checkModel("llama3.2", templateAsset: "chat_template.jinja")
+    }
+
+    /// SmolLM2's ChatML template as our GGUF converter writes it into tokenizer_config.json.
+    func testConvertedSmolLM2MatchesTransformers() throws {
+        try checkModel("smollm2", directory: ConvertedSmolLM2.directory())
     }
 
     func testChatMessagesRenderLikeJSONMessages() throws {

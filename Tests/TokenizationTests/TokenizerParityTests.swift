@@ -14,6 +14,12 @@ final class TokenizerParityTests: XCTestCase {
         try checkParity(tokenizerPath: TestPaths.asset("llama3.2/tokenizer.json"), expectedFile: "llama3.2_expected.json")
     }
 
+    /// SmolLM2's tokenizer.json as our GGUF converter writes it (digits split one by one, as the
+    /// model was trained), checked against `tokenizers` reading that same file.
+    func testConvertedSmolLM2MatchesHuggingFace() throws {
+        try checkParity(tokenizerPath: ConvertedSmolLM2.directory(), expectedFile: "smollm2_expected.json")
+    }
+
     private func corpus() throws -> [String] {
         var texts: [String] = []
         try JSONLinesText.forEach(in: TestPaths.fixture("tokenizer/corpus.jsonl"), field: "text") { text, _ in
