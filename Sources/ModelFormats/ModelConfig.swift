@@ -37,6 +37,10 @@ public struct ModelConfig: Equatable, Sendable {
     public var mlpBias: Bool
     /// RMSNorm over each head's q and k before RoPE (Qwen3).
     public var qkNorm: Bool
+    /// Sliding-window attention span (Mistral `sliding_window`, Qwen `use_sliding_window`).
+    /// Not implemented as a mask: attention is full, which equals the windowed attention only
+    /// while every sequence has at most this many tokens, so training must refuse longer ones.
+    public var slidingWindow: Int?
     public var bosTokenId: Int?
     public var eosTokenIds: [Int]
 
@@ -44,7 +48,7 @@ public struct ModelConfig: Equatable, Sendable {
                 numKVHeads: Int, headDim: Int, vocabSize: Int, rmsNormEps: Double, ropeTheta: Double,
                 ropeScaling: RopeScaling = .none, maxPositionEmbeddings: Int, tieWordEmbeddings: Bool,
                 qkvBias: Bool = false, outputBias: Bool = false, mlpBias: Bool = false, qkNorm: Bool = false,
-                bosTokenId: Int? = nil, eosTokenIds: [Int] = []) {
+                slidingWindow: Int? = nil, bosTokenId: Int? = nil, eosTokenIds: [Int] = []) {
         self.family = family
         self.hiddenSize = hiddenSize
         self.intermediateSize = intermediateSize
@@ -62,6 +66,7 @@ public struct ModelConfig: Equatable, Sendable {
         self.outputBias = outputBias
         self.mlpBias = mlpBias
         self.qkNorm = qkNorm
+        self.slidingWindow = slidingWindow
         self.bosTokenId = bosTokenId
         self.eosTokenIds = eosTokenIds
     }
