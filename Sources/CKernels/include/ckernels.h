@@ -2,4 +2,5 @@
 #define CKERNELS_H
 #include <stddef.h>
 #include <stdint.h>
+#include "adamw.h"
 #endif
