@@ -25,7 +25,9 @@ public struct CheckpointState: Equatable, Sendable {
     }
 
     var json: JSON {
-        let data = (try? JSONEncoder().encode(self.data)).flatMap { try? JSON.parse($0) } ?? .null
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let data = (try? encoder.encode(self.data)).flatMap { try? JSON.parse($0) } ?? .null
         return .object(JSONObject([
             ("format", .string(Self.format)),
             ("step", .int(step)),

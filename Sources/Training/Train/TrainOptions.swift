@@ -14,6 +14,15 @@ public struct TrainOptions: Equatable, Sendable {
     /// Where the model computes. `auto` picks the best available one (the CPU, for now).
     public enum Device: String, CaseIterable, Sendable {
         case auto, cpu, cuda
+
+        /// The device `auto` resolves to, or an error for one this build cannot use.
+        public func resolved() throws -> TrainOptions.Device {
+            switch self {
+            case .auto, .cpu: return .cpu
+            case .cuda:
+                throw UsageError("--device cuda is not available yet (the CUDA backend is not built into this version); use --device cpu")
+            }
+        }
     }
 
     public var modelDirectory: String
@@ -51,9 +60,7 @@ public struct TrainOptions: Equatable, Sendable {
 
     /// Checks what can be checked without reading any file.
     public func validate() throws {
-        if device == .cuda {
-            throw UsageError("--device cuda is not available yet (the CUDA backend is not built into this version); use --device cpu")
-        }
+        _ = try device.resolved()
         guard gradAccum >= 1 else { throw UsageError("--grad-accum must be at least 1, got \(gradAccum)") }
         guard data.seqLen >= 2 else { throw UsageError("--seq-len must be at least 2, got \(data.seqLen)") }
         guard data.batchSize >= 1 else { throw UsageError("--batch-size must be at least 1, got \(data.batchSize)") }
@@ -67,16 +74,6 @@ public struct TrainOptions: Equatable, Sendable {
         if let n = stopAfter, n < 1 { throw UsageError("--stop-after must be at least 1, got \(n)") }
         try adamW.validate()
         try schedule(totalSteps: 1).validate()
-    }
-
-    /// Checks the options against the model they will train.
-    public func validate(for config: ModelConfig) throws {
-        guard data.seqLen <= config.maxPositionEmbeddings else {
-            throw UsageError("--seq-len \(data.seqLen) exceeds the model's max_position_embeddings (\(config.maxPositionEmbeddings))")
-        }
-        if let window = config.slidingWindow, data.seqLen > window {
-            throw UsageError("--seq-len \(data.seqLen) exceeds the model's sliding_window (\(window)); windowed attention is not implemented")
-        }
     }
 
     /// Optimizer steps of the run, given the data's micro-batches per epoch.
@@ -107,4 +104,21 @@ public struct TrainOptions: Equatable, Sendable {
             ("--no-pack", data.pack ? "off" : "on"), ("--no-shuffle", data.shuffle ? "off" : "on"),
         ]
     }
+}
+
+extension DataLoaderOptions {
+    /// Refuses rows longer than the model can attend over.
+    public func check(against config: ModelConfig) throws {
+        guard seqLen <= config.maxPositionEmbeddings else {
+            throw UsageError("--seq-len \(seqLen) exceeds the model's max_position_embeddings (\(config.maxPositionEmbeddings))")
+        }
+        if let window = config.slidingWindow, seqLen > window {
+            throw UsageError("--seq-len \(seqLen) exceeds the model's sliding_window (\(window)); windowed attention is not implemented")
+        }
+    }
+}
+
+extension TrainOptions {
+    /// The defaults of every setting (paths empty), as --help states them.
+    public static let defaults = TrainOptions(modelDirectory: "", dataPath: "", outputDirectory: "")
 }

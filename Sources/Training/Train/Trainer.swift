@@ -63,7 +63,7 @@ public final class Trainer {
         try options.validate()
         let modelConfigPath = options.modelDirectory + "/config.json"
         let config = try ModelConfig.load(path: modelConfigPath)
-        try options.validate(for: config)
+        try options.data.check(against: config)
         let (B, T, accum) = (options.data.batchSize, options.data.seqLen, options.gradAccum)
 
         let loader = try DataLoader(path: options.dataPath, encoder: encoder, chatTemplate: chatTemplate, options: options.data)
