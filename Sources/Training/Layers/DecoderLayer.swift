@@ -1,0 +1,136 @@
+import Backends
+import ModelFormats
+
+/// One pre-norm decoder layer (Llama / Mistral / Qwen2 / Qwen3), forward and backward with
+/// explicit backend ops:
+///
+///     h   = x + o_proj(attention(rope(norm_qk(q_proj(n1))), rope(norm_qk(k_proj(n1))), v_proj(n1)))
+///           with n1 = input_layernorm(x)
+///     out = h + down_proj(silu(gate_proj(n2)) · up_proj(n2))   with n2 = post_attention_layernorm(h)
+///
+/// The backward takes only the layer's input (the activation checkpoint) and recomputes the
+/// forward's activations before backpropagating, as the sliding-window engine does per layer.
+struct DecoderLayer {
+    let config: ModelConfig
+    let backend: any Backend
+    let workspace: DecoderLayerWorkspace
+    /// (D/2) f32 RoPE inverse frequencies.
+    let invFreq: TensorRef
+
+    private var eps: Float { Float(config.rmsNormEps) }
+
+    /// output (N,C) = the layer applied to input (N,C). output may not alias input.
+    func forward(input: TensorRef, output: TensorRef, weights w: DecoderLayerTensors, grid: TokenGrid) {
+        let c = config, n = grid.tokens
+        computeActivations(input: input, weights: w, grid: grid)
+        backend.linearForward(out: output, inp: workspace.activation, weight: w.downProj, bias: w.downBias,
+                              tokens: n, inFeatures: c.intermediateSize, outFeatures: c.hiddenSize)
+        backend.add(output, output, workspace.residual, count: n * c.hiddenSize)
+    }
+
+    /// Backpropagates through the layer whose input was `input` (N,C): on entry `dResidual`
+    /// (N,C) holds ∂L/∂output, on return ∂L/∂input. Weight gradients are accumulated into `g`.
+    func backward(input: TensorRef, dResidual: TensorRef, weights w: DecoderLayerTensors,
+                  gradients g: DecoderLayerTensors, grid: TokenGrid) {
+        let c = config, n = grid.tokens, ws = workspace, b = backend
+        let C = c.hiddenSize, I = c.intermediateSize
+        computeActivations(input: input, weights: w, grid: grid)
+
+        // MLP block: out = h + down(silu(gate) · up); dResidual is ∂L/∂out = ∂L/∂down.
+        b.linearBackward(dInp: ws.dActivation, dWeight: g.downProj, dBias: g.downBias, dOut: dResidual,
+                         inp: ws.activation, weight: w.downProj, tokens: n, inFeatures: I, outFeatures: C,
+                         accumulate: false)
+        b.swigluBackward(dGate: ws.dGate, dUp: ws.dUp, dOut: ws.dActivation, gate: ws.gate, up: ws.up, count: n * I)
+        b.linearBackward(dInp: ws.dNormed, dWeight: g.gateProj, dBias: g.gateBias, dOut: ws.dGate,
+                         inp: ws.normedPost, weight: w.gateProj, tokens: n, inFeatures: C, outFeatures: I,
+                         accumulate: false)
+        b.linearBackward(dInp: ws.dNormed, dWeight: g.upProj, dBias: g.upBias, dOut: ws.dUp,
+                         inp: ws.normedPost, weight: w.upProj, tokens: n, inFeatures: C, outFeatures: I,
+                         accumulate: true)
+        // dResidual becomes ∂L/∂h: the skip path plus the path through the norm.
+        b.rmsNormBackward(dInp: dResidual, dWeight: g.postAttentionNorm, dOut: ws.dNormed, inp: ws.residual,
+                          weight: w.postAttentionNorm, rstd: ws.rstdPost, rows: n, cols: C, accumulate: true)
+
+        // Attention block: h = x + o_proj(attention).
+        b.linearBackward(dInp: ws.dAttention, dWeight: g.oProj, dBias: g.oBias, dOut: dResidual,
+                         inp: ws.attention, weight: w.oProj, tokens: n, inFeatures: c.qDim, outFeatures: C,
+                         accumulate: false)
+        b.attentionBackward(dq: ws.dq, dk: ws.dk, dv: ws.dv, dOut: ws.dAttention, q: ws.q, k: ws.k, v: ws.v,
+                            out: ws.attention, lse: ws.lse, batch: grid.batch, seqLen: grid.seqLen,
+                            heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim)
+        b.ropeBackward(dInp: ws.dq, dOut: ws.dq, positions: grid.positions, invFreq: invFreq,
+                       tokens: n, heads: c.numHeads, headDim: c.headDim)
+        b.ropeBackward(dInp: ws.dk, dOut: ws.dk, positions: grid.positions, invFreq: invFreq,
+                       tokens: n, heads: c.numKVHeads, headDim: c.headDim)
+        let (dqProj, dkProj) = qkNormBackward(weights: w, gradients: g, tokens: n)
+        b.linearBackward(dInp: ws.dNormed, dWeight: g.qProj, dBias: g.qBias, dOut: dqProj,
+                         inp: ws.normedInput, weight: w.qProj, tokens: n, inFeatures: C, outFeatures: c.qDim,
+                         accumulate: false)
+        b.linearBackward(dInp: ws.dNormed, dWeight: g.kProj, dBias: g.kBias, dOut: dkProj,
+                         inp: ws.normedInput, weight: w.kProj, tokens: n, inFeatures: C, outFeatures: c.kvDim,
+                         accumulate: true)
+        b.linearBackward(dInp: ws.dNormed, dWeight: g.vProj, dBias: g.vBias, dOut: ws.dv,
+                         inp: ws.normedInput, weight: w.vProj, tokens: n, inFeatures: C, outFeatures: c.kvDim,
+                         accumulate: true)
+        // dResidual becomes ∂L/∂x.
+        b.rmsNormBackward(dInp: dResidual, dWeight: g.inputNorm, dOut: ws.dNormed, inp: input,
+                          weight: w.inputNorm, rstd: ws.rstdInput, rows: n, cols: C, accumulate: true)
+    }
+
+    /// Everything the backward reads, up to the MLP activation (the down projection and the
+    /// second residual add are `forward`'s alone).
+    private func computeActivations(input: TensorRef, weights w: DecoderLayerTensors, grid: TokenGrid) {
+        let c = config, n = grid.tokens, ws = workspace, b = backend
+        let C = c.hiddenSize, I = c.intermediateSize
+        b.rmsNormForward(out: ws.normedInput, rstd: ws.rstdInput, inp: input, weight: w.inputNorm,
+                         rows: n, cols: C, eps: eps)
+        // With q/k norm the projections land before the norm; otherwise straight in q, k.
+        let qProj = ws.qPreNorm ?? ws.q, kProj = ws.kPreNorm ?? ws.k
+        b.linearForward(out: qProj, inp: ws.normedInput, weight: w.qProj, bias: w.qBias,
+                        tokens: n, inFeatures: C, outFeatures: c.qDim)
+        b.linearForward(out: kProj, inp: ws.normedInput, weight: w.kProj, bias: w.kBias,
+                        tokens: n, inFeatures: C, outFeatures: c.kvDim)
+        b.linearForward(out: ws.v, inp: ws.normedInput, weight: w.vProj, bias: w.vBias,
+                        tokens: n, inFeatures: C, outFeatures: c.kvDim)
+        if let qNorm = w.qNorm, let kNorm = w.kNorm, let rstdQ = ws.rstdQ, let rstdK = ws.rstdK {
+            // Per-head RMSNorm: rows = N·heads, cols = D.
+            b.rmsNormForward(out: ws.q, rstd: rstdQ, inp: qProj, weight: qNorm,
+                             rows: n * c.numHeads, cols: c.headDim, eps: eps)
+            b.rmsNormForward(out: ws.k, rstd: rstdK, inp: kProj, weight: kNorm,
+                             rows: n * c.numKVHeads, cols: c.headDim, eps: eps)
+        }
+        b.ropeForward(out: ws.q, inp: ws.q, positions: grid.positions, invFreq: invFreq,
+                      tokens: n, heads: c.numHeads, headDim: c.headDim)
+        b.ropeForward(out: ws.k, inp: ws.k, positions: grid.positions, invFreq: invFreq,
+                      tokens: n, heads: c.numKVHeads, headDim: c.headDim)
+        b.attentionForward(out: ws.attention, lse: ws.lse, q: ws.q, k: ws.k, v: ws.v,
+                           batch: grid.batch, seqLen: grid.seqLen,
+                           heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim)
+        b.linearForward(out: ws.residual, inp: ws.attention, weight: w.oProj, bias: w.oBias,
+                        tokens: n, inFeatures: c.qDim, outFeatures: C)
+        b.add(ws.residual, ws.residual, input, count: n * C)
+        b.rmsNormForward(out: ws.normedPost, rstd: ws.rstdPost, inp: ws.residual, weight: w.postAttentionNorm,
+                         rows: n, cols: C, eps: eps)
+        b.linearForward(out: ws.gate, inp: ws.normedPost, weight: w.gateProj, bias: w.gateBias,
+                        tokens: n, inFeatures: C, outFeatures: I)
+        b.linearForward(out: ws.up, inp: ws.normedPost, weight: w.upProj, bias: w.upBias,
+                        tokens: n, inFeatures: C, outFeatures: I)
+        b.swigluForward(out: ws.activation, gate: ws.gate, up: ws.up, count: n * I)
+    }
+
+    /// Backpropagates the per-head q/k RMSNorm (Qwen3) and returns the gradients of the q and
+    /// k projections' outputs; without q/k norm those are dq, dk themselves.
+    private func qkNormBackward(weights w: DecoderLayerTensors, gradients g: DecoderLayerTensors,
+                                tokens n: Int) -> (TensorRef, TensorRef) {
+        let c = config, ws = workspace
+        guard let qNorm = w.qNorm, let kNorm = w.kNorm, let dqNorm = g.qNorm, let dkNorm = g.kNorm,
+              let qPre = ws.qPreNorm, let kPre = ws.kPreNorm, let rstdQ = ws.rstdQ, let rstdK = ws.rstdK,
+              let dqPre = ws.dqPreNorm, let dkPre = ws.dkPreNorm
+        else { return (ws.dq, ws.dk) }
+        backend.rmsNormBackward(dInp: dqPre, dWeight: dqNorm, dOut: ws.dq, inp: qPre, weight: qNorm, rstd: rstdQ,
+                                rows: n * c.numHeads, cols: c.headDim, accumulate: false)
+        backend.rmsNormBackward(dInp: dkPre, dWeight: dkNorm, dOut: ws.dk, inp: kPre, weight: kNorm, rstd: rstdK,
+                                rows: n * c.numKVHeads, cols: c.headDim, accumulate: false)
+        return (dqPre, dkPre)
+    }
+}

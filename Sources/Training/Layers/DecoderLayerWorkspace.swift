@@ -1,0 +1,80 @@
+import Backends
+import ModelFormats
+
+/// The activations of one decoder layer's forward (kept for its backward) and the scratch
+/// of the backward, sized once for `maxTokens` tokens and reused by every layer: layers run
+/// one at a time, and a layer's backward first recomputes its forward into these buffers.
+/// Shapes below are for N tokens; every buffer holds maxTokens rows.
+final class DecoderLayerWorkspace {
+    // Forward (attention block)
+    let rstdInput: TensorRef      // (N) f32
+    let normedInput: TensorRef    // (N,C) input_layernorm output
+    let qPreNorm: TensorRef?      // (N,H·D) q projection before q_norm (Qwen3)
+    let kPreNorm: TensorRef?      // (N,Hkv·D)
+    let rstdQ: TensorRef?         // (N·H)
+    let rstdK: TensorRef?         // (N·Hkv)
+    let q: TensorRef              // (N,H·D) after norm and RoPE
+    let k: TensorRef              // (N,Hkv·D) after norm and RoPE
+    let v: TensorRef              // (N,Hkv·D)
+    let attention: TensorRef      // (N,H·D) softmax(q kᵀ) v
+    let lse: TensorRef            // (B,H,T)
+    let residual: TensorRef       // (N,C) input + o_proj(attention)
+    // Forward (MLP block)
+    let rstdPost: TensorRef       // (N)
+    let normedPost: TensorRef     // (N,C) post_attention_layernorm output
+    let gate: TensorRef           // (N,I)
+    let up: TensorRef             // (N,I)
+    let activation: TensorRef     // (N,I) silu(gate) · up
+    // Backward scratch
+    let dNormed: TensorRef        // (N,C) gradient of either norm's output
+    let dActivation: TensorRef    // (N,I)
+    let dGate: TensorRef          // (N,I)
+    let dUp: TensorRef            // (N,I)
+    let dAttention: TensorRef     // (N,H·D)
+    let dq: TensorRef             // (N,H·D)
+    let dk: TensorRef             // (N,Hkv·D)
+    let dv: TensorRef             // (N,Hkv·D)
+    let dqPreNorm: TensorRef?     // (N,H·D) (Qwen3)
+    let dkPreNorm: TensorRef?     // (N,Hkv·D)
+
+    /// The buffers, held so that the references above stay valid.
+    private let buffers: [any DeviceBuffer]
+
+    init(config c: ModelConfig, maxTokens n: Int, backend: any Backend) throws {
+        var buffers: [any DeviceBuffer] = []
+        func make(_ count: Int) throws -> TensorRef {
+            let b = try backend.makeBuffer(.f32, count: count)
+            buffers.append(b)
+            return b.ref()
+        }
+        let qk = c.qkNorm
+        rstdInput = try make(n)
+        normedInput = try make(n * c.hiddenSize)
+        qPreNorm = try qk ? make(n * c.qDim) : nil
+        kPreNorm = try qk ? make(n * c.kvDim) : nil
+        rstdQ = try qk ? make(n * c.numHeads) : nil
+        rstdK = try qk ? make(n * c.numKVHeads) : nil
+        q = try make(n * c.qDim)
+        k = try make(n * c.kvDim)
+        v = try make(n * c.kvDim)
+        attention = try make(n * c.qDim)
+        lse = try make(n * c.numHeads)
+        residual = try make(n * c.hiddenSize)
+        rstdPost = try make(n)
+        normedPost = try make(n * c.hiddenSize)
+        gate = try make(n * c.intermediateSize)
+        up = try make(n * c.intermediateSize)
+        activation = try make(n * c.intermediateSize)
+        dNormed = try make(n * c.hiddenSize)
+        dActivation = try make(n * c.intermediateSize)
+        dGate = try make(n * c.intermediateSize)
+        dUp = try make(n * c.intermediateSize)
+        dAttention = try make(n * c.qDim)
+        dq = try make(n * c.qDim)
+        dk = try make(n * c.kvDim)
+        dv = try make(n * c.kvDim)
+        dqPreNorm = try qk ? make(n * c.qDim) : nil
+        dkPreNorm = try qk ? make(n * c.kvDim) : nil
+        self.buffers = buffers
+    }
+}
