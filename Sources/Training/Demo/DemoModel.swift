@@ -14,7 +14,7 @@ enum DemoModel {
         vocabSize: ByteLevelTokenizerFiles.vocabularySize, rmsNormEps: 1e-5, ropeTheta: 10000,
         maxPositionEmbeddings: 256, tieWordEmbeddings: true, bosTokenId: 256, eosTokenIds: [256])
 
-    static func initialWeights(seed: UInt64) -> ModelWeights {
+    static func initialWeights(_ config: ModelConfig = config, seed: UInt64) -> ModelWeights {
         let weights = ModelWeights(config: config)
         var rng = SplitMix64(seed: seed)
         for tensor in weights.namedTensors {
@@ -35,9 +35,9 @@ enum DemoModel {
     }
 
     /// config.json, model.safetensors (fp32), tokenizer.json and tokenizer_config.json.
-    static func writeFolder(_ directory: String, seed: UInt64) throws {
+    static func writeFolder(_ directory: String, config: ModelConfig = config, seed: UInt64) throws {
         try AtomicOutput.writeDirectory(at: directory) { tmp in
-            try initialWeights(seed: seed).write(into: tmp, dtype: .f32)
+            try initialWeights(config, seed: seed).write(into: tmp, dtype: .f32)
             try ByteLevelTokenizerFiles.write(into: tmp)
         }
     }
