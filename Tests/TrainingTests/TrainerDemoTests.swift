@@ -1,5 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import ModelFormats
 import Support
+import TestSupport
 import Tokenization
 import XCTest
 @testable import Training
@@ -42,5 +48,21 @@ final class TrainerDemoTests: XCTestCase {
         let greedy = try TextSampler(temperature: 0, seed: 0).generate(model, prompt: [72, 105], maxNewTokens: 1, window: 8, stopToken: nil)
         let logits = try model.lastLogits(inputIds: [72, 105], seqLen: 2)
         XCTAssertEqual(Int(greedy[0]), logits.indices.max { logits[$0] < logits[$1] })
+    }
+}
+
+final class TrainerDemoRunTests: XCTestCase {
+    func testDemoWritesTheTrainOutputFolderAndSamples() throws {
+        let root = try TestPaths.temporaryDirectory("demo")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let r = try Demo.run(output: root + "/out", steps: 3, log: { _ in })
+        XCTAssertEqual(r.train.step, 3)
+        XCTAssertTrue(r.firstLoss.isFinite && r.lastLoss < r.firstLoss)
+        XCTAssertFalse(r.sample.isEmpty)
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: root + "/out")),
+                       ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+                        "metrics.csv", "loss_curve.svg", "checkpoints"])
+        // Running it again replaces the previous demo run.
+        XCTAssertEqual(try Demo.run(output: root + "/out", steps: 2, log: { _ in }).train.step, 2)
     }
 }

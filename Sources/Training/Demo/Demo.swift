@@ -24,7 +24,7 @@ public enum Demo {
     }
 
     public static let defaultOutput = "slideformer-demo"
-    public static let defaultSteps = 300
+    public static let defaultSteps = 500
     static let seed: UInt64 = 1234
 
     public static func options(output: String, steps: Int, modelDirectory: String, dataPath: String) -> TrainOptions {

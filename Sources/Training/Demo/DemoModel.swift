@@ -10,7 +10,7 @@ import Support
 /// `<|endoftext|>` is both BOS and EOS (as in GPT-2); the tokenizer adds neither.
 enum DemoModel {
     static let config = ModelConfig(
-        family: .llama, hiddenSize: 64, intermediateSize: 192, numLayers: 2, numHeads: 4, numKVHeads: 2, headDim: 16,
+        family: .llama, hiddenSize: 128, intermediateSize: 384, numLayers: 2, numHeads: 4, numKVHeads: 2, headDim: 32,
         vocabSize: ByteLevelTokenizerFiles.vocabularySize, rmsNormEps: 1e-5, ropeTheta: 10000,
         maxPositionEmbeddings: 256, tieWordEmbeddings: true, bosTokenId: 256, eosTokenIds: [256])
 
