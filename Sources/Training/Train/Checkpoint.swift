@@ -8,7 +8,7 @@ import ModelFormats
 import Support
 
 /// What a checkpoint records besides tensors (trainer_state.json).
-public struct CheckpointState: Equatable, Sendable {
+public struct CheckpointState: Sendable {
     public static let format = "slideformer-trainer-1"
     /// Optimizer steps completed.
     public var step: Int
@@ -18,11 +18,6 @@ public struct CheckpointState: Equatable, Sendable {
     public var settings: [(flag: String, value: String)]
     /// Where the data loader stands: the next micro-batch is the one after this step's.
     public var data: DataLoaderState
-
-    public static func == (a: CheckpointState, b: CheckpointState) -> Bool {
-        a.step == b.step && a.elapsedSeconds == b.elapsedSeconds && a.data == b.data
-            && a.settings.map { $0.flag + "=" + $0.value } == b.settings.map { $0.flag + "=" + $0.value }
-    }
 
     var json: JSON {
         let encoder = JSONEncoder()
@@ -141,7 +136,7 @@ public enum Checkpoint {
         }
     }
 
-    /// Restores the masters (after `host` was built from them) and the AdamW state.
+    /// Restores the AdamW moments and step counts of every buffer.
     static func loadOptimizer(_ checkpoint: String, into host: HostTrainingState) throws {
         try OptimizerCheckpoint.load(host.namedMoments, from: checkpoint + "/" + optimizerFile)
     }
