@@ -5,9 +5,9 @@ torch.nn.utils.clip_grad_norm_ and transformers' LR schedulers (CPU, fp32).
 Writes Tests/Fixtures/optim/:
   adamw.safetensors  per run R: R.init.T (initial params), R.grad.K.T (raw gradient of step K,
                      before clipping), R.param.K.T (params after step K), R.exp_avg.T,
-                     R.exp_avg_sq.T (final moments), R.bf16.T (final params converted by torch to
-                     bf16, raw bits stored as I16); bf16_cases.f32 / bf16_cases.bits: special
-                     values (ties, infinities, NaN, subnormals) and torch's bf16 bits for them
+                     R.exp_avg_sq.T (final moments); bf16_cases.f32 / bf16_cases.bf16: special
+                     values (ties, infinities, NaN, subnormals) and torch's bf16 conversion of
+                     them. All F32 or BF16 (readable by ModelFormats' SafeTensorsFile).
   adamw.json         per run: hyperparameters, schedule, max_grad_norm, tensors (name, shape,
                      decays, buffer), and per step: lr, total_norm (clip_grad_norm_'s return),
                      clip_coef (the fp32 multiplier torch applied)
@@ -91,8 +91,6 @@ def run_adamw(run, seed, tensors, meta):
         assert float(st["step"]) == STEPS
         tensors[f"{run['name']}.exp_avg.{n}"] = st["exp_avg"].clone()
         tensors[f"{run['name']}.exp_avg_sq.{n}"] = st["exp_avg_sq"].clone()
-        # bf16 round-to-nearest-even of the final fp32 weights, as raw bits in an int16 tensor.
-        tensors[f"{run['name']}.bf16.{n}"] = p.detach().to(torch.bfloat16).view(torch.int16).clone()
     meta.append(dict(
         name=run["name"], lr=run["lr"], beta1=run["betas"][0], beta2=run["betas"][1], eps=run["eps"],
         weight_decay=run["weight_decay"], max_grad_norm=run["max_grad_norm"], schedule=run["schedule"],
@@ -134,7 +132,7 @@ def main():
             float("inf"), -float("inf"), float("nan"), 0.0, -0.0, 1e-40, -2.5]
     cases = torch.cat([torch.tensor(ties, dtype=torch.float32), torch.randn(64) * 100])
     tensors["bf16_cases.f32"] = cases
-    tensors["bf16_cases.bits"] = cases.to(torch.bfloat16).view(torch.int16).clone()
+    tensors["bf16_cases.bf16"] = cases.to(torch.bfloat16)
     save_file(tensors, os.path.join(OUT, "adamw.safetensors"))
     with open(os.path.join(OUT, "adamw.json"), "w") as f:
         json.dump(dict(steps=STEPS, runs=meta), f, indent=1)

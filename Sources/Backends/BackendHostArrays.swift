@@ -14,8 +14,9 @@ extension Backend {
         return b
     }
 
-    /// Uploads f32 values (dst must be f32) or i32 values (dst must be i32).
+    /// Uploads values whose size matches dst's elements: Float into f32, Int32 into i32, UInt16 bits into bf16.
     public func upload<T: BitwiseCopyable>(_ values: [T], to dst: TensorRef) {
+        precondition(MemoryLayout<T>.stride == dst.elementType.byteSize, "upload: \(T.self) values into a \(dst.elementType) buffer")
         values.withUnsafeBytes { upload($0, to: dst) }
     }
 

@@ -12,15 +12,41 @@ struct AddedToken: Sendable {
     /// Matched in the normalized text (true) or in the raw text (false).
     let normalized: Bool
 
-    init(_ node: TokenizerJSONNode, modelIds: [String: Int32]) throws {
-        content = try node.required("content").string()
+    private init(_ node: TokenizerJSONNode, id: Int32, content: String) throws {
+        self.id = id
+        self.content = content
         special = try node.flag("special", default: false)
         singleWord = try node.flag("single_word", default: false)
         lstrip = try node.flag("lstrip", default: false)
         rstrip = try node.flag("rstrip", default: false)
         normalized = try node.flag("normalized", default: !special)
-        // A token already in the model's vocabulary keeps that id, as Hugging Face assigns it.
-        id = try modelIds[content] ?? node.required("id").tokenId()
+    }
+
+    /// The "added_tokens" entries with the ids Hugging Face gives them when it loads the file: the
+    /// id of the same text in the model's vocabulary (or earlier in the list), otherwise the next id
+    /// after the vocabulary and the tokens added so far. The "id" written in the file is not used,
+    /// as Hugging Face only warns when it differs. Empty tokens are skipped.
+    static func read(_ nodes: [TokenizerJSONNode], model: BPEModel) throws -> [AddedToken] {
+        var tokens: [AddedToken] = []
+        var idByContent: [String: Int32] = [:]
+        var maxId: Int32?
+        let vocabularyCount = Int32(model.idForToken.count)
+        for node in nodes {
+            let content = try node.required("content").string()
+            if content.isEmpty { continue }
+            let id: Int32
+            if let known = idByContent[content] ?? model.idForToken[content] {
+                id = known
+            } else if let maxId, maxId >= vocabularyCount || vocabularyCount == 0 {
+                id = maxId + 1
+            } else {
+                id = vocabularyCount
+            }
+            idByContent[content] = id
+            maxId = max(maxId ?? id, id)
+            tokens.append(try AddedToken(node, id: id, content: content))
+        }
+        return tokens
     }
 }
 

@@ -8,14 +8,14 @@ indirect enum PostProcessor: Sendable {
     case sequence([PostProcessor])
 
     /// nil for `"post_processor": null`.
-    static func read(_ node: TokenizerJSONNode?, idForToken: (String) -> Int32?) throws -> PostProcessor? {
+    static func read(_ node: TokenizerJSONNode?) throws -> PostProcessor? {
         guard let node else { return nil }
         let type = try node.typeName()
         switch type {
         case "ByteLevel":
             return .byteLevel
         case "Sequence":
-            return .sequence(try node.required("processors").array().compactMap { try read($0, idForToken: idForToken) })
+            return .sequence(try node.required("processors").array().compactMap { try read($0) })
         case "TemplateProcessing":
             return try readTemplate(node)
         case "RobertaProcessing", "BertProcessing":

@@ -130,12 +130,6 @@ struct RegexProgram: Sendable {
         }
     }
 
-    /// The end of the first match (in priority order) that starts exactly at `start`.
-    func matchEnd(in text: UnsafeBufferPointer<Unicode.Scalar>, at start: Int) -> Int? {
-        var stack: [Int] = []
-        return run(pc: 0, at: start, in: text, stack: &stack)
-    }
-
     /// The backtracking machine; `stack` holds (pc, position) pairs of alternatives still to try.
     private func run(pc startPC: Int, at start: Int, in text: UnsafeBufferPointer<Unicode.Scalar>,
                      stack: inout [Int]) -> Int? {

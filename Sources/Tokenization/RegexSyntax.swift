@@ -19,6 +19,20 @@ indirect enum RegexNode {
         case .lookahead: return true
         }
     }
+
+    /// How many instructions the compiled program will have (counted repetitions are unrolled),
+    /// capped at 2^32 so that the count cannot overflow.
+    var compiledSize: Int {
+        let cap = 1 << 32
+        switch self {
+        case .literal, .characterClass: return 1
+        case .sequence(let nodes): return nodes.reduce(0) { Swift.min($0 + $1.compiledSize, cap) }
+        case .alternation(let nodes): return nodes.reduce(0) { Swift.min($0 + $1.compiledSize + 2, cap) }
+        case .repetition(let node, let min, let max, _):
+            return Swift.min((node.compiledSize + 2) * Swift.max(max ?? min + 1, 1), cap)
+        case .lookahead(let node, _): return node.compiledSize + 2
+        }
+    }
 }
 
 struct RegexSyntaxError: Error, CustomStringConvertible {
@@ -31,11 +45,13 @@ struct RegexSyntaxError: Error, CustomStringConvertible {
 struct RegexParser {
     private let pattern: [Unicode.Scalar]
     private var pos = 0
+    private var groupDepth = 0
 
     static func parse(_ pattern: String) throws -> RegexNode {
         var parser = RegexParser(pattern: Array(pattern.unicodeScalars))
         let node = try parser.alternation(caseInsensitive: false)
         if parser.pos < parser.pattern.count { throw parser.error("unbalanced ')'") }
+        if node.compiledSize > 1_000_000 { throw parser.error("pattern too large once repetitions are unrolled") }
         return node
     }
 
@@ -153,6 +169,9 @@ struct RegexParser {
     }
 
     private mutating func group(caseInsensitive: Bool) throws -> RegexNode {
+        groupDepth += 1
+        defer { groupDepth -= 1 }
+        if groupDepth > 100 { throw error("groups nested deeper than 100") }
         var flag = caseInsensitive
         var lookahead: Bool?  // negated?
         if take("?:") {
@@ -164,7 +183,9 @@ struct RegexParser {
             lookahead = false
         } else if take("?!") {
             lookahead = true
-        } else if take("?<"), let c = peek, c != "=", c != "!" {
+        } else if take("?<=") || take("?<!") {
+            throw error("lookbehind is not supported")
+        } else if take("?<") {
             while let c = peek, c != ">" { pos += 1 }  // named group: the name does not matter here
             guard peek == ">" else { throw error("unterminated group name") }
             pos += 1

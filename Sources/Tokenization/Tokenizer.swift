@@ -13,7 +13,6 @@ public final class Tokenizer: TextEncoding {
     private let preTokenizer: PreTokenizer
     private let postProcessor: PostProcessor?
     private let decoder: TokenDecoder?
-    private let addedTokens: [AddedToken]
     private let addedTokenById: [Int32: AddedToken]
     private let addedTokenIdByContent: [String: Int32]
     /// Added tokens matched in the raw text / in the normalized text.
@@ -42,12 +41,7 @@ public final class Tokenizer: TextEncoding {
         preTokenizer = try PreTokenizer.read(root: root)
         decoder = try TokenDecoder.read(try root.optional("decoder"))
 
-        var added: [AddedToken] = []
-        for node in try root.optional("added_tokens")?.array() ?? [] {
-            let token = try AddedToken(node, modelIds: model.idForToken)
-            if !token.content.isEmpty { added.append(token) }
-        }
-        addedTokens = added
+        let added = try AddedToken.read(try root.optional("added_tokens")?.array() ?? [], model: model)
         addedTokenById = Dictionary(added.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
         addedTokenIdByContent = Dictionary(added.map { ($0.content, $0.id) }, uniquingKeysWith: { _, last in last })
         let raw = added.filter { !$0.normalized }
@@ -59,11 +53,11 @@ public final class Tokenizer: TextEncoding {
             return Array(normalizerCopy?.normalize(scalars) ?? scalars)
         })
 
-        let modelIds = model.idForToken
-        let addedIds = addedTokenIdByContent
-        postProcessor = try PostProcessor.read(try root.optional("post_processor")) { addedIds[$0] ?? modelIds[$0] }
+        postProcessor = try PostProcessor.read(try root.optional("post_processor"))
         vocabularySize = max(model.tokenForId.count, Int(added.map(\.id).max() ?? -1) + 1)
 
+        let modelIds = model.idForToken
+        let addedIds = addedTokenIdByContent
         let special = try Self.readSpecialTokens(besides: file) { addedIds[$0] ?? modelIds[$0] }
         let around = postProcessor?.specialTokensAround
         bosTokenId = special.bos ?? around?.before.first

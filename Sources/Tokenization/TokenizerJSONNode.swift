@@ -19,8 +19,6 @@ struct TokenizerJSONNode {
         self.keyPath = keyPath
     }
 
-    var isNull: Bool { value.isNull }
-
     func error(_ message: String) -> InputError {
         InputError(file: file, location: keyPath.isEmpty ? "" : "key \(keyPath)", message)
     }

@@ -67,7 +67,6 @@ enum UnicodeProperties {
         categoryBit(scalar.properties.generalCategory)
     }
 
-    static let letterMask = groupMasks["L"]!
     static let numberMask = groupMasks["N"]!
 
     /// Unicode White_Space (the set that Oniguruma's and Rust regex's `\s` match).

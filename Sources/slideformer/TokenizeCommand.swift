@@ -28,6 +28,8 @@ struct TokenizeCommand: ParsableCommand {
         let encoder = try Tokenizer(path: tokenizer)
         var out: [UInt8] = []
         out.reserveCapacity(1 << 16)
+        // Lines before a bad one are still printed, as they would be from a streaming reader.
+        defer { flush(&out) }
         try JSONLinesText.forEach(in: input, field: field) { text, _ in
             let ids = encoder.encode(text, addSpecialTokens: !noSpecialTokens)
             out.append(UInt8(ascii: "["))
@@ -38,7 +40,6 @@ struct TokenizeCommand: ParsableCommand {
             out.append(contentsOf: "]\n".utf8)
             if out.count >= 1 << 16 { flush(&out) }
         }
-        flush(&out)
     }
 
     private func flush(_ out: inout [UInt8]) {

@@ -3,8 +3,8 @@ import Glibc
 #endif
 
 /// Reusable scratch memory for parallel tasks (GEMM packing, attention score blocks), so hot
-/// loops never allocate: a task borrows a buffer, uses it, and hands it back. At most one
-/// buffer per concurrently running task is ever created.
+/// loops never allocate: a task borrows a buffer, uses it, and hands it back. A buffer is
+/// created only when no free one is large enough; all are freed with the pool.
 final class ScratchPool {
     private var free: [(pointer: UnsafeMutableRawPointer, bytes: Int)] = []
     private var mutex = pthread_mutex_t()
@@ -17,16 +17,18 @@ final class ScratchPool {
     }
 
     /// Runs `body` with at least `floats` 64-byte aligned floats of scratch (contents unspecified).
+    /// Takes the smallest free buffer that fits, else makes a new one: buffers are never
+    /// resized, so differently sized borrowers (packing, score blocks) do not churn memory.
     func withFloats<R>(_ floats: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
         let bytes = max(64, floats * MemoryLayout<Float>.stride)
         pthread_mutex_lock(&mutex)
-        var buffer = free.popLast()
-        pthread_mutex_unlock(&mutex)
-        if let b = buffer, b.bytes < bytes {
-            b.pointer.deallocate()
-            buffer = nil
+        var fit: Int? = nil
+        for i in free.indices where free[i].bytes >= bytes && (fit.map { free[i].bytes < free[$0].bytes } ?? true) {
+            fit = i
         }
-        let b = buffer ?? (UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64), bytes)
+        let found = fit.map { free.remove(at: $0) }
+        pthread_mutex_unlock(&mutex)
+        let b = found ?? (UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64), bytes)
         defer {
             pthread_mutex_lock(&mutex)
             free.append(b)

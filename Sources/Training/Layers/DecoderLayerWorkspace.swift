@@ -37,16 +37,9 @@ final class DecoderLayerWorkspace {
     let dqPreNorm: TensorRef?     // (N,H·D) (Qwen3)
     let dkPreNorm: TensorRef?     // (N,Hkv·D)
 
-    /// The buffers, held so that the references above stay valid.
-    private let buffers: [any DeviceBuffer]
-
     init(config c: ModelConfig, maxTokens n: Int, backend: any Backend) throws {
-        var buffers: [any DeviceBuffer] = []
-        func make(_ count: Int) throws -> TensorRef {
-            let b = try backend.makeBuffer(.f32, count: count)
-            buffers.append(b)
-            return b.ref()
-        }
+        // Each reference keeps its buffer alive.
+        func make(_ count: Int) throws -> TensorRef { try backend.makeBuffer(.f32, count: count).ref() }
         let qk = c.qkNorm
         rstdInput = try make(n)
         normedInput = try make(n * c.hiddenSize)
@@ -75,6 +68,5 @@ final class DecoderLayerWorkspace {
         dv = try make(n * c.kvDim)
         dqPreNorm = try qk ? make(n * c.qDim) : nil
         dkPreNorm = try qk ? make(n * c.kvDim) : nil
-        self.buffers = buffers
     }
 }

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import ModelFormats
 import Support
 
 /// The AdamW state of a training checkpoint in one file, laid out as safetensors (so
@@ -54,57 +55,31 @@ public enum OptimizerCheckpoint {
     /// with exactly its element count; anything else is an `InputError` naming the tensor,
     /// and no state is changed unless the whole file checks out.
     public static func load(_ buffers: [(name: String, moments: AdamWMoments)], from path: String) throws {
-        let file = try MappedFile(path: path)
-        let bytes = file.bytes
-        guard bytes.count >= 8 else { throw InputError(file: path, "too short for a safetensors header") }
-        let headerLength = Int(clamping: bytes.loadUnaligned(as: UInt64.self).littleEndian)
-        guard headerLength <= bytes.count - 8 else {
-            throw InputError(file: path, "header length \(headerLength) exceeds the file size \(bytes.count)")
-        }
-        let header: JSON
-        do {
-            header = try JSON.parse(UnsafeRawBufferPointer(rebasing: bytes[8..<(8 + headerLength)]))
-        } catch let e as JSONParseError {
-            throw InputError(file: path, location: "header", e.description)
-        }
-        let dataStart = 8 + headerLength
-        let dataCount = bytes.count - dataStart
-        let metadata = header["__metadata__"]
-        guard metadata?["format"]?.string == format else {
+        let file = try SafeTensorsFile(path: path)
+        guard file.metadata["format"] == format else {
             throw InputError(file: path, location: "__metadata__.format", "expected \"\(format)\": not an optimizer state file")
         }
         var steps: [Int] = []
-        var sources: [(UnsafeRawPointer, UnsafeRawPointer)] = []
+        var sources: [(SafeTensorInfo, SafeTensorInfo)] = []
         for (name, moments) in buffers {
-            guard let text = metadata?[name + ".step"]?.string, let step = Int(text), step >= 0 else {
+            guard let text = file.metadata[name + ".step"], let step = Int(text), step >= 0 else {
                 throw InputError(file: path, location: "__metadata__.\(name).step", "missing or not a step count")
             }
             steps.append(step)
-            var pair: [UnsafeRawPointer] = []
-            for suffix in [".exp_avg", ".exp_avg_sq"] {
+            let pair = try [".exp_avg", ".exp_avg_sq"].map { suffix -> SafeTensorInfo in
                 let tensor = name + suffix
-                guard let entry = header[tensor] else {
-                    throw InputError(file: path, location: "tensor \(tensor)", "missing")
+                guard let info = file.info(tensor) else { throw InputError(file: path, location: "tensor \(tensor)", "missing") }
+                guard info.dtype == .f32, info.shape == [moments.count] else {
+                    throw InputError(file: path, location: "tensor \(tensor)",
+                                     "is \(info.dtype.rawValue) \(info.shape), expected F32 [\(moments.count)]")
                 }
-                guard entry["dtype"]?.string == "F32" else {
-                    throw InputError(file: path, location: "tensor \(tensor)", "dtype must be F32")
-                }
-                guard let shape = entry["shape"]?.array, shape.count == 1, shape[0].int == moments.count else {
-                    throw InputError(file: path, location: "tensor \(tensor)", "shape must be [\(moments.count)]")
-                }
-                guard let offsets = entry["data_offsets"]?.array, offsets.count == 2,
-                      let lo = offsets[0].int, let hi = offsets[1].int,
-                      lo >= 0, hi - lo == moments.count * 4, hi <= dataCount
-                else {
-                    throw InputError(file: path, location: "tensor \(tensor)", "data_offsets do not fit \(moments.count) floats in the file")
-                }
-                pair.append(bytes.baseAddress! + dataStart + lo)
+                return info
             }
             sources.append((pair[0], pair[1]))
         }
         for (i, (_, moments)) in buffers.enumerated() {
-            UnsafeMutableRawPointer(moments.expAvg).copyMemory(from: sources[i].0, byteCount: moments.count * 4)
-            UnsafeMutableRawPointer(moments.expAvgSq).copyMemory(from: sources[i].1, byteCount: moments.count * 4)
+            try file.readFloat32(sources[i].0, into: UnsafeMutableBufferPointer(start: moments.expAvg, count: moments.count))
+            try file.readFloat32(sources[i].1, into: UnsafeMutableBufferPointer(start: moments.expAvgSq, count: moments.count))
             moments.step = steps[i]
         }
     }
