@@ -53,6 +53,6 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "ModelFormats", "TestSupport"], swiftSettings: swift5),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenization", "TestSupport"], swiftSettings: swift5),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "TestSupport"], swiftSettings: fastMath),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "ModelFormats", "Backends", "TestSupport"], swiftSettings: fastMath),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "ModelFormats", "Backends", "Datasets", "Tokenization", "TestSupport"], swiftSettings: fastMath),
     ]
 )

@@ -1,9 +1,9 @@
 /// GPT-2's byte-level alphabet: every byte is shown as one printable scalar, so that BPE can work
 /// on any UTF-8 text with a 256-symbol base vocabulary.
-enum ByteLevel {
+public enum ByteLevel {
     /// The scalar that stands for each byte: printable Latin-1 bytes stand for themselves, the
     /// others take U+0100 onwards in byte order.
-    static let scalarForByte: [Unicode.Scalar] = {
+    public static let scalarForByte: [Unicode.Scalar] = {
         var table = [Unicode.Scalar](repeating: " ", count: 256)
         var next: UInt32 = 256
         for b in 0..<256 {

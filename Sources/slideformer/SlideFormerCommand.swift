@@ -5,6 +5,9 @@ struct SlideFormerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "slideformer",
         abstract: "Full-parameter fine-tuning of Hugging Face decoder-only LLMs on one GPU.",
-        subcommands: [ConvertCommand.self, TokenizeCommand.self, BenchCommand.self]
+        subcommands: [
+            TrainCommand.self, LossCommand.self, DemoCommand.self, ConvertCommand.self, TokenizeCommand.self,
+            BenchCommand.self,
+        ]
     )
 }

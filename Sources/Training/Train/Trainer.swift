@@ -1,0 +1,178 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import CKernels
+import Datasets
+import ModelFormats
+import Support
+import Tokenization
+
+/// How a run ended.
+public struct TrainResult: Equatable, Sendable {
+    /// Optimizer steps completed (resumed runs included).
+    public let step: Int
+    public let totalSteps: Int
+    /// True when Ctrl-C, SIGTERM or --stop-after ended the run before `totalSteps`.
+    public var stoppedEarly: Bool { step < totalSteps }
+    /// The last checkpoint written (nil only if the run had nothing left to do).
+    public let checkpoint: String?
+    /// Mean target-token loss of the last step (NaN when no step ran).
+    public let lastLoss: Double
+}
+
+/// Builds the model that runs on the compute device, sized for micro-batches of B x T.
+public typealias TrainableModelFactory = (_ layout: ModelLayout, _ maxBatch: Int, _ maxSeqLen: Int) throws -> any TrainableModel
+
+/// The CPU reference training loop. Per optimizer step:
+///   1. fetch the step's `gradAccum` micro-batches and count their target tokens (after the
+///      shift): the loss scale is 1 / total, so the summed gradients are those of the step's
+///      token-weighted mean loss;
+///   2. zero the device gradients, forward + backward every micro-batch;
+///   3. copy the gradients to the host, take their global norm (before clipping) and the clip
+///      coefficient;
+///   4. AdamW on the fp32 masters with the scheduled learning rate (gradients multiplied by the
+///      coefficient on the fly), then load the updated weights onto the device;
+///   5. log the step (loss of the step before its update, lr, grad norm, tokens, tokens/s).
+/// Checkpoints every `saveEvery` steps, at the end, and when stopped (Ctrl-C, SIGTERM,
+/// --stop-after); a resumed run continues with the exact losses of an uninterrupted one.
+public final class Trainer {
+    public let options: TrainOptions
+    private let encoder: any TextEncoding
+    private let chatTemplate: (any ChatRendering)?
+    private let makeModel: TrainableModelFactory
+    private let availableMemory: Int?
+    private let pool: WorkerPool
+    private let log: (String) -> Void
+
+    /// `availableMemory`: host bytes the plan may use (nil: not checked).
+    public init(options: TrainOptions, encoder: any TextEncoding, chatTemplate: (any ChatRendering)?,
+                makeModel: @escaping TrainableModelFactory, availableMemory: Int? = MemoryPlan.availableHostBytes(),
+                pool: WorkerPool = .shared, log: @escaping (String) -> Void = { print($0) }) {
+        self.options = options
+        self.encoder = encoder
+        self.chatTemplate = chatTemplate
+        self.makeModel = makeModel
+        self.availableMemory = availableMemory
+        self.pool = pool
+        self.log = log
+    }
+
+    public func run() throws -> TrainResult {
+        try options.validate()
+        let modelConfigPath = options.modelDirectory + "/config.json"
+        let config = try ModelConfig.load(path: modelConfigPath)
+        try options.data.check(against: config)
+        let (B, T, accum) = (options.data.batchSize, options.data.seqLen, options.gradAccum)
+
+        let loader = try DataLoader(path: options.dataPath, encoder: encoder, chatTemplate: chatTemplate, options: options.data)
+        let totalSteps = options.totalSteps(batchesPerEpoch: loader.batchesPerEpoch)
+        let schedule = options.schedule(totalSteps: totalSteps)
+        try schedule.validate()
+        log("data: \(loader.format.rawValue), \(loader.stats); \(loader.batchesPerEpoch) micro-batches of \(B)x\(T) per epoch")
+        let layout = ModelLayout(config)
+        let plan = MemoryPlan(layout: layout, batchSize: B, seqLen: T, documents: loader.stats.documents)
+        log(plan.description)
+        try plan.check(availableBytes: availableMemory)
+
+        // Resume: the checkpoint's masters replace the model folder's weights.
+        let checkpoint = try options.resume.map(Checkpoint.locate)
+        let saved = try checkpoint.map(Checkpoint.readState)
+        let settings = options.resumeSettings(totalSteps: totalSteps, format: loader.format)
+        if let saved, let checkpoint { try Checkpoint.checkSettings(saved, current: settings, checkpoint: checkpoint) }
+        if checkpoint == nil, !(try Checkpoint.list(options.outputDirectory + "/" + Checkpoint.folderName)).isEmpty {
+            throw UsageError("\(options.outputDirectory) already holds checkpoints of another run: continue it with "
+                             + "--resume \(options.outputDirectory), or choose another --output")
+        }
+        let masters = try ModelWeights.load(directory: checkpoint ?? options.modelDirectory, pool: pool)
+        guard masters.config == config else {
+            throw UsageError("the checkpoint \(checkpoint ?? "") was saved for a different model than \(modelConfigPath)")
+        }
+        let host = HostTrainingState(masters: masters)
+        if let checkpoint, let saved {
+            try Checkpoint.loadOptimizer(checkpoint, into: host)
+            guard host.step == saved.step else {
+                throw InputError(file: checkpoint + "/" + Checkpoint.optimizerFile, "optimizer step \(host.step) does not match the checkpoint's step \(saved.step)")
+            }
+            try loader.restore(saved.data)
+            log("resuming from \(checkpoint) at step \(saved.step) of \(totalSteps)")
+        }
+        let model = try makeModel(layout, B, T)
+        try model.loadParameters(masters)
+        try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
+        let metrics = try MetricsLog(path: options.outputDirectory + "/" + OutputFolder.metricsFile, keepThroughStep: saved?.step)
+
+        log("training \(totalSteps) steps of \(accum)x\(B)x\(T) tokens, \(schedule.kind.rawValue) lr \(Format.sci(options.learningRate, 2))"
+            + " (warm-up \(options.warmupSteps)), output \(options.outputDirectory)")
+        sf_install_stop_signal_handlers()
+        let optimizer = AdamW(options.adamW)
+        let reporter = ProgressReporter(totalSteps: totalSteps, logEvery: options.logEvery)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let elapsedBefore = saved?.elapsedSeconds ?? 0
+        var step = saved?.step ?? 0
+        var stepsHere = 0
+        var lastCheckpoint = checkpoint
+        var lastLoss = Double.nan
+
+        func saveCheckpoint() throws {
+            let state = CheckpointState(step: step, elapsedSeconds: elapsedBefore + seconds(clock.now - start),
+                                        settings: settings, data: loader.state)
+            lastCheckpoint = try Checkpoint.save(state, host: host, hyperparameters: options.adamW, outputDirectory: options.outputDirectory)
+            try OutputFolder.writeCurves(metrics, output: options.outputDirectory)
+        }
+
+        while step < totalSteps {
+            let stepStart = clock.now
+            let batches = try (0..<accum).map { _ in try loader.next() }
+            let normalization = StepNormalization(targetCounts: batches.map(\.targetTokenCount))
+            model.zeroGradients()
+            var lossSum = 0.0
+            for b in batches {
+                lossSum += try model.forwardBackward(inputIds: b.inputIds, labels: b.labels, batch: b.batchSize,
+                                                     seqLen: b.seqLen, lossScale: normalization.lossScale)
+            }
+            try model.readGradients(into: host.gradients)
+            let gradNorm = host.gradientNorm(pool: pool)
+            let loss = normalization.totalTargets > 0 ? lossSum / Double(normalization.totalTargets) : .nan
+            guard gradNorm.isFinite, loss.isFinite || normalization.totalTargets == 0 else {
+                reporter.finishLine()
+                throw UsageError("training diverged at step \(step + 1): loss \(loss), gradient norm \(gradNorm) "
+                                 + "(try a lower --lr; the last checkpoint is \(lastCheckpoint ?? "none"))")
+            }
+            let lr = schedule.learningRate(stepsTaken: step)
+            let coefficient = GradientClipping.coefficient(totalNorm: gradNorm, maxNorm: options.maxGradNorm)
+            host.update(optimizer: optimizer, learningRate: lr, gradScale: coefficient, pool: pool)
+            try model.loadParameters(host.masters)
+            step += 1
+            stepsHere += 1
+            lastLoss = loss
+
+            let now = clock.now
+            let tokens = accum * B * T
+            let row = StepMetrics(step: step, loss: loss, lr: lr, gradNorm: gradNorm, tokens: tokens,
+                                  tokensPerSecond: Double(tokens) / max(1e-9, seconds(now - stepStart)),
+                                  elapsedSeconds: elapsedBefore + seconds(now - start))
+            metrics.append(row)
+            reporter.report(row, secondsPerStep: seconds(now - start) / Double(stepsHere))
+
+            let stop = sf_stop_requested() != 0 || stepsHere == options.stopAfter
+            if step == totalSteps || stop || (options.saveEvery > 0 && step % options.saveEvery == 0) {
+                try saveCheckpoint()
+            } else if step % options.logEvery == 0 {
+                try OutputFolder.writeCurves(metrics, output: options.outputDirectory)
+            }
+            if stop { break }
+        }
+        reporter.finishLine()
+        try OutputFolder.writeModel(host.masters, modelDirectory: options.modelDirectory, output: options.outputDirectory)
+        try OutputFolder.writeCurves(metrics, output: options.outputDirectory)
+        return TrainResult(step: step, totalSteps: totalSteps, checkpoint: lastCheckpoint, lastLoss: lastLoss)
+    }
+}
+
+/// A `Duration` in seconds.
+func seconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+}
