@@ -59,7 +59,8 @@ extension ModelConfig {
             outputBias: attentionBias && (family == .llama || family == .qwen3),
             mlpBias: family == .llama && mlpBias,
             qkNorm: family == .qwen3,
-            bosTokenId: try keys.int("bos_token_id") ?? ([.llama: 1, .mistral: 1][family]),
+            // An absent key takes transformers' default; an explicit null means "no BOS token".
+            bosTokenId: keys.object["bos_token_id"] == nil ? [.llama: 1, .mistral: 1][family] : try keys.int("bos_token_id"),
             eosTokenIds: try Self.eosTokenIds(keys, default: family == .llama || family == .mistral ? [2] : []))
         (ropeTheta, ropeScaling) = try Self.rope(keys, maxPositions: maxPositions)
         slidingWindow = try Self.slidingWindow(keys, family: family, layers: numLayers)

@@ -59,6 +59,18 @@ final class ModelConfigTests: XCTestCase {
         }
     }
 
+    func testNullBOSStaysAbsentAcrossSaveAndLoad() throws {
+        let fixture = try XCTUnwrap(readJSONFile(TestPaths.fixture("configs/expected.json")).object).keys.first!
+        var o = try XCTUnwrap(readJSONFile(TestPaths.fixture("configs/\(fixture).json")).object)
+        o["model_type"] = .string("llama")
+        o["bos_token_id"] = .null
+        let c = try ModelConfig(json: .object(o), file: "cfg.json")
+        XCTAssertNil(c.bosTokenId)
+        XCTAssertNil(try ModelConfig(json: .object(c.jsonObject()), file: "written").bosTokenId)
+        o["bos_token_id"] = nil  // absent: transformers' Llama default
+        XCTAssertEqual(try ModelConfig(json: .object(o), file: "cfg.json").bosTokenId, 1)
+    }
+
     // MARK: bad input
 
     func mutated(_ fixture: String, _ change: (inout JSONObject) -> Void) throws -> JSON {
