@@ -111,6 +111,32 @@ def tokenizer_for(model_dir, gguf):
         return AutoTokenizer.from_pretrained(folder, gguf_file=name)
 
 
+def conversion_check(args, model_dir, data, first_step_loss):
+    """Step 1's loss with the GGUF loaded by transformers itself (fp32 dequantized weights) next
+    to the twin's on the converted folder: a wrong conversion (e.g. q/k rows not un-permuted)
+    shows up as a large difference; bf16 rounding of the weights alone moves it by ~1e-3."""
+    import torch
+    from transformers import AutoModelForCausalLM
+    import torch_reference_train as twin
+    folder, name = os.path.split(os.path.abspath(args.gguf))
+    try:
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    except Exception as e:  # noqa: BLE001  (no gguf package on this host)
+        log(f"conversion check skipped: transformers cannot load {args.gguf} ({type(e).__name__}: {e})")
+        return
+    pad = twin.resolve_pad_id(argparse.Namespace(pad_id=None, model=model_dir), model)
+    batches = twin.MicroBatches(twin.read_rows(data, model.config.vocab_size), args.batch_size, args.seq_len, pad)
+    micro = [batches.next() for _ in range(args.grad_accum)]
+    total = max(1, sum(twin.target_count(labels) for _, labels in micro))
+    spec = argparse.Namespace(device="cpu", precision="fp32")
+    with torch.no_grad():
+        loss = sum(float(twin.micro_batch_loss_sum(model, ids, labels, spec)) for ids, labels in micro) / total
+    d = relative(first_step_loss, loss)
+    log(f"conversion check: step-1 loss {first_step_loss:.6f} on the converted folder, {loss:.6f} with "
+        f"transformers' own GGUF loader: relative difference {d:.2e}"
+        + ("" if d < 1e-2 else "  <-- LARGE: the conversion looks wrong"))
+
+
 # ---- dataset --------------------------------------------------------------------------------
 
 def read_texts(path=TEXTS):

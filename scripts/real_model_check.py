@@ -12,6 +12,7 @@ rows (no shuffle, no packing), so the losses differ only by floating-point summa
 Options: see --help (model: --model DIR or --gguf FILE; data: --data FILE or built from
 scripts/data/public_domain_texts.txt; --workdir keeps everything).
 """
+import os
 import sys
 
 import parity_common as pc
@@ -21,15 +22,18 @@ def main():
     p = pc.parser(__doc__.split("\n\n")[0], steps=5, batch=2, seq=128, accum=2, lr=5e-5,
                   tolerance=1e-4, device="cpu")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads for the twin (0: torch's default)")
+    p.add_argument("--no-conversion-check", action="store_true",
+                   help="skip comparing step 1's loss with transformers' own GGUF loader")
     args = p.parse_args()
     workdir = pc.workdir_for(args)
     pc.log(f"work folder: {workdir}")
     model_dir = pc.model_folder(args, workdir)
     data = pc.dataset_file(args, workdir, model_dir)
     if args.threads:
-        import os
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
     ref = pc.run_twin(args, model_dir, data, workdir, "fp32", "pytorch")
+    if not args.model and not args.no_conversion_check:
+        pc.conversion_check(args, model_dir, data, ref[0]["loss"])
     if not args.slideformer:
         pc.log("no --slideformer binary: PyTorch losses only")
         for r in ref:
