@@ -120,3 +120,14 @@ extension CUDABackend {
         }
     }
 }
+
+extension CUDABackend {
+    /// dst[0..<count] = uniform values in [-scale, scale) from a hash of (index, seed).
+    public func fillRandom(_ dst: TensorRef, count: Int, seed: UInt32, scale: Float = 1) {
+        enqueue("fillRandom") {
+            var args = KernelArguments()
+            operand(&args, dst, count); args.append(Int64(count)); args.append(seed); args.append(scale)
+            try launch("fill_random", grid: gridFor(count), args)
+        }
+    }
+}

@@ -5,6 +5,17 @@ let opKernelSource = kernelPrelude + #"""
 extern "C" __global__ void fill_bits32(unsigned* p, i64 n, unsigned bits) { GRID_STRIDE(i, n) p[i] = bits; }
 extern "C" __global__ void fill_float(void* p, int bf, i64 n, float value) { GRID_STRIDE(i, n) st(p, i, bf, value); }
 
+// Uniform values in [-scale, scale) from a hash of (index, seed): benchmark data that is not zeros.
+extern "C" __global__ void fill_random(void* p, int bf, i64 n, unsigned seed, float scale) {
+    GRID_STRIDE(i, n) {
+        unsigned long long z = (unsigned long long)i + 0x9E3779B97F4A7C15ull * ((unsigned long long)seed + 1ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        st(p, i, bf, ((float)(z >> 40) * (1.0f / 16777216.0f) * 2.0f - 1.0f) * scale);
+    }
+}
+
 // dst = src with f32 <-> bf16 conversion.
 extern "C" __global__ void convert(void* dst, int dbf, const void* src, int sbf, i64 n) {
     GRID_STRIDE(i, n) st(dst, i, dbf, ld(src, i, sbf));
