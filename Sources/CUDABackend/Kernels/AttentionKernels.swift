@@ -7,7 +7,7 @@
 /// chunks quad, quad+4, ... (so the 4 threads of a row read 64 contiguous bytes) and the keys
 /// (or queries) quad, quad+4, ... of the other tile dimension.
 func attentionKernelSource(headDim: Int) -> String {
-    "#define HEAD_DIM \(headDim)\n" + kernelPrelude + attentionKernelBody
+    "#define HEAD_DIM \(headDim)\n" + kernelPrelude + attentionKernelBody + "\n" + tensorCoreAttentionKernelBody
 }
 
 /// Bytes of dynamic shared memory each attention kernel needs for `headDim`.
@@ -15,6 +15,9 @@ enum AttentionSharedMemory {
     static func forward(headDim: Int) -> Int { (64 + 2 * 64) * (headDim + 4) * 4 + 64 * 68 * 4 }
     static func backwardQuery(headDim: Int) -> Int { 4 * 64 * (headDim + 4) * 4 + 64 * 68 * 4 }
     static func backwardKeyValue(headDim: Int) -> Int { (2 * 64 + 2 * 32) * (headDim + 4) * 4 + 2 * 64 * 36 * 4 }
+    /// Tensor-core kernels: 3 (forward) or 4 (backward) 64-row bf16 tiles.
+    static func tensorCoreForward(headDim: Int) -> Int { 3 * 64 * (headDim + 8) * 2 }
+    static func tensorCoreBackward(headDim: Int) -> Int { 4 * 64 * (headDim + 8) * 2 }
 }
 
 private let attentionKernelBody = #"""
