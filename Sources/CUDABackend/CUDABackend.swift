@@ -17,6 +17,9 @@ public final class CUDABackend: Backend {
     public let device: CUDADevice
     /// Where every op is enqueued.
     public let computeStream: CUDAStream
+    /// Streams for host → device and device → host copies (PCIe is full duplex).
+    public let hostToDeviceStream: CUDAStream
+    public let deviceToHostStream: CUDAStream
     let pool: DeviceMemoryPool
     let matmul: MatmulRunner
     private let workspace: CUDABuffer
@@ -34,6 +37,8 @@ public final class CUDABackend: Backend {
     public init(libraries: CUDALibraries, ordinal: Int = 0, kernelCache: KernelCache = KernelCache()) throws {
         device = try CUDADevice(libraries: libraries, ordinal: ordinal)
         computeStream = try CUDAStream(device: device)
+        hostToDeviceStream = try CUDAStream(device: device)
+        deviceToHostStream = try CUDAStream(device: device)
         pool = DeviceMemoryPool(device: device)
         workspace = try CUDABuffer(.f32, count: Self.workspaceBytes / 4, pool: pool)
         matmul = try MatmulRunner(blas: libraries.blasLt, workspace: workspace.pointer, workspaceBytes: Self.workspaceBytes)

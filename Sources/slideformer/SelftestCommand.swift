@@ -62,5 +62,12 @@ struct SelftestCommand: ParsableCommand {
             throw UsageError("\(failed.count) of \(results.count) op checks failed (seed \(seed))")
         }
         print("all \(results.count) op checks passed")
+        if op == nil {
+            let adamW = try CUDAAdamWCheck.run(gpu, seed: seed)
+            let ok = adamW.params <= 1e-5 && adamW.bf16Copy <= 1e-2
+            print("adamw (GPU kernel vs float64 host, 3 steps): params error \(Format.sci(adamW.params, 2)) (bound 1e-5), "
+                  + "bf16 copy \(Format.sci(adamW.bf16Copy, 2)) (bound 1e-2) " + (ok ? "ok" : "FAIL"))
+            if !ok { throw UsageError("the GPU AdamW kernel disagrees with the reference (seed \(seed))") }
+        }
     }
 }
