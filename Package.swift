@@ -32,6 +32,10 @@ let package = Package(
         ),
         // The op set one decoder layer needs (protocol) and its CPU reference implementation.
         .target(name: "Backends", dependencies: ["Support", "CKernels"], swiftSettings: fastMath),
+        // Hand-written CUDA driver / NVRTC / cuBLASLt declarations and dlsym tables (no CUDA headers).
+        .target(name: "CCUDA"),
+        // The Backend ops on NVIDIA GPUs; every NVIDIA library is dlopen'ed at run time.
+        .target(name: "CUDABackend", dependencies: ["Backends", "Support", "CCUDA"], swiftSettings: fastMath),
         // Decoder layers, optimizer, training loop, checkpoints.
         .target(
             name: "Training",
@@ -41,7 +45,7 @@ let package = Package(
         .executableTarget(
             name: "slideformer",
             dependencies: [
-                "Support", "ModelFormats", "Tokenization", "Datasets", "Backends", "Training",
+                "Support", "ModelFormats", "Tokenization", "Datasets", "Backends", "CUDABackend", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swift5
@@ -53,6 +57,7 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "ModelFormats", "TestSupport"], swiftSettings: swift5),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenization", "TestSupport"], swiftSettings: swift5),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "TestSupport"], swiftSettings: fastMath),
+        .testTarget(name: "CUDABackendTests", dependencies: ["CUDABackend", "Backends", "TestSupport"], swiftSettings: fastMath),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "ModelFormats", "Backends", "Datasets", "Tokenization", "TestSupport"], swiftSettings: fastMath),
     ]
 )

@@ -1,0 +1,144 @@
+/// The op cases the comparison runs: every op of `Backend`, forward and backward, at sizes
+/// that are not multiples of the usual tile sizes. Integer operands come from `random`.
+enum OpCatalog {
+    static func cases(_ random: inout SplitMix64) -> [OpCase] {
+        let n = 150, c = 96, v = 300, cols = 200, count = 1000
+        var cases: [OpCase] = []
+
+        cases.append(OpCase(name: "fill", operands: [.output("out", count)]) { b, t in
+            b.fill(t[0], count: count, value: 0.37)
+        })
+        cases.append(OpCase(name: "copy_to_storage", operands: [.input("src", count, .f32), .output("dst", count)]) { b, t in
+            b.copy(t[0], to: t[1], count: count)
+        })
+        cases.append(OpCase(name: "copy_to_f32", operands: [.input("src", count), .output("dst", count, .f32)]) { b, t in
+            b.copy(t[0], to: t[1], count: count)
+        })
+
+        // The three GEMMs of a linear layer (y = x Wᵀ, dX = dY W, dW += dYᵀ X) plus alpha/beta.
+        cases.append(OpCase(name: "gemm_forward", operands: [.input("x", n * c), .input("w", cols * c), .output("y", n * cols)]) { b, t in
+            b.gemm(transA: false, transB: true, m: n, n: cols, k: c, alpha: 1, a: t[0], b: t[1], beta: 0, c: t[2])
+        })
+        cases.append(OpCase(name: "gemm_input_grad", operands: [.input("dy", n * cols), .input("w", cols * c), .output("dx", n * c)]) { b, t in
+            b.gemm(transA: false, transB: false, m: n, n: c, k: cols, alpha: 0.5, a: t[0], b: t[1], beta: 0, c: t[2])
+        })
+        cases.append(OpCase(name: "gemm_weight_grad", operands: [.input("dy", n * cols), .input("x", n * c), .update("dw", cols * c, .f32)]) { b, t in
+            b.gemm(transA: true, transB: false, m: cols, n: c, k: n, alpha: 1, a: t[0], b: t[1], beta: 1, c: t[2])
+        })
+        cases.append(OpCase(name: "gemm_both_transposed", operands: [.input("a", c * n), .input("b", cols * c), .update("c", n * cols)]) { b, t in
+            b.gemm(transA: true, transB: true, m: n, n: cols, k: c, alpha: 1, a: t[0], b: t[1], beta: 0.75, c: t[2])
+        })
+
+        cases.append(OpCase(name: "add_bias", operands: [.update("out", n * cols), .input("bias", cols)]) { b, t in
+            b.addBias(t[0], bias: t[1], rows: n, cols: cols)
+        })
+        cases.append(OpCase(name: "bias_backward", operands: [.update("dbias", cols, .f32), .input("dout", n * cols)]) { b, t in
+            b.biasBackward(dBias: t[0], dOut: t[1], rows: n, cols: cols)
+        })
+        cases.append(OpCase(name: "add", operands: [.output("out", count), .input("a", count), .input("b", count)]) { b, t in
+            b.add(t[0], t[1], t[2], count: count)
+        })
+        cases.append(OpCase(name: "scale", operands: [.update("x", count)]) { b, t in
+            b.scale(t[0], count: count, by: 0.3)
+        })
+        cases.append(OpCase(name: "sum_of_squares", operands: [.input("x", 5 * count), .update("result", 1, .f32)]) { b, t in
+            b.sumOfSquares(t[0], count: 5 * count, into: t[1])
+        })
+
+        let ids = (0..<n).map { _ in Int32(random.below(v)) }
+        let repeatedIds = (0..<n).map { _ in Int32(random.below(20)) }
+        cases.append(OpCase(name: "embedding_forward", operands: [.output("out", n * c), .ints("ids", ids), .input("table", v * c)]) { b, t in
+            b.embeddingForward(out: t[0], ids: t[1], table: t[2], tokens: n, channels: c, vocab: v)
+        })
+        cases.append(OpCase(name: "embedding_backward", operands: [.update("dtable", v * c, .f32), .input("dout", n * c), .ints("ids", repeatedIds)]) { b, t in
+            b.embeddingBackward(dTable: t[0], dOut: t[1], ids: t[2], tokens: n, channels: c, vocab: v)
+        })
+
+        cases.append(OpCase(name: "rmsnorm_forward", operands: [.output("out", n * cols), .output("rstd", n, .f32), .input("inp", n * cols), .input("w", cols)]) { b, t in
+            b.rmsNormForward(out: t[0], rstd: t[1], inp: t[2], weight: t[3], rows: n, cols: cols, eps: 1e-6)
+        })
+        for accumulate in [false, true] {
+            let dInp: OpCase.Operand = accumulate ? .update("dinp", n * cols) : .output("dinp", n * cols)
+            cases.append(OpCase(name: accumulate ? "rmsnorm_backward_accumulate" : "rmsnorm_backward",
+                                operands: [dInp, .update("dw", cols, .f32), .input("dout", n * cols), .input("inp", n * cols),
+                                           .input("w", cols), .input("rstd", n, .f32, range: 0.5...1.5)]) { b, t in
+                b.rmsNormBackward(dInp: t[0], dWeight: t[1], dOut: t[2], inp: t[3], weight: t[4], rstd: t[5],
+                                  rows: n, cols: cols, accumulate: accumulate)
+            })
+        }
+
+        let heads = 4, headDim = 64
+        let positions = (0..<n).map { _ in Int32(random.below(4096)) }
+        let invFreq = RopeFrequencies.inverseFrequencies(headDim: headDim, theta: 10000, scaling: .none)
+        let ropeOperands: [OpCase.Operand] = [.output("out", n * heads * headDim), .input("inp", n * heads * headDim),
+                                              .ints("positions", positions), .input("invFreq", headDim / 2, .f32, range: 0...1)]
+        cases.append(OpCase(name: "rope_forward", operands: ropeOperands) { b, t in
+            b.upload(invFreq, to: t[3])
+            b.ropeForward(out: t[0], inp: t[1], positions: t[2], invFreq: t[3], tokens: n, heads: heads, headDim: headDim)
+        })
+        cases.append(OpCase(name: "rope_backward", operands: ropeOperands) { b, t in
+            b.upload(invFreq, to: t[3])
+            b.ropeBackward(dInp: t[0], dOut: t[1], positions: t[2], invFreq: t[3], tokens: n, heads: heads, headDim: headDim)
+        })
+
+        for (batch, seqLen, h, hkv, d) in [(2, 150, 4, 2, 64), (1, 70, 2, 1, 128)] {
+            let qCount = batch * seqLen * h * d, kvCount = batch * seqLen * hkv * d, rows = batch * h * seqLen
+            let tag = "_d\(d)"
+            cases.append(OpCase(name: "attention_forward" + tag,
+                                operands: [.output("out", qCount), .output("lse", rows, .f32),
+                                           .input("q", qCount), .input("k", kvCount), .input("v", kvCount)]) { b, t in
+                b.attentionForward(out: t[0], lse: t[1], q: t[2], k: t[3], v: t[4],
+                                   batch: batch, seqLen: seqLen, heads: h, kvHeads: hkv, headDim: d)
+            })
+            cases.append(OpCase(name: "attention_backward" + tag,
+                                operands: [.output("dq", qCount), .output("dk", kvCount), .output("dv", kvCount),
+                                           .input("dout", qCount), .input("q", qCount), .input("k", kvCount), .input("v", kvCount),
+                                           .input("out", qCount), .input("lse", rows, .f32, range: 1...3)]) { b, t in
+                b.attentionBackward(dq: t[0], dk: t[1], dv: t[2], dOut: t[3], q: t[4], k: t[5], v: t[6], out: t[7], lse: t[8],
+                                    batch: batch, seqLen: seqLen, heads: h, kvHeads: hkv, headDim: d)
+            })
+        }
+
+        cases.append(OpCase(name: "swiglu_forward", operands: [.output("out", count), .input("gate", count, range: -4...4), .input("up", count)]) { b, t in
+            b.swigluForward(out: t[0], gate: t[1], up: t[2], count: count)
+        })
+        cases.append(OpCase(name: "swiglu_backward",
+                            operands: [.output("dgate", count), .output("dup", count), .input("dout", count),
+                                       .input("gate", count, range: -4...4), .input("up", count)]) { b, t in
+            b.swigluBackward(dGate: t[0], dUp: t[1], dOut: t[2], gate: t[3], up: t[4], count: count)
+        })
+
+        let vocab = 1000
+        let targets = (0..<n).map { i in i % 7 == 3 ? ignoredTarget : Int32(random.below(vocab)) }
+        let targetCount = targets.filter { $0 != ignoredTarget }.count
+        cases.append(OpCase(name: "linear_cross_entropy",
+                            operands: [.update("lossSum", 1, .f32), .output("dhidden", n * c), .update("dweight", vocab * c, .f32),
+                                       .input("hidden", n * c), .input("weight", vocab * c), .ints("targets", targets)]) { b, t in
+            b.linearCrossEntropy(lossSum: t[0], dHidden: t[1], dWeight: t[2], hidden: t[3], weight: t[4], targets: t[5],
+                                 tokens: n, channels: c, vocab: vocab, scale: 1 / Float(targetCount), chunkTokens: 64)
+        })
+        return cases
+    }
+}
+
+/// splitmix64: small, seedable, good enough for test data.
+struct SplitMix64 {
+    var state: UInt64
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in 0..<bound.
+    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+
+    /// Uniform in `range`.
+    mutating func float(in range: ClosedRange<Float>) -> Float {
+        let unit = Float(next() >> 40) * (1.0 / 16_777_216.0)
+        return range.lowerBound + unit * (range.upperBound - range.lowerBound)
+    }
+}

@@ -1,0 +1,222 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Glibc
+import Backends
+import CCUDA
+
+/// The `Backend` ops on an NVIDIA GPU: kernels compiled by NVRTC (cached on disk), GEMMs
+/// through cuBLASLt, memory from a caching pool, everything enqueued in call order on one
+/// compute stream. bf16 and f32 storage are both accepted for float operands; math is fp32.
+///
+/// A failing CUDA call inside an op (which the protocol cannot report) stops the process with
+/// the driver's message: such failures leave the context unusable anyway.
+public final class CUDABackend: Backend {
+    public let device: CUDADevice
+    /// Where every op is enqueued.
+    public let computeStream: CUDAStream
+    /// Streams for host → device and device → host copies (PCIe is full duplex).
+    public let hostToDeviceStream: CUDAStream
+    public let deviceToHostStream: CUDAStream
+    let pool: DeviceMemoryPool
+    let matmul: MatmulRunner
+    private let workspace: CUDABuffer
+    private let opsModule: KernelModule
+    private var attentionModules: [Int: KernelModule] = [:]
+    private let kernelCache: KernelCache
+    private let staging: [PinnedHostBuffer]
+    private let stagingDone: [CUDAEvent]
+    private var lock = pthread_mutex_t()
+
+    static let threads = 256
+    static let stagingBytes = 16 << 20
+    static let workspaceBytes = 32 << 20
+
+    public init(libraries: CUDALibraries, ordinal: Int = 0, kernelCache: KernelCache = KernelCache()) throws {
+        device = try CUDADevice(libraries: libraries, ordinal: ordinal)
+        computeStream = try CUDAStream(device: device)
+        hostToDeviceStream = try CUDAStream(device: device)
+        deviceToHostStream = try CUDAStream(device: device)
+        pool = DeviceMemoryPool(device: device)
+        workspace = try CUDABuffer(.f32, count: Self.workspaceBytes / 4, pool: pool)
+        matmul = try MatmulRunner(blas: libraries.blasLt, workspace: workspace.pointer, workspaceBytes: Self.workspaceBytes)
+        self.kernelCache = kernelCache
+        let cubin = try kernelCache.cubin(source: opKernelSource, name: KernelCatalog.opsModule,
+                                          arch: device.architecture, nvrtc: libraries.nvrtc)
+        opsModule = try KernelModule(device: device, cubin: cubin, name: KernelCatalog.opsModule)
+        let gpu = device
+        staging = try (0..<2).map { _ in try PinnedHostBuffer(device: gpu, bytes: Self.stagingBytes) }
+        stagingDone = try (0..<2).map { _ in try CUDAEvent(device: gpu) }
+        pthread_mutex_init(&lock, nil)
+    }
+
+    deinit {
+        _ = device.driver.cuCtxSynchronize()
+        pthread_mutex_destroy(&lock)
+    }
+
+    public var name: String { "CUDA \(device.name) (\(device.architecture))" }
+
+    /// Runs `body`; a CUDA failure here is unrecoverable for the caller of a non-throwing op.
+    @inline(__always)
+    func enqueue(_ op: @autoclosure () -> String, _ body: () throws -> Void) {
+        do {
+            try device.makeCurrent()
+            try body()
+        } catch {
+            fatalError("CUDA backend, \(op()): \(error)")
+        }
+    }
+
+    // MARK: Operands (misuse traps: programming errors, not input errors)
+
+    /// Device address of `t`, checking that `count` elements from it lie inside its buffer.
+    func address(_ t: TensorRef, _ count: Int, _ types: Set<ElementType> = [.f32, .bf16]) -> CUdeviceptr {
+        guard let b = t.buffer as? CUDABuffer else { preconditionFailure("buffer of another backend passed to the CUDA backend") }
+        precondition(types.contains(b.elementType), "CUDA backend: a \(b.elementType) operand where \(types.map(\.rawValue)) is expected")
+        precondition(t.offset >= 0 && count >= 0 && t.offset + count <= b.count,
+                     "CUDA backend: operand range \(t.offset)..<\(t.offset + count) outside a buffer of \(b.count)")
+        return b.pointer + CUdeviceptr(t.offset * b.elementType.byteSize)
+    }
+
+    /// Appends a float operand (address + storage flag).
+    func operand(_ args: inout KernelArguments, _ t: TensorRef, _ count: Int) {
+        args.append(operand: address(t, count), bf16: t.elementType == .bf16)
+    }
+
+    func floats(_ t: TensorRef, _ count: Int) -> CUdeviceptr { address(t, count, [.f32]) }
+    func ints(_ t: TensorRef, _ count: Int) -> CUdeviceptr { address(t, count, [.i32]) }
+
+    // MARK: Launching
+
+    func launch(_ function: CUfunction, grid: (Int, Int, Int), block: (Int, Int, Int) = (threads, 1, 1),
+                sharedBytes: Int = 0, _ args: KernelArguments) throws {
+        if grid.0 == 0 || grid.1 == 0 || grid.2 == 0 { return }
+        try args.withLaunchExtra { extra in
+            try device.check(device.driver.cuLaunchKernel(function, UInt32(grid.0), UInt32(grid.1), UInt32(grid.2),
+                                                          UInt32(block.0), UInt32(block.1), UInt32(block.2),
+                                                          UInt32(sharedBytes), computeStream.handle, nil, extra),
+                             "cuLaunchKernel")
+        }
+    }
+
+    /// Launches an ops-module kernel.
+    func launch(_ name: String, grid: (Int, Int, Int), block: (Int, Int, Int) = (threads, 1, 1),
+                _ args: KernelArguments) throws {
+        try launch(try opsModule.function(name), grid: grid, block: block, args)
+    }
+
+    /// Blocks for a grid-stride loop over `n` elements: enough to fill the GPU, no more.
+    func gridFor(_ n: Int) -> (Int, Int, Int) {
+        (max(1, min((n + Self.threads - 1) / Self.threads, device.multiprocessors * 32)), 1, 1)
+    }
+
+    /// The attention kernels for `headDim`, compiled (or read from the cache) on first use.
+    func attentionModule(headDim: Int) throws -> KernelModule {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        if let m = attentionModules[headDim] { return m }
+        let name = KernelCatalog.attentionModule(headDim: headDim)
+        let cubin = try kernelCache.cubin(source: attentionKernelSource(headDim: headDim), name: name,
+                                          arch: device.architecture, nvrtc: device.libraries.nvrtc)
+        let m = try KernelModule(device: device, cubin: cubin, name: name)
+        attentionModules[headDim] = m
+        return m
+    }
+
+    /// A scratch block for the ops enqueued inside `body`; returned to the pool right after
+    /// (stream order keeps later users behind those ops).
+    func withScratch<R>(bytes: Int, _ body: (CUdeviceptr) throws -> R) throws -> R {
+        let block = try pool.allocate(bytes)
+        defer { pool.release(block.pointer, size: block.size) }
+        return try body(block.pointer)
+    }
+
+    // MARK: Memory
+
+    public func makeBuffer(_ type: ElementType, count: Int) throws -> any DeviceBuffer {
+        precondition(count >= 0, "negative buffer size")
+        try device.makeCurrent()
+        return try CUDABuffer(type, count: count, pool: pool)
+    }
+
+    /// Copies through the two pinned staging buffers in turn: the caller's bytes are consumed
+    /// before returning, the GPU copy runs on behind.
+    public func upload(_ bytes: UnsafeRawBufferPointer, to dst: TensorRef) {
+        let size = dst.elementType.byteSize
+        precondition(bytes.count % size == 0, "upload: \(bytes.count) bytes is not a whole number of \(dst.elementType)")
+        let base = address(dst, bytes.count / size, [.f32, .bf16, .i32])
+        enqueue("upload") {
+            var done = 0, turn = 0
+            while done < bytes.count {
+                let n = min(Self.stagingBytes, bytes.count - done)
+                try stagingDone[turn].synchronize()
+                staging[turn].bytes.copyMemory(from: bytes.baseAddress! + done, byteCount: n)
+                try device.check(device.driver.cuMemcpyHtoDAsync(base + CUdeviceptr(done), staging[turn].bytes, n,
+                                                                 computeStream.handle), "cuMemcpyHtoDAsync")
+                try stagingDone[turn].record(on: computeStream)
+                done += n
+                turn ^= 1
+            }
+        }
+    }
+
+    /// Waits for queued work, then copies through the staging buffers (the next chunk's copy
+    /// overlaps the host copy of the current one).
+    public func download(_ src: TensorRef, into bytes: UnsafeMutableRawBufferPointer) {
+        let size = src.elementType.byteSize
+        precondition(bytes.count % size == 0, "download: \(bytes.count) bytes is not a whole number of \(src.elementType)")
+        let base = address(src, bytes.count / size, [.f32, .bf16, .i32])
+        enqueue("download") {
+            let chunks = (bytes.count + Self.stagingBytes - 1) / Self.stagingBytes
+            func start(_ i: Int) throws {
+                let offset = i * Self.stagingBytes, n = min(Self.stagingBytes, bytes.count - offset)
+                try stagingDone[i % 2].synchronize()
+                try device.check(device.driver.cuMemcpyDtoHAsync(staging[i % 2].bytes, base + CUdeviceptr(offset), n,
+                                                                 computeStream.handle), "cuMemcpyDtoHAsync")
+                try stagingDone[i % 2].record(on: computeStream)
+            }
+            if chunks > 0 { try start(0) }
+            for i in 0..<chunks {
+                if i + 1 < chunks { try start(i + 1) }
+                try stagingDone[i % 2].synchronize()
+                let offset = i * Self.stagingBytes, n = min(Self.stagingBytes, bytes.count - offset)
+                (bytes.baseAddress! + offset).copyMemory(from: staging[i % 2].bytes, byteCount: n)
+            }
+        }
+    }
+
+    public func synchronize() {
+        enqueue("synchronize") { try computeStream.synchronize() }
+    }
+
+    public func fill(_ dst: TensorRef, count: Int, value: Float) {
+        enqueue("fill") {
+            var args = KernelArguments()
+            if dst.elementType == .i32 {
+                args.append(ints(dst, count)); args.append(Int64(count)); args.append(UInt32(bitPattern: Int32(value)))
+                try launch("fill_bits32", grid: gridFor(count), args)
+            } else {
+                operand(&args, dst, count); args.append(Int64(count)); args.append(value)
+                try launch("fill_float", grid: gridFor(count), args)
+            }
+        }
+    }
+
+    public func copy(_ src: TensorRef, to dst: TensorRef, count: Int) {
+        enqueue("copy") {
+            if src.elementType == dst.elementType {
+                let types: Set<ElementType> = [src.elementType]
+                try device.check(device.driver.cuMemcpyDtoDAsync(address(dst, count, types), address(src, count, types),
+                                                                 count * src.elementType.byteSize, computeStream.handle),
+                                 "cuMemcpyDtoDAsync")
+                return
+            }
+            var args = KernelArguments()
+            operand(&args, dst, count); operand(&args, src, count); args.append(Int64(count))
+            try launch("convert", grid: gridFor(count), args)
+        }
+    }
+}

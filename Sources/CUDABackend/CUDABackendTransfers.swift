@@ -1,0 +1,27 @@
+import Backends
+import CCUDA
+
+/// Asynchronous host↔device copies on the backend's copy streams, for an engine that overlaps
+/// transfers with compute: order them against `computeStream` with `CUDAEvent`s
+/// (record on one stream, `wait(for:)` on the other). The host memory must be pinned
+/// (`PinnedHostBuffer` or `HostRegistration`) and stay untouched until the copy's event fires;
+/// device buffers must stay referenced until then too.
+extension CUDABackend {
+    /// Enqueues host → device: `bytes` bytes from `source` into `destination` on `stream`.
+    public func copyToDevice(from source: UnsafeRawPointer, to destination: TensorRef, bytes: Int, on stream: CUDAStream) throws {
+        let size = destination.elementType.byteSize
+        precondition(bytes % size == 0, "copyToDevice: \(bytes) bytes is not a whole number of \(destination.elementType)")
+        let dst = address(destination, bytes / size, [.f32, .bf16, .i32])
+        try device.makeCurrent()
+        try device.check(device.driver.cuMemcpyHtoDAsync(dst, source, bytes, stream.handle), "cuMemcpyHtoDAsync")
+    }
+
+    /// Enqueues device → host: `bytes` bytes of `source` into `destination` on `stream`.
+    public func copyToHost(from source: TensorRef, to destination: UnsafeMutableRawPointer, bytes: Int, on stream: CUDAStream) throws {
+        let size = source.elementType.byteSize
+        precondition(bytes % size == 0, "copyToHost: \(bytes) bytes is not a whole number of \(source.elementType)")
+        let src = address(source, bytes / size, [.f32, .bf16, .i32])
+        try device.makeCurrent()
+        try device.check(device.driver.cuMemcpyDtoHAsync(destination, src, bytes, stream.handle), "cuMemcpyDtoHAsync")
+    }
+}

@@ -1,0 +1,104 @@
+import Backends
+import Support
+
+/// Times the backend's main ops on Llama-3.1-8B layer shapes (8 × 1024 tokens), with CUDA events
+/// around warmed-up repetitions on random (never zero) data; reports the median.
+public enum CUDAOpBenchmark {
+    public static func run(_ backend: CUDABackend, _ emit: (String) -> Void) throws {
+        let n = 8192, c = 4096, kv = 1024, inter = 14336, vocab = 128_256
+        func random(_ type: ElementType, _ count: Int, scale: Float = 1) throws -> any DeviceBuffer {
+            let b = try backend.makeBuffer(type, count: count)
+            backend.fillRandom(b.ref(), count: count, seed: UInt32.random(in: 0...UInt32.max), scale: scale)
+            return b
+        }
+        func time(_ body: () -> Void) throws -> Double {
+            body(); body()
+            let start = try CUDAEvent(device: backend.device, timing: true), end = try CUDAEvent(device: backend.device, timing: true)
+            var ms: [Double] = []
+            for _ in 0..<7 {
+                try start.record(on: backend.computeStream)
+                body()
+                try end.record(on: backend.computeStream)
+                try end.synchronize()
+                ms.append(try end.milliseconds(since: start))
+            }
+            return ms.sorted()[ms.count / 2]
+        }
+        func report(_ what: String, _ ms: Double, flops: Double? = nil, bytes: Double? = nil) {
+            var line = what.padding(toLength: 52) + Format.fixed(ms, 3) + " ms"
+            if let flops { line += "  " + Format.fixed(flops / ms / 1e9, 1) + " TFLOP/s" }
+            if let bytes { line += "  " + Format.fixed(bytes / ms / 1e6, 0) + " GB/s" }
+            emit(line)
+        }
+
+        let big = 8192
+        let a = try random(.bf16, big * big), b = try random(.bf16, big * big), out = try random(.bf16, big * big)
+        let ms = try time { backend.gemm(transA: false, transB: true, m: big, n: big, k: big, alpha: 1, a: a.ref(), b: b.ref(), beta: 0, c: out.ref()) }
+        report("gemm bf16 8192^3 (NT)", ms, flops: 2 * pow3(big))
+
+        let x = try random(.bf16, n * c), wUp = try random(.bf16, 2 * inter * c, scale: 0.02)
+        let y = try random(.bf16, n * 2 * inter), dwUp = try random(.f32, 2 * inter * c)
+        report("gemm x Wup^T  (8192 x 28672 x 4096)", try time {
+            backend.gemm(transA: false, transB: true, m: n, n: 2 * inter, k: c, alpha: 1, a: x.ref(), b: wUp.ref(), beta: 0, c: y.ref())
+        }, flops: 2 * Double(n) * Double(2 * inter) * Double(c))
+        report("gemm dY Wup   (8192 x 4096 x 28672)", try time {
+            backend.gemm(transA: false, transB: false, m: n, n: c, k: 2 * inter, alpha: 1, a: y.ref(), b: wUp.ref(), beta: 0, c: x.ref())
+        }, flops: 2 * Double(n) * Double(2 * inter) * Double(c))
+        report("gemm dW += dY^T X, f32 dW (28672 x 4096 x 8192)", try time {
+            backend.gemm(transA: true, transB: false, m: 2 * inter, n: c, k: n, alpha: 1, a: y.ref(), b: x.ref(), beta: 1, c: dwUp.ref())
+        }, flops: 2 * Double(n) * Double(2 * inter) * Double(c))
+
+        let batch = 8, seq = 1024, heads = 32, kvHeads = 8, d = 128
+        let q = try random(.bf16, n * c), k = try random(.bf16, n * kv), v = try random(.bf16, n * kv)
+        let o = try random(.bf16, n * c), lse = try random(.f32, batch * heads * seq)
+        let dq = try random(.bf16, n * c), dk = try random(.bf16, n * kv), dv = try random(.bf16, n * kv)
+        let causalFlops = 4 * Double(batch * heads) * Double(seq) * Double(seq) / 2 * Double(d)
+        report("attention fwd 8x1024, 32/8 heads, d 128", try time {
+            backend.attentionForward(out: o.ref(), lse: lse.ref(), q: q.ref(), k: k.ref(), v: v.ref(),
+                                     batch: batch, seqLen: seq, heads: heads, kvHeads: kvHeads, headDim: d)
+        }, flops: causalFlops)
+        report("attention bwd (incl. recompute)", try time {
+            backend.attentionBackward(dq: dq.ref(), dk: dk.ref(), dv: dv.ref(), dOut: o.ref(), q: q.ref(), k: k.ref(), v: v.ref(),
+                                      out: o.ref(), lse: lse.ref(), batch: batch, seqLen: seq, heads: heads, kvHeads: kvHeads, headDim: d)
+        }, flops: 2.5 * causalFlops)
+
+        let w = try random(.bf16, c), rstd = try random(.f32, n), normed = try random(.bf16, n * c)
+        report("rmsnorm fwd 8192 x 4096 bf16", try time {
+            backend.rmsNormForward(out: normed.ref(), rstd: rstd.ref(), inp: x.ref(), weight: w.ref(), rows: n, cols: c, eps: 1e-5)
+        }, bytes: Double(2 * n * c * 2))
+        let dw = try random(.f32, c)
+        report("rmsnorm bwd 8192 x 4096 bf16 (+ dW)", try time {
+            backend.rmsNormBackward(dInp: normed.ref(), dWeight: dw.ref(), dOut: q.ref(), inp: x.ref(), weight: w.ref(), rstd: rstd.ref(),
+                                    rows: n, cols: c, accumulate: false)
+        }, bytes: Double(4 * n * c * 2))
+        let act = try random(.bf16, n * inter)
+        report("swiglu fwd 8192 x 14336 bf16", try time {
+            backend.swigluForward(out: act.ref(), gate: y.ref(), up: y.ref(n * inter), count: n * inter)
+        }, bytes: Double(3 * n * inter * 2))
+
+        let lmHead = try random(.bf16, vocab * c, scale: 0.02), dLmHead = try random(.f32, vocab * c)
+        let targetValues = (0..<n).map { _ in Int32.random(in: 0..<Int32(vocab)) }
+        let targets = try backend.makeBuffer(targetValues), loss = try backend.makeBuffer([Float(0)])
+        let ceFlops = 3 * 2 * Double(n) * Double(vocab) * Double(c)
+        report("linear cross-entropy 8192 tok, V 128256, chunk 2048", try time {
+            backend.linearCrossEntropy(lossSum: loss.ref(), dHidden: normed.ref(), dWeight: dLmHead.ref(), hidden: x.ref(),
+                                       weight: lmHead.ref(), targets: targets.ref(), tokens: n, channels: c, vocab: vocab,
+                                       scale: 1 / Float(n), chunkTokens: 2048)
+        }, flops: ceFlops)
+
+        let params = 1 << 28
+        let p = try random(.f32, params), m = try random(.f32, params, scale: 0.01), vv = try random(.f32, params, scale: 0.01)
+        let g = try random(.bf16, params), pOut = try random(.bf16, params)
+        let hyper = AdamWStep(learningRate: 1e-5, weightDecay: 0.01, step: 10)
+        backend.fill(vv.ref(), count: params, value: 1e-4)
+        report("AdamW 268M params (fp32 p/m/v, bf16 g in/p out)", try time {
+            backend.adamW(params: p.ref(), m: m.ref(), v: vv.ref(), grads: g.ref(), bf16Params: pOut.ref(), count: params, hyper)
+        }, bytes: Double(params) * 28)
+    }
+
+    private static func pow3(_ x: Int) -> Double { Double(x) * Double(x) * Double(x) }
+}
+
+private extension String {
+    func padding(toLength n: Int) -> String { count >= n ? self + " " : self + String(repeating: " ", count: n - count) }
+}

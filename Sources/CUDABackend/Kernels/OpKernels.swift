@@ -1,0 +1,252 @@
+/// Every op except attention: fills, conversions, elementwise, reductions, embedding, RMSNorm,
+/// RoPE, the cross-entropy softmax and AdamW. Shapes in the comments: N tokens, C channels.
+let opKernelSource = kernelPrelude + #"""
+// ---------------------------------------------------------------- memory
+extern "C" __global__ void fill_bits32(unsigned* p, i64 n, unsigned bits) { GRID_STRIDE(i, n) p[i] = bits; }
+extern "C" __global__ void fill_float(void* p, int bf, i64 n, float value) { GRID_STRIDE(i, n) st(p, i, bf, value); }
+
+// Uniform values in [-scale, scale) from a hash of (index, seed): benchmark data that is not zeros.
+extern "C" __global__ void fill_random(void* p, int bf, i64 n, unsigned seed, float scale) {
+    GRID_STRIDE(i, n) {
+        unsigned long long z = (unsigned long long)i + 0x9E3779B97F4A7C15ull * ((unsigned long long)seed + 1ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        st(p, i, bf, ((float)(z >> 40) * (1.0f / 16777216.0f) * 2.0f - 1.0f) * scale);
+    }
+}
+
+// dst = src with f32 <-> bf16 conversion.
+extern "C" __global__ void convert(void* dst, int dbf, const void* src, int sbf, i64 n) {
+    GRID_STRIDE(i, n) st(dst, i, dbf, ld(src, i, sbf));
+}
+
+// ---------------------------------------------------------------- elementwise
+extern "C" __global__ void add(void* out, int obf, const void* a, int abf, const void* b, int bbf, i64 n) {
+    GRID_STRIDE(i, n) st(out, i, obf, ld(a, i, abf) + ld(b, i, bbf));
+}
+
+extern "C" __global__ void scale(void* x, int bf, i64 n, float factor) {
+    GRID_STRIDE(i, n) st(x, i, bf, ld(x, i, bf) * factor);
+}
+
+// out (N,I) = silu(gate) * up
+extern "C" __global__ void swiglu_forward(void* out, int obf, const void* gate, int gbf, const void* up, int ubf, i64 n) {
+    GRID_STRIDE(i, n) {
+        float x = ld(gate, i, gbf);
+        st(out, i, obf, x / (1.0f + expf(-x)) * ld(up, i, ubf));
+    }
+}
+
+// dGate = dOut * up * silu'(gate), dUp = dOut * silu(gate); silu'(x) = sig (1 + x (1 - sig))
+extern "C" __global__ void swiglu_backward(void* dgate, int dgbf, void* dup, int dubf, const void* dout, int dobf,
+                                           const void* gate, int gbf, const void* up, int ubf, i64 n) {
+    GRID_STRIDE(i, n) {
+        float x = ld(gate, i, gbf), d = ld(dout, i, dobf);
+        float sig = 1.0f / (1.0f + expf(-x));
+        st(dgate, i, dgbf, d * ld(up, i, ubf) * sig * (1.0f + x * (1.0f - sig)));
+        st(dup, i, dubf, d * x * sig);
+    }
+}
+
+// out (R,C) += bias (C)
+extern "C" __global__ void add_bias(void* out, int obf, const void* bias, int bbf, i64 rows, int cols) {
+    GRID_STRIDE(i, rows * cols) st(out, i, obf, ld(out, i, obf) + ld(bias, i % cols, bbf));
+}
+
+// ---------------------------------------------------------------- reductions
+// partial[block] = sum of x^2 over a grid-stride slice, in fp64.
+extern "C" __global__ void sum_squares_partial(const void* x, int bf, i64 n, double* partial) {
+    double s = 0.0;
+    GRID_STRIDE(i, n) { double v = (double)ld(x, i, bf); s += v * v; }
+    s = block_sum(s);
+    if (threadIdx.x == 0) partial[blockIdx.x] = s;
+}
+
+// result[0] += sum(partial[0..<count]) (one block).
+extern "C" __global__ void add_partials(const double* partial, int count, float* result) {
+    double s = 0.0;
+    for (int i = threadIdx.x; i < count; i += blockDim.x) s += partial[i];
+    s = block_sum(s);
+    if (threadIdx.x == 0) result[0] += (float)s;
+}
+
+// result[0] += sum(v[0..<count]) (one block), fp64 accumulation.
+extern "C" __global__ void add_floats(const float* v, int count, float* result) {
+    double s = 0.0;
+    for (int i = threadIdx.x; i < count; i += blockDim.x) s += (double)v[i];
+    s = block_sum(s);
+    if (threadIdx.x == 0) result[0] += (float)s;
+}
+
+// Column sums of a (R,C), block (32,8), grid (ceil(C/32), splits):
+// partial[split][j] = sum over this split's rows of a[i][j]            (mode 0)
+//                  or of a[i][j] * x[i][j] * rstd[i]                   (mode 1, RMSNorm dWeight)
+extern "C" __global__ void column_sums(const void* a, int abf, const void* x, int xbf, const float* rstd,
+                                       i64 rows, int cols, int mode, float* partial) {
+    __shared__ float tile[8][33];
+    const int j = blockIdx.x * 32 + threadIdx.x;
+    float s = 0.0f;
+    if (j < cols) {
+        for (i64 i = (i64)blockIdx.y * 8 + threadIdx.y; i < rows; i += (i64)gridDim.y * 8) {
+            float v = ld(a, i * cols + j, abf);
+            if (mode == 1) v *= ld(x, i * cols + j, xbf) * rstd[i];
+            s += v;
+        }
+    }
+    tile[threadIdx.y][threadIdx.x] = s;
+    __syncthreads();
+    if (threadIdx.y == 0 && j < cols) {
+        float t = 0.0f;
+#pragma unroll
+        for (int k = 0; k < 8; k++) t += tile[k][threadIdx.x];
+        partial[(i64)blockIdx.y * cols + j] = t;
+    }
+}
+
+// out (C) += sum over splits of partial (splits, C).
+extern "C" __global__ void add_column_partials(void* out, int obf, const float* partial, int splits, int cols) {
+    GRID_STRIDE(j, cols) {
+        float s = 0.0f;
+        for (int k = 0; k < splits; k++) s += partial[(i64)k * cols + j];
+        st(out, j, obf, ld(out, j, obf) + s);
+    }
+}
+
+// ---------------------------------------------------------------- embedding
+// out (N,C) = table (V,C)[ids]
+extern "C" __global__ void embedding_forward(void* out, int obf, const int* ids, const void* table, int tbf,
+                                             i64 tokens, int channels) {
+    GRID_STRIDE(i, tokens * channels) {
+        i64 t = i / channels;
+        int c = (int)(i - t * channels);
+        st(out, i, obf, ld(table, (i64)ids[t] * channels + c, tbf));
+    }
+}
+
+// dTable (V,C)[ids[t]] += dOut (N,C)[t]: one thread per channel walks the tokens in order, so
+// repeated ids add up without atomics and the sum is deterministic.
+extern "C" __global__ void embedding_backward(void* dtable, int dbf, const void* dout, int obf, const int* ids,
+                                              i64 tokens, int channels) {
+    const int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= channels) return;
+    for (i64 t = 0; t < tokens; t++) {
+        i64 at = (i64)ids[t] * channels + c;
+        st(dtable, at, dbf, ld(dtable, at, dbf) + ld(dout, t * channels + c, obf));
+    }
+}
+
+// ---------------------------------------------------------------- RMSNorm (one warp per row)
+// out (R,C) = w * (x * rstd), rstd (R) = 1 / sqrt(mean(x^2) + eps)
+extern "C" __global__ void rmsnorm_forward(void* out, int obf, float* rstd, const void* inp, int ibf,
+                                           const void* w, int wbf, i64 rows, int cols, float eps) {
+    const i64 row = (i64)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    const int lane = threadIdx.x & 31;
+    if (row >= rows) return;
+    const i64 base = row * cols;
+    float ss = 0.0f;
+    for (int j = lane; j < cols; j += 32) { float v = ld(inp, base + j, ibf); ss += v * v; }
+    ss = warp_sum(ss);
+    const float s = 1.0f / sqrtf(ss / (float)cols + eps);
+    if (lane == 0) rstd[row] = s;
+    for (int j = lane; j < cols; j += 32) st(out, base + j, obf, ld(w, j, wbf) * (ld(inp, base + j, ibf) * s));
+}
+
+// dInp (R,C) (+)= s * w * dy - s^3 / C * x * sum(w * dy * x); dWeight comes from column_sums mode 1.
+extern "C" __global__ void rmsnorm_backward(void* dinp, int dibf, const void* dout, int dobf, const void* inp, int ibf,
+                                            const void* w, int wbf, const float* rstd, i64 rows, int cols, int accumulate) {
+    const i64 row = (i64)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    const int lane = threadIdx.x & 31;
+    if (row >= rows) return;
+    const i64 base = row * cols;
+    float dot = 0.0f;
+    for (int j = lane; j < cols; j += 32) dot += ld(w, j, wbf) * ld(dout, base + j, dobf) * ld(inp, base + j, ibf);
+    dot = warp_sum(dot);
+    const float s = rstd[row];
+    const float k = s * s * s * dot / (float)cols;
+    for (int j = lane; j < cols; j += 32) {
+        float g = s * ld(w, j, wbf) * ld(dout, base + j, dobf) - k * ld(inp, base + j, ibf);
+        if (accumulate) g += ld(dinp, base + j, dibf);
+        st(dinp, base + j, dibf, g);
+    }
+}
+
+// ---------------------------------------------------------------- RoPE
+// out (N,H,D) = x cos + rotate_half(x) (sign * sin), angle = pos[t] * invFreq[i]; in place allowed.
+extern "C" __global__ void rope(void* out, int obf, const void* inp, int ibf, const int* positions,
+                                const float* invFreq, i64 tokens, int heads, int headDim, float sinSign) {
+    const int half = headDim / 2;
+    GRID_STRIDE(idx, tokens * heads * half) {
+        const int i = (int)(idx % half);
+        const i64 th = idx / half;
+        const i64 t = th / heads;
+        const float angle = (float)positions[t] * invFreq[i];
+        const float c = cosf(angle), s = sinSign * sinf(angle);
+        const i64 base = th * headDim;
+        const float x1 = ld(inp, base + i, ibf), x2 = ld(inp, base + half + i, ibf);
+        st(out, base + i, obf, x1 * c - x2 * s);
+        st(out, base + half + i, obf, x2 * c + x1 * s);
+    }
+}
+
+// ---------------------------------------------------------------- cross-entropy (one block per row)
+// For row r of a chunk: logits (n,V) f32; lse = logsumexp(row); rowLoss[r] = lse - row[target];
+// dlogits[r] = (softmax(row) - onehot(target)) * scale, in dlogits' storage (may alias logits
+// when f32). Ignored targets (-100): zero loss, zero dlogits.
+extern "C" __global__ void cross_entropy_rows(const float* logits, void* dlogits, int dbf, const int* targets,
+                                              int vocab, float scale, float* rowLoss) {
+    const i64 r = blockIdx.x;
+    const float* row = logits + r * vocab;
+    const i64 base = r * vocab;
+    const int target = targets[r];
+    if (target == -100) {
+        for (int j = threadIdx.x; j < vocab; j += blockDim.x) st(dlogits, base + j, dbf, 0.0f);
+        if (threadIdx.x == 0) rowLoss[r] = 0.0f;
+        return;
+    }
+    __shared__ float shared[2];
+    // Online max and sum of exponentials per thread, then merged across the block.
+    float m = -INFINITY, s = 0.0f;
+    for (int j = threadIdx.x; j < vocab; j += blockDim.x) {
+        float v = row[j];
+        if (v > m) { s = s * expf(m - v) + 1.0f; m = v; } else { s += expf(v - m); }
+    }
+    float blockMax = warp_max(m);
+    __shared__ float warpMax[32];
+    if ((threadIdx.x & 31) == 0) warpMax[threadIdx.x >> 5] = blockMax;
+    __syncthreads();
+    if (threadIdx.x < 32) {
+        float v = threadIdx.x < (blockDim.x >> 5) ? warpMax[threadIdx.x] : -INFINITY;
+        v = warp_max(v);
+        if (threadIdx.x == 0) { shared[0] = v; shared[1] = row[target]; }
+    }
+    __syncthreads();
+    const float rowMax = shared[0], targetLogit = shared[1];
+    float total = block_sum(m == -INFINITY ? 0.0f : s * expf(m - rowMax));
+    const float lse = rowMax + logf(total);
+    if (threadIdx.x == 0) rowLoss[r] = lse - targetLogit;
+    for (int j = threadIdx.x; j < vocab; j += blockDim.x) {
+        float g = expf(row[j] - lse) * scale;
+        if (j == target) g -= scale;
+        st(dlogits, base + j, dbf, g);
+    }
+}
+
+// ---------------------------------------------------------------- AdamW (fp32 master/m/v on the GPU)
+// As torch.optim.AdamW: p *= 1 - lr wd; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+// p -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps). g = grad * gradScale; optional bf16 copy of p.
+extern "C" __global__ void adamw(float* p, float* m, float* v, const void* grad, int gbf, bf16_t* pOut, i64 n,
+                                 float lr, float beta1, float beta2, float eps, float weightDecay,
+                                 float bc1, float bc2, float gradScale) {
+    const float stepSize = lr / bc1, bc2Sqrt = sqrtf(bc2);
+    GRID_STRIDE(i, n) {
+        float g = ld(grad, i, gbf) * gradScale;
+        float pi = p[i] * (1.0f - lr * weightDecay);
+        float mi = m[i] + (g - m[i]) * (1.0f - beta1);
+        float vi = v[i] * beta2 + (1.0f - beta2) * g * g;
+        pi -= stepSize * mi / (sqrtf(vi) / bc2Sqrt + eps);
+        p[i] = pi; m[i] = mi; v[i] = vi;
+        if (pOut) pOut[i] = f2bf(pi);
+    }
+}
+"""#

@@ -1,0 +1,16 @@
+import ArgumentParser
+import CUDABackend
+
+/// `slideformer bench cuda`: times the CUDA backend's main ops on Llama-3.1-8B layer shapes.
+struct BenchCUDACommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cuda",
+        abstract: "Time the CUDA backend's GEMMs, attention, norms, cross-entropy and AdamW (8B layer shapes)."
+    )
+
+    func run() throws {
+        let backend = try CUDABackend(libraries: try CUDALibraries.load())
+        print(backend.name)
+        try CUDAOpBenchmark.run(backend) { print($0) }
+    }
+}
