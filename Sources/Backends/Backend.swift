@@ -78,6 +78,15 @@ public protocol Backend: AnyObject {
     /// Summed in fp64 (CPU) or with fp32 pairwise/Kahan (GPU): for global-norm clipping.
     func sumOfSquares(_ x: TensorRef, count: Int, into result: TensorRef)
 
+    // MARK: Optimizer
+
+    /// One AdamW update of `count` elements (torch.optim.AdamW, `AdamWScalars` for the order of
+    /// operations): params (fp32 master weights), m, v (f32) updated in place from grads (f32);
+    /// `computeCopy`, when given (bf16), receives the updated params rounded to nearest even:
+    /// the compute weights of the next step, written in the same pass.
+    func adamW(params: TensorRef, m: TensorRef, v: TensorRef, grads: TensorRef, computeCopy: TensorRef?,
+               count: Int, scalars: AdamWScalars)
+
     // MARK: Embedding
 
     /// out (N,C) = table (V,C)[ids (N)]. ids are i32 in 0..<vocab.

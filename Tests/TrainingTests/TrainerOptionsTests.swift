@@ -28,9 +28,6 @@ final class TrainerOptionsTests: XCTestCase {
         o.data.seqLen = 65
         assertRefused(o, f, mentions: "--seq-len 65 exceeds the model's max_position_embeddings (64)")
         o = f.options(output: "out")
-        o.device = .cuda
-        assertRefused(o, f, mentions: "--device cuda is not available yet")
-        o = f.options(output: "out")
         o.minLearningRate = 1
         assertRefused(o, f, mentions: "min lr")
         o = f.options(output: "out")
