@@ -32,7 +32,8 @@ public struct ComputeDevice {
             do {
                 return try cuda("auto: CUDA")
             } catch {
-                return cpu(pool: pool, "auto: CPU (no usable GPU: \(error))")
+                let reason = "\(error)".split(separator: "\n").prefix(2).joined(separator: " ")
+                return cpu(pool: pool, "auto: CPU (no usable GPU: \(reason))")
             }
         }
     }
