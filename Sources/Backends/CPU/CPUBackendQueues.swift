@@ -1,0 +1,43 @@
+/// The CPU backend runs each op and copy to completion when it is called, so its queues and
+/// events have nothing to order: they exist so that an engine written for asynchronous
+/// backends runs unchanged (and is tested) on the CPU.
+extension CPUBackend: QueuedTransfers {
+    public var computeQueue: any DeviceQueue { ImmediateQueue() }
+    public func makeQueue() throws -> any DeviceQueue { ImmediateQueue() }
+    public func makeEvent(timing: Bool) throws -> any DeviceEvent { ImmediateEvent() }
+    public func makePinnedHostMemory(bytes: Int) throws -> any PinnedHostMemory { AlignedHostMemory(byteCount: bytes) }
+
+    public func copyToDevice(from source: UnsafeRawPointer, to destination: TensorRef, bytes: Int, on queue: any DeviceQueue) {
+        upload(UnsafeRawBufferPointer(start: source, count: bytes), to: destination)
+    }
+
+    public func copyToHost(from source: TensorRef, to destination: UnsafeMutableRawPointer, bytes: Int, on queue: any DeviceQueue) {
+        download(source, into: UnsafeMutableRawBufferPointer(start: destination, count: bytes))
+    }
+}
+
+/// Work "queued" on the CPU backend is already done.
+final class ImmediateQueue: DeviceQueue {
+    func wait(for event: any DeviceEvent) {}
+    func synchronize() {}
+}
+
+/// An event of the CPU backend: fired when recorded; times are not measured (0).
+final class ImmediateEvent: DeviceEvent {
+    func record(on queue: any DeviceQueue) {}
+    func synchronize() {}
+    func milliseconds(since start: any DeviceEvent) -> Double { 0 }
+}
+
+/// 64-byte aligned host memory (every host page is "pinned" for the CPU backend).
+final class AlignedHostMemory: PinnedHostMemory {
+    let bytes: UnsafeMutableRawPointer
+    let byteCount: Int
+
+    init(byteCount: Int) {
+        self.byteCount = byteCount
+        bytes = UnsafeMutableRawPointer.allocate(byteCount: max(1, byteCount), alignment: 64)
+    }
+
+    deinit { bytes.deallocate() }
+}

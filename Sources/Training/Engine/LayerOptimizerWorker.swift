@@ -1,0 +1,136 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import Backends
+import Support
+
+/// A persistent host thread that runs the CPU AdamW of one decoder layer at a time, in the
+/// order the jobs were submitted, while the caller goes on enqueueing GPU work: each job first
+/// waits for the event after its gradient's device → host copy, then updates the layer's fp32
+/// masters and moments (multi-threaded on `pool`) and writes the next step's compute weights
+/// into the layer's staging buffer in the same pass. The caller asks `waitForUpdate` before it
+/// reads a staging buffer or reuses a gradient landing buffer.
+final class LayerOptimizerWorker {
+    struct Job {
+        let layer: Int
+        /// Fires when the gradient has landed in `gradients`.
+        let landed: any DeviceEvent
+        let gradients: UnsafePointer<Float>
+        let learningRate: Double
+    }
+
+    /// What one layer's update needs: its masters, moments, tensor segments and staging.
+    struct Layer {
+        let masters: UnsafeMutablePointer<Float>
+        let moments: AdamWMoments
+        let segments: OptimizerSegments
+        /// The compute weights the next H2D reads: bf16 (written by the kernel), or f32 (copied).
+        let staging: UnsafeMutableRawPointer
+        let stagingType: ElementType
+        let count: Int
+    }
+
+    private let optimizer: AdamW
+    private let layers: [Layer]
+    private let pool: WorkerPool
+    private var mutex = pthread_mutex_t()
+    private var changed = pthread_cond_t()
+    private var pending: [Job] = []
+    private var stopping = false
+    private var thread = pthread_t()
+    /// Updates applied per layer (guarded by `mutex`).
+    private var updates: [Int]
+    /// Host seconds spent in AdamW since the last `takeBusySeconds` (guarded by `mutex`).
+    private var busySeconds = 0.0
+
+    init(optimizer: AdamW, layers: [Layer], pool: WorkerPool) {
+        self.optimizer = optimizer
+        self.layers = layers
+        self.pool = pool
+        updates = layers.map(\.moments.step)
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&changed, nil)
+        let box = Unmanaged.passRetained(self)
+        let rc = pthread_create(&thread, nil, { arg in
+            Unmanaged<LayerOptimizerWorker>.fromOpaque(arg!).takeRetainedValue().run()
+            return nil
+        }, box.toOpaque())
+        precondition(rc == 0, "cannot start the optimizer thread (pthread_create \(rc))")
+    }
+
+    /// Stops the thread after the jobs already submitted.
+    func shutdown() {
+        pthread_mutex_lock(&mutex)
+        stopping = true
+        pthread_cond_broadcast(&changed)
+        pthread_mutex_unlock(&mutex)
+        pthread_join(thread, nil)
+    }
+
+    func submit(_ job: Job) {
+        pthread_mutex_lock(&mutex)
+        pending.append(job)
+        pthread_cond_broadcast(&changed)
+        pthread_mutex_unlock(&mutex)
+    }
+
+    /// Blocks until layer `layer` has had `count` updates in all.
+    func waitForUpdate(layer: Int, count: Int) {
+        pthread_mutex_lock(&mutex)
+        while updates[layer] < count { pthread_cond_wait(&changed, &mutex) }
+        pthread_mutex_unlock(&mutex)
+    }
+
+    /// Blocks until every submitted job has run.
+    func drain() {
+        pthread_mutex_lock(&mutex)
+        while !pending.isEmpty || running { pthread_cond_wait(&changed, &mutex) }
+        pthread_mutex_unlock(&mutex)
+    }
+
+    /// Host seconds spent updating since the last call.
+    func takeBusySeconds() -> Double {
+        pthread_mutex_lock(&mutex)
+        defer { busySeconds = 0; pthread_mutex_unlock(&mutex) }
+        return busySeconds
+    }
+
+    private var running = false
+
+    private func run() {
+        let clock = ContinuousClock()
+        while true {
+            pthread_mutex_lock(&mutex)
+            while pending.isEmpty && !stopping { pthread_cond_wait(&changed, &mutex) }
+            if pending.isEmpty { pthread_mutex_unlock(&mutex); return }
+            let job = pending.removeFirst()
+            running = true
+            pthread_mutex_unlock(&mutex)
+
+            job.landed.synchronize()
+            let start = clock.now
+            update(job)
+            let elapsed = seconds(clock.now - start)
+
+            pthread_mutex_lock(&mutex)
+            running = false
+            updates[job.layer] += 1
+            busySeconds += elapsed
+            pthread_cond_broadcast(&changed)
+            pthread_mutex_unlock(&mutex)
+        }
+    }
+
+    private func update(_ job: Job) {
+        let l = layers[job.layer]
+        let bf16 = l.stagingType == .bf16 ? l.staging.assumingMemoryBound(to: UInt16.self) : nil
+        optimizer.update(params: l.masters, gradients: .f32(job.gradients), moments: l.moments, segments: l.segments,
+                         learningRate: job.learningRate, bf16Output: bf16, pool: pool)
+        if bf16 == nil { l.staging.copyMemory(from: l.masters, byteCount: l.count * 4) }
+    }
+}

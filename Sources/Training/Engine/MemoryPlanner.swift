@@ -1,0 +1,174 @@
+import ModelFormats
+import Support
+
+/// The memory a sliding-window training run will hold, computed from the model's shape alone
+/// (no GPU needed), and the decisions that follow from the budgets: the window K (decoder
+/// layers whose bf16 weights are on the GPU at once, 2 ≤ K ≤ L; all layers when they fit) and
+/// the largest batch that fits.
+///
+/// What lives where (`SlidingWindowEngine`):
+/// - GPU: K bf16 weight slots of one layer each; 2 fp32 gradient slots; the embedding, final
+///   norm and LM head resident with their whole AdamW state (bf16 weights, fp32 gradients,
+///   masters, m, v: 18 bytes per parameter); one layer's activations and backward scratch at
+///   N = B·T tokens; the residual stream and token buffers; one cross-entropy chunk; the
+///   cuBLASLt workspace; the CUDA context; the pool's size-class rounding.
+/// - Pinned host (page-locked, the copy engines read and write it): every layer's bf16
+///   weights (the staging AdamW writes and the next H2D reads), the gradient landing buffers
+///   (fp32), every layer's input as activation checkpoint (fp32 (N,C): the residual stream is
+///   f32, so the recompute sees exactly the forward's input; the last layer's stays on the
+///   GPU), the backend's copy staging.
+/// - Pageable host: fp32 masters, m and v of every layer (12 bytes per parameter), and the
+///   host copy of the resident tensors' state that checkpoints are written from.
+public struct SlidingWindowPlan: Sendable {
+    public struct Item: Sendable, Equatable {
+        public let name: String
+        public let bytes: Int
+    }
+
+    public let config: ModelConfig
+    public let batchSize: Int
+    public let seqLen: Int
+    /// Decoder layers whose weights are on the GPU at once (0 when not even 2 fit).
+    public let window: Int
+    /// fp32 host buffers that gradients land in (a ring; every layer when clipping).
+    public let gradientLandingBuffers: Int
+    public let gpuItems: [Item]
+    public let pinnedItems: [Item]
+    public let pageableItems: [Item]
+    /// nil: not given (the GPU side is not checked, the window is every layer).
+    public let gpuBudget: Int?
+    public let hostBudget: Int?
+    /// Why the plan does not fit (empty when it fits).
+    public let problems: [String]
+    /// The largest batch of `seqLen`-token rows that fits both budgets (nil: no budget given,
+    /// or not even one row fits).
+    public var maxBatchSize: Int?
+
+    public var gpuPeakBytes: Int { gpuItems.reduce(0) { $0 + $1.bytes } }
+    public var pinnedHostBytes: Int { pinnedItems.reduce(0) { $0 + $1.bytes } }
+    public var pageableHostBytes: Int { pageableItems.reduce(0) { $0 + $1.bytes } }
+    public var hostPeakBytes: Int { pinnedHostBytes + pageableHostBytes }
+    public var fits: Bool { problems.isEmpty }
+}
+
+/// Computes `SlidingWindowPlan`s.
+public enum MemoryPlanner {
+    /// Elements per bf16 weight and fp32 gradient/optimizer value.
+    static let bf16 = 2, f32 = 4
+    /// cuBLASLt workspace (CUDABackend.workspaceBytes).
+    static let blasWorkspaceBytes = 32 << 20
+    /// The CUDA context, loaded kernel modules and cuBLASLt handles: measured ~0.5 GiB on the
+    /// H100 (bench/cuda.md); rounded up.
+    static let contextBytes = 640 << 20
+    /// The backend's two pinned upload/download staging buffers (CUDABackend.stagingBytes).
+    static let backendStagingBytes = 2 * (16 << 20)
+    /// Gradient landing buffers without clipping: AdamW of a layer frees its buffer long
+    /// before the backward of four more layers has finished.
+    static let landingRing = 4
+    /// Logits per cross-entropy chunk (DecoderModel and the engine: at most 2^24 at once).
+    static let chunkLogits = 1 << 24
+
+    /// The plan for `batchSize` rows of `seqLen` tokens; `clipping`: exact global-norm
+    /// clipping keeps every layer's gradient on the host until the norm is known.
+    public static func plan(config: ModelConfig, batchSize: Int, seqLen: Int, gpuBudget: Int?, hostBudget: Int?,
+                            clipping: Bool = false) -> SlidingWindowPlan {
+        func fits(_ b: Int) -> Bool {
+            fixedPlan(config: config, batchSize: b, seqLen: seqLen, gpuBudget: gpuBudget, hostBudget: hostBudget,
+                      clipping: clipping).fits
+        }
+        var p = fixedPlan(config: config, batchSize: batchSize, seqLen: seqLen, gpuBudget: gpuBudget,
+                          hostBudget: hostBudget, clipping: clipping)
+        guard gpuBudget != nil || hostBudget != nil, fits(1) else { return p }
+        // Every item grows with the batch, so the batches that fit are 1...max: double, then bisect.
+        var low = 1, high = 2
+        while high <= 1 << 20, fits(high) { (low, high) = (high, high * 2) }
+        while high - low > 1 {
+            let mid = (low + high) / 2
+            if fits(mid) { low = mid } else { high = mid }
+        }
+        p.maxBatchSize = low
+        return p
+    }
+
+    /// The plan for exactly this batch (no search).
+    static func fixedPlan(config c: ModelConfig, batchSize: Int, seqLen: Int, gpuBudget: Int?, hostBudget: Int?,
+                          clipping: Bool) -> SlidingWindowPlan {
+        let layout = ModelLayout(c)
+        let L = c.numLayers, layer = layout.layer.count, n = batchSize * seqLen, C = c.hiddenSize
+        let residentParameters = layout.embedding.count + layout.finalNorm.count + (layout.lmHead?.count ?? 0)
+        let landing = clipping ? L : min(L, landingRing)
+        let slotBytes = layer * bf16
+
+        var fixedGPU: [SlidingWindowPlan.Item] = [
+            .init(name: "gradient slots (2 x fp32 layer)", bytes: 2 * layer * f32),
+            .init(name: "embedding, final norm, LM head with AdamW state (18 B/param)", bytes: residentParameters * 18),
+            .init(name: "one layer's activations and backward scratch", bytes: layerWorkspaceBytes(c, tokens: n)),
+            .init(name: "residual stream, final norm, token buffers", bytes: streamBytes(c, tokens: n)),
+            .init(name: "cross-entropy chunk (f32 logits, bf16 dlogits)", bytes: crossEntropyBytes(c, tokens: n)),
+            .init(name: "cuBLASLt workspace", bytes: blasWorkspaceBytes),
+            .init(name: "CUDA context and kernels (estimate)", bytes: contextBytes),
+        ]
+        // The pool rounds each block up to its size class (at most 1/8 more).
+        let rounding = fixedGPU.reduce(0) { $0 + $1.bytes } / 8 + slotBytes / 8
+        fixedGPU.append(.init(name: "memory pool size-class rounding (bound)", bytes: rounding))
+        let fixedTotal = fixedGPU.reduce(0) { $0 + $1.bytes }
+
+        var problems: [String] = []
+        var window = L
+        if let gpu = gpuBudget {
+            window = min(L, max(0, (gpu - fixedTotal) / slotBytes))
+            if window < min(2, L) {
+                window = 0
+                problems.append("GPU: \(Format.bytes(fixedTotal + min(2, L) * slotBytes)) needed with a window of "
+                                + "\(min(2, L)) layers, \(Format.bytes(gpu)) available")
+            }
+        }
+        let gpuItems = [SlidingWindowPlan.Item(name: "decoder-layer weight slots (\(window) x bf16 layer)",
+                                               bytes: window * slotBytes)] + fixedGPU
+        let pinned: [SlidingWindowPlan.Item] = [
+            .init(name: "bf16 weight staging (\(L) layers)", bytes: L * layer * bf16),
+            .init(name: "gradient landing buffers (\(landing) x fp32 layer)", bytes: landing * layer * f32),
+            .init(name: "activation checkpoints (\(L - 1) x fp32 (B*T, C))", bytes: (L - 1) * n * C * f32),
+            .init(name: "backend copy staging", bytes: backendStagingBytes),
+        ]
+        let pageable: [SlidingWindowPlan.Item] = [
+            .init(name: "layers' fp32 masters, AdamW m and v (12 B/param)", bytes: L * layer * 12),
+            .init(name: "host copy of embedding/norm/head state for checkpoints", bytes: residentParameters * 12),
+        ]
+        let host = (pinned + pageable).reduce(0) { $0 + $1.bytes }
+        if let budget = hostBudget, host > budget {
+            problems.append("host: \(Format.bytes(host)) needed, \(Format.bytes(budget)) available")
+        }
+        return SlidingWindowPlan(config: c, batchSize: batchSize, seqLen: seqLen, window: window,
+                                 gradientLandingBuffers: landing, gpuItems: gpuItems, pinnedItems: pinned,
+                                 pageableItems: pageable, gpuBudget: gpuBudget, hostBudget: hostBudget,
+                                 problems: problems, maxBatchSize: nil)
+    }
+
+    /// `DecoderLayerWorkspace` at N tokens with bf16 storage: GEMM operands bf16; rstd, lse and
+    /// the attention residual f32; plus attention backward's (B,H,T) f32 delta scratch.
+    static func layerWorkspaceBytes(_ c: ModelConfig, tokens n: Int) -> Int {
+        let C = c.hiddenSize, I = c.intermediateSize, q = c.qDim, kv = c.kvDim
+        let qk = c.qkNorm ? 1 : 0
+        // normedInput, normedPost, dNormed, dOutput (C); q, attention, dAttention, dq (q);
+        // k, v, dk, dv (kv); gate, up, activation, dActivation, dGate, dUp (I); Qwen3 pre-norm q/k and grads.
+        let bf16Elements = n * (4 * C + 4 * q + 4 * kv + 6 * I + qk * 2 * (q + kv))
+        // rstdInput, rstdPost, residual (N,C), lse, delta (N·H), Qwen3 rstdQ/rstdK.
+        let f32Elements = n * (2 + C + 2 * c.numHeads + qk * (c.numHeads + c.numKVHeads))
+        return bf16Elements * bf16 + f32Elements * f32
+    }
+
+    /// Two (N,C) f32 hidden buffers (layer input/output in the forward; checkpoint prefetch in
+    /// the backward), the (N,C) f32 residual gradient, the final norm's output and gradient
+    /// (bf16) and rstd, ids, targets, positions (i32).
+    static func streamBytes(_ c: ModelConfig, tokens n: Int) -> Int {
+        let C = c.hiddenSize
+        return 3 * n * C * f32 + 2 * n * C * bf16 + n * f32 + 3 * n * 4
+    }
+
+    /// One chunk of `linearCrossEntropy`: f32 logits, bf16 dlogits, f32 row losses.
+    static func crossEntropyBytes(_ c: ModelConfig, tokens n: Int) -> Int {
+        let chunk = max(1, min(n, chunkLogits / c.vocabSize))
+        return chunk * c.vocabSize * (f32 + bf16) + chunk * f32
+    }
+}

@@ -1,0 +1,410 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Backends
+import CKernels
+import ModelFormats
+import Support
+
+/// Training with the GPU as a sliding window over the decoder layers: the fp32 masters and
+/// AdamW moments of every layer stay in host RAM, only `window` layers' compute weights are on
+/// the device at once, and four kinds of work overlap on three device queues and one host thread:
+///
+///     compute queue: forward(i) / recompute + backward(i), final norm + chunked cross-entropy,
+///                    the resident embedding / final norm / LM head and their AdamW
+///     H2D queue:     weights(i) from the pinned staging into weight slot i mod K (prefetched up
+///                    to K-1 layers ahead); in the backward, checkpoint x_{i-1} (one layer ahead)
+///     D2H queue:     checkpoint x_i (the layer's f32 input) in the forward; fp32 grads(i) in
+///                    the backward, into a ring of pinned landing buffers
+///     AdamW thread:  AdamW(i) on the fp32 masters/moments as soon as grads(i) have landed,
+///                    writing the next step's compute weights straight into staging(i)
+///
+/// Ordering is by events only (no drain inside or between steps): a slot is reloaded after the
+/// compute that read it; a hidden buffer is overwritten after its checkpoint copy; a gradient
+/// slot is zeroed after its copy to the host; the next step's H2D of layer i waits (on the host)
+/// only for AdamW(i). Without clipping AdamW(i) needs nothing but grads(i), so it runs during
+/// the backward of layers i-1...0.
+///
+/// Gradients travel in fp32: they are what the backward accumulates, AdamW consumes fp32 in
+/// torch's mixed precision, and rounding them to bf16 would change the update (not just its
+/// speed). PCIe carries 4 bytes per parameter per step for them, under the backward's compute
+/// time at the batch sizes this engine is for (see docs/engine.md).
+///
+/// Not yet: global-norm clipping (the host buffers are there: with one landing buffer per
+/// layer the norm can be computed before any update), gradient accumulation over micro-batches,
+/// streaming the embedding / LM head when they do not fit on the GPU, NVMe.
+public final class SlidingWindowEngine {
+    /// Device time per queue and host AdamW time of the last step (with `measure`).
+    public struct StepTimes: Sendable {
+        public let computeMilliseconds: Double
+        public let hostToDeviceMilliseconds: Double
+        public let deviceToHostMilliseconds: Double
+        public let optimizerMilliseconds: Double
+    }
+
+    public let layout: ModelLayout
+    public let backend: any QueuedTransfers
+    /// f32 (CPU) or bf16 (GPU): the compute weights and the activations GEMMs read.
+    public let storage: ElementType
+    /// Decoder layers whose weights are on the device at once.
+    public let window: Int
+    public let maxBatch: Int
+    public let maxSeqLen: Int
+    public let hyperparameters: AdamWHyperparameters
+    /// The fp32 masters and moments; current after `synchronizeHostState()`.
+    public let host: HostTrainingState
+    /// Optimizer updates applied (AdamW's step count).
+    public private(set) var updates: Int
+
+    private var config: ModelConfig { layout.config }
+    private var layerBytes: Int { layout.layer.count * storage.byteSize }
+
+    // Queues and their timelines (timelines only when measuring).
+    private let compute: any DeviceQueue
+    private let hostToDevice: any DeviceQueue
+    private let deviceToHost: any DeviceQueue
+    private let timelines: (compute: QueueTimeline, h2d: QueueTimeline, d2h: QueueTimeline)?
+
+    // Weight slots: slot k holds layer j with j mod K = k.
+    private let slots: [any DeviceBuffer]
+    private let slotTensors: [DecoderLayerTensors]
+    private let slotLoaded: [any DeviceEvent]
+    private let slotReleased: [any DeviceEvent]
+    /// (layer, weights version = updates applied when they were written) per slot.
+    private var slotContent: [(layer: Int, version: Int)?]
+
+    // Two fp32 gradient slots, alternating over the backward's layers.
+    private let gradientSlots: [any DeviceBuffer]
+    private let gradientTensors: [DecoderLayerTensors]
+    private let gradientReady: [any DeviceEvent]
+    private let gradientSent: [any DeviceEvent]
+
+    // Two (N,C) f32 hidden buffers: layer i reads hidden[i mod 2] (forward and backward).
+    private let hidden: [any DeviceBuffer]
+    private let hiddenProduced: [any DeviceEvent]
+    private let hiddenSaved: [any DeviceEvent]
+    private let hiddenLoaded: [any DeviceEvent]
+    private let hiddenReleased: [any DeviceEvent]
+
+    private let resident: ResidentParameters
+    private let layer: DecoderLayer
+    private let ids: any DeviceBuffer            // (N) i32
+    private let targets: any DeviceBuffer        // (N) i32, labels shifted left by one
+    private let positions: any DeviceBuffer      // (N) i32
+    private let normedFinal: any DeviceBuffer    // (N,C) storage
+    private let rstdFinal: any DeviceBuffer      // (N) f32
+    private let dNormedFinal: any DeviceBuffer   // (N,C) storage
+    private let dResidual: any DeviceBuffer      // (N,C) f32
+    private let lossSum: any DeviceBuffer        // (1) f32
+    private let chunkTokens: Int
+
+    // Host arenas.
+    private let staging: [any PinnedHostMemory]       // per layer, storage type
+    private let checkpoints: [any PinnedHostMemory]   // per layer but the last, (N,C) f32
+    private let landing: [any PinnedHostMemory]       // ring of fp32 layer gradients
+    private let landed: [any DeviceEvent]
+    private var landingUser: [(layer: Int, updates: Int)?]
+    private var nextLanding = 0
+    private let optimizerPool: WorkerPool
+    private let worker: LayerOptimizerWorker
+
+    private var hostTargets: [Int32]
+    private var hostPositions: [Int32]
+    private var positionsSeqLen = 0
+    private var lossHost: [Float] = [0]
+
+    /// `host`: the starting masters and moments (its step is the updates already applied).
+    /// `window` (2...L, or fewer when the model has fewer layers) and `landingBuffers` (≥ 1) come
+    /// from the plan; `optimizerThreads` run the CPU AdamW; `measure` records timing events.
+    public init(host: HostTrainingState, backend: any QueuedTransfers, storage: ElementType, window: Int,
+                landingBuffers: Int, maxBatch: Int, maxSeqLen: Int, hyperparameters: AdamWHyperparameters,
+                optimizerThreads: Int = WorkerPool.defaultThreadCount, measure: Bool = false) throws {
+        let layout = host.masters.layout, c = layout.config, L = c.numLayers
+        guard L >= 1, window >= min(2, L), window <= L else {
+            throw UsageError("window must be between \(min(2, L)) and \(L) layers (got \(window))")
+        }
+        guard landingBuffers >= 1, maxBatch >= 1, maxSeqLen >= 1 else {
+            throw UsageError("landing buffers, batch and sequence length must be positive")
+        }
+        precondition(storage != .i32, "storage is f32 or bf16")
+        self.layout = layout
+        self.backend = backend
+        self.storage = storage
+        self.window = window
+        self.maxBatch = maxBatch
+        self.maxSeqLen = maxSeqLen
+        self.hyperparameters = hyperparameters
+        self.host = host
+        updates = host.step
+        let n = maxBatch * maxSeqLen, C = c.hiddenSize, count = layout.layer.count
+
+        compute = backend.computeQueue
+        hostToDevice = try backend.makeQueue()
+        deviceToHost = try backend.makeQueue()
+        timelines = measure ? (QueueTimeline(backend: backend, queue: compute),
+                               QueueTimeline(backend: backend, queue: hostToDevice),
+                               QueueTimeline(backend: backend, queue: deviceToHost)) : nil
+        func events(_ k: Int) throws -> [any DeviceEvent] { try (0..<k).map { _ in try backend.makeEvent(timing: false) } }
+
+        slots = try (0..<window).map { _ in try backend.makeBuffer(storage, count: count) }
+        slotTensors = slots.map { DecoderLayerTensors(layout: layout.layer, buffer: $0) }
+        slotLoaded = try events(window)
+        slotReleased = try events(window)
+        slotContent = Array(repeating: nil, count: window)
+        gradientSlots = try (0..<2).map { _ in try backend.makeBuffer(.f32, count: count) }
+        gradientTensors = gradientSlots.map { DecoderLayerTensors(layout: layout.layer, buffer: $0) }
+        gradientReady = try events(2)
+        gradientSent = try events(2)
+        hidden = try (0..<2).map { _ in try backend.makeBuffer(.f32, count: n * C) }
+        hiddenProduced = try events(2)
+        hiddenSaved = try events(2)
+        hiddenLoaded = try events(2)
+        hiddenReleased = try events(2)
+
+        resident = try ResidentParameters(layout: layout, host: host, storage: storage, backend: backend)
+        let invFreq = try backend.makeBuffer(RopeFrequencies.inverseFrequencies(
+            headDim: c.headDim, theta: c.ropeTheta, scaling: RopeFrequencyScaling(c.ropeScaling)))
+        layer = DecoderLayer(config: c, backend: backend,
+                             workspace: try DecoderLayerWorkspace(config: c, maxTokens: n, storage: storage, backend: backend),
+                             invFreq: invFreq.ref())
+        ids = try backend.makeBuffer(.i32, count: n)
+        targets = try backend.makeBuffer(.i32, count: n)
+        positions = try backend.makeBuffer(.i32, count: n)
+        normedFinal = try backend.makeBuffer(storage, count: n * C)
+        rstdFinal = try backend.makeBuffer(.f32, count: n)
+        dNormedFinal = try backend.makeBuffer(storage, count: n * C)
+        dResidual = try backend.makeBuffer(.f32, count: n * C)
+        lossSum = try backend.makeBuffer(.f32, count: 1)
+        chunkTokens = max(1, min(n, MemoryPlanner.chunkLogits / c.vocabSize))
+        hostTargets = [Int32](repeating: ignoredTarget, count: n)
+        hostPositions = [Int32](repeating: 0, count: n)
+
+        let layerBytes = count * storage.byteSize
+        staging = try (0..<L).map { _ in try backend.makePinnedHostMemory(bytes: layerBytes) }
+        checkpoints = try (0..<max(0, L - 1)).map { _ in try backend.makePinnedHostMemory(bytes: n * C * 4) }
+        landing = try (0..<min(landingBuffers, L)).map { _ in try backend.makePinnedHostMemory(bytes: count * 4) }
+        landed = try events(landing.count)
+        landingUser = Array(repeating: nil, count: landing.count)
+
+        let pool = WorkerPool(threads: optimizerThreads)
+        let segments = OptimizerSegments(layout.layer.tensors)
+        var layers: [LayerOptimizerWorker.Layer] = []
+        for i in 0..<L {
+            let b = host.buffers[i]
+            precondition(b.name == "model.layers.\(i)" && b.weights.count == count, "host state of another layout")
+            let masters = b.weights.pointer.baseAddress!, out = staging[i].bytes
+            Self.writeComputeWeights(masters, count: count, storage: storage, into: out, pool: pool)
+            layers.append(.init(masters: masters, moments: b.moments, segments: segments, staging: out,
+                                stagingType: storage, count: count))
+        }
+        optimizerPool = pool
+        worker = LayerOptimizerWorker(optimizer: AdamW(hyperparameters), layers: layers, pool: pool)
+    }
+
+    deinit {
+        worker.shutdown()
+        compute.synchronize()
+        hostToDevice.synchronize()
+        deviceToHost.synchronize()
+        optimizerPool.shutdown()
+    }
+
+    /// The fp32 masters rounded (bf16) or copied (f32) into a staging buffer.
+    private static func writeComputeWeights(_ masters: UnsafeMutablePointer<Float>, count: Int, storage: ElementType,
+                                            into staging: UnsafeMutableRawPointer, pool: WorkerPool) {
+        if storage == .f32 { staging.copyMemory(from: masters, byteCount: count * 4); return }
+        let out = staging.assumingMemoryBound(to: UInt16.self)
+        pool.parallelRanges(count, minChunk: 1 << 16) { r in
+            sf_f32_to_bf16(out + r.lowerBound, masters + r.lowerBound, r.count)
+        }
+    }
+
+    // MARK: The step
+
+    /// One optimizer step on one batch (B x T, HF labels): forward, token-mean cross-entropy,
+    /// backward and AdamW with `learningRate` (no clipping). Returns Σ CE over the target tokens
+    /// and their count. The step's AdamW of the layers may still be running on return; the next
+    /// step waits for each layer's update just before loading it.
+    public func step(inputIds: [Int32], labels: [Int32], batch: Int, seqLen: Int,
+                     learningRate: Double) throws -> (lossSum: Double, targets: Int) {
+        let (grid, targetCount) = try prepare(inputIds: inputIds, labels: labels, batch: batch, seqLen: seqLen)
+        let L = config.numLayers, n = grid.tokens, C = config.hiddenSize
+        let version = updates
+        let scale: Float = targetCount > 0 ? 1 / Float(targetCount) : 0
+
+        // Forward: layer i reads hidden[i mod 2], writes hidden[(i+1) mod 2]; its input goes to the host.
+        onCompute {
+            resident.zeroGradients()
+            backend.embeddingForward(out: hidden[0].ref(), ids: ids.ref(), table: resident.embedding.weights.ref(),
+                                     tokens: n, channels: C, vocab: config.vocabSize)
+        }
+        for i in 0..<L {
+            for j in i..<min(L, i + window) { loadWeights(j, version: version) }
+            let k = i % window, x = i % 2, y = (i + 1) % 2
+            compute.wait(for: slotLoaded[k])
+            if i < L - 1 {
+                hiddenProduced[x].record(on: compute)
+                deviceToHost.wait(for: hiddenProduced[x])
+                onDeviceToHost {
+                    backend.copyToHost(from: hidden[x].ref(), to: checkpoints[i].bytes, bytes: n * C * 4, on: deviceToHost)
+                }
+                hiddenSaved[x].record(on: deviceToHost)
+            }
+            compute.wait(for: hiddenSaved[y])
+            onCompute { layer.forward(input: hidden[x].ref(), output: hidden[y].ref(), weights: slotTensors[k], grid: grid) }
+            slotReleased[k].record(on: compute)
+        }
+
+        // Loss: final norm, fused LM head + cross-entropy, the final norm's backward.
+        let last = L % 2
+        onCompute {
+            let head = resident.lmHead ?? resident.embedding
+            backend.rmsNormForward(out: normedFinal.ref(), rstd: rstdFinal.ref(), inp: hidden[last].ref(),
+                                   weight: resident.finalNorm.weights.ref(), rows: n, cols: C, eps: Float(config.rmsNormEps))
+            backend.fill(lossSum.ref(), count: 1, value: 0)
+            backend.linearCrossEntropy(lossSum: lossSum.ref(), dHidden: dNormedFinal.ref(), dWeight: head.gradients.ref(),
+                                       hidden: normedFinal.ref(), weight: head.weights.ref(), targets: targets.ref(),
+                                       tokens: n, channels: C, vocab: config.vocabSize, scale: scale,
+                                       chunkTokens: chunkTokens)
+            backend.rmsNormBackward(dInp: dResidual.ref(), dWeight: resident.finalNorm.gradients.ref(),
+                                    dOut: dNormedFinal.ref(), inp: hidden[last].ref(),
+                                    weight: resident.finalNorm.weights.ref(), rstd: rstdFinal.ref(), rows: n, cols: C,
+                                    accumulate: false)
+        }
+        hiddenReleased[last].record(on: compute)
+
+        // Backward: x_{L-1} is still on the device; every other input comes back from the host.
+        for i in stride(from: L - 1, through: 0, by: -1) {
+            for j in stride(from: i, to: max(-1, i - window), by: -1) { loadWeights(j, version: version) }
+            if i >= 1 { loadCheckpoint(i - 1, tokens: n) }
+            let k = i % window, x = i % 2, g = (L - 1 - i) % 2
+            compute.wait(for: slotLoaded[k])
+            if i < L - 1 { compute.wait(for: hiddenLoaded[x]) }
+            compute.wait(for: gradientSent[g])
+            onCompute {
+                backend.fill(gradientSlots[g].ref(), count: gradientSlots[g].count, value: 0)
+                layer.backward(input: hidden[x].ref(), dResidual: dResidual.ref(), weights: slotTensors[k],
+                               gradients: gradientTensors[g], grid: grid)
+            }
+            hiddenReleased[x].record(on: compute)
+            slotReleased[k].record(on: compute)
+            gradientReady[g].record(on: compute)
+            sendGradients(layer: i, slot: g, learningRate: learningRate)
+        }
+
+        onCompute {
+            backend.embeddingBackward(dTable: resident.embedding.gradients.ref(), dOut: dResidual.ref(), ids: ids.ref(),
+                                      tokens: n, channels: C, vocab: config.vocabSize)
+            resident.update(hyperparameters: hyperparameters, learningRate: learningRate, step: version + 1)
+        }
+        updates = version + 1
+        lossHost.withUnsafeMutableBytes { backend.download(lossSum.ref(), into: $0) }
+        return (Double(lossHost[0]), targetCount)
+    }
+
+    /// Enqueues H2D of layer j's compute weights of `version` into its slot, unless already there.
+    private func loadWeights(_ j: Int, version: Int) {
+        let k = j % window
+        if let c = slotContent[k], c.layer == j, c.version == version { return }
+        worker.waitForUpdate(layer: j, count: version)
+        hostToDevice.wait(for: slotReleased[k])
+        onHostToDevice {
+            backend.copyToDevice(from: staging[j].bytes, to: slots[k].ref(), bytes: layerBytes, on: hostToDevice)
+        }
+        slotLoaded[k].record(on: hostToDevice)
+        slotContent[k] = (j, version)
+    }
+
+    /// Enqueues H2D of checkpoint x_j into hidden[j mod 2], after the compute that last read it.
+    private func loadCheckpoint(_ j: Int, tokens n: Int) {
+        let b = j % 2
+        hostToDevice.wait(for: hiddenReleased[b])
+        onHostToDevice {
+            backend.copyToDevice(from: checkpoints[j].bytes, to: hidden[b].ref(), bytes: n * config.hiddenSize * 4,
+                                 on: hostToDevice)
+        }
+        hiddenLoaded[b].record(on: hostToDevice)
+    }
+
+    /// Enqueues D2H of layer i's gradient into the next landing buffer (once the AdamW that read
+    /// it before is done) and hands the update to the optimizer thread.
+    private func sendGradients(layer i: Int, slot g: Int, learningRate: Double) {
+        let r = nextLanding
+        nextLanding = (r + 1) % landing.count
+        if let user = landingUser[r] { worker.waitForUpdate(layer: user.layer, count: user.updates) }
+        deviceToHost.wait(for: gradientReady[g])
+        onDeviceToHost {
+            backend.copyToHost(from: gradientSlots[g].ref(), to: landing[r].bytes, bytes: layout.layer.count * 4,
+                               on: deviceToHost)
+        }
+        gradientSent[g].record(on: deviceToHost)
+        landed[r].record(on: deviceToHost)
+        worker.submit(.init(layer: i, landed: landed[r],
+                            gradients: UnsafePointer(landing[r].bytes.assumingMemoryBound(to: Float.self)),
+                            learningRate: learningRate))
+        landingUser[r] = (i, updates + 1)
+    }
+
+    private func onCompute(_ body: () -> Void) { measured(timelines?.compute, body) }
+    private func onHostToDevice(_ body: () -> Void) { measured(timelines?.h2d, body) }
+    private func onDeviceToHost(_ body: () -> Void) { measured(timelines?.d2h, body) }
+
+    private func measured(_ timeline: QueueTimeline?, _ body: () -> Void) {
+        guard let timeline else { return body() }
+        do { try timeline.measure(body) } catch { fatalError("timing event: \(error)") }
+    }
+
+    // MARK: Host side
+
+    /// Waits for every queued update and copies the device-resident tensors' state into
+    /// `host`: its masters and moments are then those of `updates` steps (for checkpoints).
+    public func synchronizeHostState() {
+        drain()
+        resident.download(into: host)
+        for b in host.buffers { b.moments.step = updates }
+    }
+
+    /// Waits until every queue and the optimizer thread are idle.
+    public func drain() {
+        worker.drain()
+        compute.synchronize()
+        hostToDevice.synchronize()
+        deviceToHost.synchronize()
+    }
+
+    /// The busy times since the last call (`measure` must have been set); drains first.
+    public func takeStepTimes() -> StepTimes? {
+        guard let t = timelines else { return nil }
+        drain()
+        return StepTimes(computeMilliseconds: t.compute.takeMilliseconds(),
+                         hostToDeviceMilliseconds: t.h2d.takeMilliseconds(),
+                         deviceToHostMilliseconds: t.d2h.takeMilliseconds(),
+                         optimizerMilliseconds: worker.takeBusySeconds() * 1e3)
+    }
+
+    /// Validates the batch and uploads ids, shifted targets and (when T changes) positions.
+    private func prepare(inputIds: [Int32], labels: [Int32], batch: Int, seqLen: Int) throws -> (TokenGrid, Int) {
+        try TokenBatchValidation.checkShape(batch: batch, seqLen: seqLen, maxBatch: maxBatch, maxSeqLen: maxSeqLen)
+        let n = batch * seqLen, V = config.vocabSize
+        try TokenBatchValidation.checkIds(inputIds, expected: n, seqLen: seqLen, vocab: V)
+        try TokenBatchValidation.checkLabels(labels, expected: n, seqLen: seqLen, vocab: V)
+        var count = 0
+        for r in 0..<batch {
+            for t in 0..<seqLen {
+                let target = t + 1 < seqLen ? labels[r * seqLen + t + 1] : ignoredTarget
+                hostTargets[r * seqLen + t] = target
+                if target != ignoredTarget { count += 1 }
+            }
+        }
+        hostTargets.withUnsafeBytes { backend.upload(UnsafeRawBufferPointer(rebasing: $0[0..<(n * 4)]), to: targets.ref()) }
+        inputIds.withUnsafeBytes { backend.upload($0, to: ids.ref()) }
+        if positionsSeqLen != seqLen {
+            for i in 0..<hostPositions.count { hostPositions[i] = Int32(i % seqLen) }
+            backend.upload(hostPositions, to: positions.ref())
+            positionsSeqLen = seqLen
+        }
+        return (TokenGrid(batch: batch, seqLen: seqLen, positions: positions.ref()), count)
+    }
+}
