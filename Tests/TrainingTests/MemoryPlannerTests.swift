@@ -1,0 +1,109 @@
+import ModelFormats
+import Support
+import XCTest
+@testable import Training
+
+final class MemoryPlannerTests: XCTestCase {
+    /// Llama-3.1-8B: C 4096, I 14336, 32 layers, 32 / 8 heads of 128, vocabulary 128256, untied.
+    static let llama8B = ModelConfig(
+        family: .llama, hiddenSize: 4096, intermediateSize: 14336, numLayers: 32, numHeads: 32, numKVHeads: 8,
+        headDim: 128, vocabSize: 128_256, rmsNormEps: 1e-5, ropeTheta: 500_000, maxPositionEmbeddings: 8192,
+        tieWordEmbeddings: false)
+
+    private func bytes(_ items: [SlidingWindowPlan.Item], _ prefix: String) throws -> Int {
+        try XCTUnwrap(items.first { $0.name.hasPrefix(prefix) }, "no item \(prefix)").bytes
+    }
+
+    /// One 8B layer: 2 norms of 4096, q and o 4096², k and v 1024·4096, gate, up, down 14336·4096
+    /// (every tensor a multiple of 64 elements: no padding):
+    ///   2·4096 + 2·16,777,216 + 2·4,194,304 + 3·58,720,256 = 218,112,000 parameters.
+    /// At 8x1024 tokens (N = 8192):
+    ///   bf16 staging        32 · 218,112,000 · 2   = 13,959,168,000
+    ///   masters, m, v       32 · 218,112,000 · 12  = 83,755,008,000
+    ///   checkpoints (f32)   31 · 8192 · 4096 · 4   =  4,160,749,568  (the last layer's input stays on the GPU)
+    ///   landing ring        4 · 218,112,000 · 4    =  3,489,792,000
+    ///   gradient slots      2 · 218,112,000 · 4    =  1,744,896,000
+    ///   resident tensors    (2 · 128256 · 4096 + 4096) · 18 = 18,912,190,464
+    ///   one weight slot     218,112,000 · 2        =    436,224,000
+    func testLlama8BNumbers() throws {
+        XCTAssertEqual(ModelLayout(Self.llama8B).layer.count, 218_112_000)
+        let p = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil)
+        XCTAssertEqual(try bytes(p.pinnedItems, "bf16 weight staging"), 13_959_168_000)
+        XCTAssertEqual(try bytes(p.pageableItems, "layers' fp32 masters"), 83_755_008_000)
+        XCTAssertEqual(try bytes(p.pinnedItems, "activation checkpoints"), 4_160_749_568)
+        XCTAssertEqual(try bytes(p.pinnedItems, "gradient landing"), 3_489_792_000)
+        XCTAssertEqual(try bytes(p.gpuItems, "gradient slots"), 1_744_896_000)
+        XCTAssertEqual(try bytes(p.gpuItems, "embedding, final norm, LM head"), 18_912_190_464)
+        XCTAssertEqual(try bytes(p.gpuItems, "decoder-layer weight slots"), 32 * 436_224_000)
+        XCTAssertEqual(p.window, 32, "no GPU budget: every layer")
+        XCTAssertNil(p.maxBatchSize)
+        XCTAssertTrue(p.fits)
+        XCTAssertEqual(p.hostPeakBytes, p.pinnedHostBytes + p.pageableHostBytes)
+        XCTAssertEqual(p.gpuPeakBytes, p.gpuItems.reduce(0) { $0 + $1.bytes })
+    }
+
+    func testClippingKeepsEveryLayersGradient() throws {
+        let p = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
+                                   clipping: true)
+        XCTAssertEqual(p.gradientLandingBuffers, 32)
+        XCTAssertEqual(try bytes(p.pinnedItems, "gradient landing"), 32 * 218_112_000 * 4)
+    }
+
+    func testWindowIsWhatTheGPUBudgetLeavesForSlots() throws {
+        let all = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil)
+        let slot = 436_224_000
+        let fixed = all.gpuPeakBytes - 32 * slot
+        let five = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: fixed + 5 * slot + 1,
+                                      hostBudget: nil)
+        XCTAssertEqual(five.window, 5)
+        XCTAssertTrue(five.fits)
+        XCTAssertEqual(five.gpuPeakBytes, fixed + 5 * slot)
+        let roomy = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: 1 << 40, hostBudget: nil)
+        XCTAssertEqual(roomy.window, 32, "capped at the layer count")
+        let tight = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: fixed + 2 * slot - 1,
+                                       hostBudget: nil)
+        XCTAssertEqual(tight.window, 0)
+        XCTAssertFalse(tight.fits)
+        XCTAssertTrue(tight.problems[0].hasPrefix("GPU"), tight.problems[0])
+    }
+
+    func testHostBudgetAndLargestBatch() throws {
+        // 48 GiB GPU, 125 GiB host: 8B at 8x1024 needs ~110 GiB of host memory.
+        let p = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: 48 << 30,
+                                   hostBudget: 125 << 30)
+        XCTAssertTrue(p.fits, p.description)
+        XCTAssertGreaterThanOrEqual(p.window, 2)
+        let best = try XCTUnwrap(p.maxBatchSize)
+        XCTAssertGreaterThanOrEqual(best, 8)
+        func fits(_ b: Int) -> Bool {
+            MemoryPlanner.plan(config: Self.llama8B, batchSize: b, seqLen: 1024, gpuBudget: 48 << 30,
+                               hostBudget: 125 << 30).fits
+        }
+        XCTAssertTrue(fits(best))
+        XCTAssertFalse(fits(best + 1))
+
+        // 24 GiB: the resident embedding and LM head with their AdamW state (17.6 GiB) leave no
+        // room for 2 layers at 8x1024 (streaming them is not implemented); one row still fits.
+        let small24 = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: 24 << 30,
+                                         hostBudget: 125 << 30)
+        XCTAssertFalse(small24.fits)
+        XCTAssertTrue(small24.problems[0].hasPrefix("GPU"), small24.problems[0])
+        XCTAssertEqual(small24.maxBatchSize, 1)
+
+        let small = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: 64 << 30)
+        XCTAssertFalse(small.fits)
+        XCTAssertNil(small.maxBatchSize, "the fixed host state alone exceeds 64 GiB")
+        XCTAssertTrue(small.problems[0].hasPrefix("host"), small.problems[0])
+    }
+
+    func testJSONHasTheByteCounts() throws {
+        let p = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: 80_000_000_000,
+                                   hostBudget: 125 << 30)
+        let json = try JSON.parse(p.json.serialized())
+        XCTAssertEqual(json["gpu_peak_bytes"]?.int, p.gpuPeakBytes)
+        XCTAssertEqual(json["host_peak_bytes"]?.int, p.hostPeakBytes)
+        XCTAssertEqual(json["window"]?.int, p.window)
+        XCTAssertEqual(json["fits"]?.bool, true)
+        XCTAssertEqual(json["max_batch_size"]?.int, p.maxBatchSize)
+    }
+}

@@ -1,0 +1,74 @@
+import Backends
+import ModelFormats
+import Support
+import XCTest
+@testable import Training
+
+/// The sliding-window engine against resident training on the CPU backend: same kernels and
+/// the same AdamW kernel, so per-step losses and final fp32 masters must be identical, bit
+/// for bit, whatever the window and however the gradient landing ring is sized.
+final class SlidingWindowEngineTests: XCTestCase {
+    static func config(layers: Int, qwen3: Bool = false, tied: Bool = false) -> ModelConfig {
+        ModelConfig(family: qwen3 ? .qwen3 : .llama, hiddenSize: 32, intermediateSize: 48, numLayers: layers,
+                    numHeads: 4, numKVHeads: 2, headDim: 8, vocabSize: 97, rmsNormEps: 1e-5, ropeTheta: 10000,
+                    maxPositionEmbeddings: 64, tieWordEmbeddings: tied, qkvBias: qwen3, qkNorm: qwen3)
+    }
+
+    private func assertIdentical(_ config: ModelConfig, window: Int, steps: Int = 4,
+                                 file: StaticString = #filePath, line: UInt = #line) throws {
+        let backend = CPUBackend(threads: 2)
+        let parity = SlidingWindowParity(config: config, batch: 2, seqLen: 12, steps: steps, window: window,
+                                         learningRate: 1e-2)
+        let r = try parity.run(backend: backend, storage: .f32)
+        XCTAssertEqual(r.residentLosses.count, steps, file: file, line: line)
+        XCTAssertEqual(r.residentLosses, r.slidingLosses, "window \(window)", file: file, line: line)
+        XCTAssertEqual(r.maxMasterDifference, 0, "window \(window)", file: file, line: line)
+        // Training moved: the losses are not all the same number.
+        XCTAssertNotEqual(r.residentLosses.first, r.residentLosses.last, file: file, line: line)
+    }
+
+    func testSmallestWindowMatchesResidentTraining() throws {
+        try assertIdentical(Self.config(layers: 5), window: 2)
+    }
+
+    func testOddWindowMatchesResidentTraining() throws {
+        try assertIdentical(Self.config(layers: 5), window: 3)
+    }
+
+    func testEveryLayerResidentMatches() throws {
+        try assertIdentical(Self.config(layers: 3), window: 3)
+    }
+
+    func testQwen3WithTiedEmbeddingsMatches() throws {
+        try assertIdentical(Self.config(layers: 4, qwen3: true, tied: true), window: 2)
+    }
+
+    func testSingleLayerModel() throws {
+        try assertIdentical(Self.config(layers: 1), window: 1)
+    }
+
+    func testRejectsBadWindowAndBadTokens() throws {
+        let config = Self.config(layers: 3)
+        let host = HostTrainingState(masters: TrainingBenchmark.randomWeights(config, pool: .shared))
+        let backend = CPUBackend(threads: 1)
+        for window in [1, 4] {
+            XCTAssertThrowsError(try SlidingWindowEngine(host: host, backend: backend, storage: .f32, window: window,
+                                                         landingBuffers: 1, maxBatch: 1, maxSeqLen: 4,
+                                                         hyperparameters: AdamWHyperparameters(), optimizerThreads: 1))
+        }
+        let engine = try SlidingWindowEngine(host: host, backend: backend, storage: .f32, window: 2, landingBuffers: 1,
+                                             maxBatch: 1, maxSeqLen: 4, hyperparameters: AdamWHyperparameters(),
+                                             optimizerThreads: 1)
+        XCTAssertThrowsError(try engine.step(inputIds: [1, 2, 97, 3], labels: [1, 2, 3, 4], batch: 1, seqLen: 4,
+                                             learningRate: 1e-3))
+        XCTAssertThrowsError(try engine.step(inputIds: [1, 2, 3, 4, 5, 6, 7, 8], labels: [1, 2, 3, 4, 5, 6, 7, 8],
+                                             batch: 2, seqLen: 4, learningRate: 1e-3))
+        XCTAssertEqual(engine.updates, 0, "nothing ran")
+        let r = try engine.step(inputIds: [1, 2, 3, 4], labels: [-100, 2, 3, -100], batch: 1, seqLen: 4, learningRate: 1e-3)
+        XCTAssertEqual(r.targets, 2)
+        XCTAssertTrue(r.lossSum.isFinite && r.lossSum > 0)
+        XCTAssertEqual(engine.updates, 1)
+        engine.synchronizeHostState()
+        XCTAssertEqual(host.step, 1)
+    }
+}
