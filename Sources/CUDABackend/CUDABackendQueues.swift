@@ -53,8 +53,12 @@ final class CUDAQueueEvent: DeviceEvent {
         do { try event.record(on: CUDAQueue.stream(queue)) } catch { fatalError("CUDA event record: \(error)") }
     }
 
+    /// Callable from any thread (the engine's optimizer thread waits here).
     func synchronize() {
-        do { try event.synchronize() } catch { fatalError("CUDA event synchronize: \(error)") }
+        do {
+            try event.device.makeCurrent()
+            try event.synchronize()
+        } catch { fatalError("CUDA event synchronize: \(error)") }
     }
 
     func milliseconds(since start: any DeviceEvent) -> Double {

@@ -65,7 +65,8 @@ struct BenchSlidingCommand: ParsableCommand {
               + "loss \(Format.fixed(r.lastLoss, 3))")
         print("per step: compute \(Format.fixed(t.computeMilliseconds, 1)) ms (GPU busy \(Format.fixed(100 * r.gpuBusyFraction, 1)) %), "
               + "H2D \(Format.fixed(t.hostToDeviceMilliseconds, 1)) ms, D2H \(Format.fixed(t.deviceToHostMilliseconds, 1)) ms, "
-              + "host AdamW \(Format.fixed(t.optimizerMilliseconds, 1)) ms")
+              + "host AdamW \(Format.fixed(t.optimizerMilliseconds, 1)) ms "
+              + "(\(Format.fixed(Double(r.layerParameters) / t.optimizerMilliseconds / 1e6, 2)) Gparam/s)")
         print("bounds (tok/s): compute \(Format.fixed(r.computeBound, 0)), AdamW \(Format.fixed(r.optimizerBound, 0)), "
               + "PCIe \(Format.fixed(r.transferBound, 0))")
         if let pool = r.peakPoolBytes {

@@ -19,6 +19,8 @@ import Support
 public struct SlidingWindowBenchmark {
     public struct Result: Sendable {
         public let parameters: Int
+        /// Parameters of the decoder layers (those the host AdamW updates).
+        public let layerParameters: Int
         public let tokensPerStep: Int
         public let window: Int
         public let secondsPerStep: Double
@@ -95,7 +97,8 @@ public struct SlidingWindowBenchmark {
         let times = SlidingWindowEngine.StepTimes(
             computeMilliseconds: total.computeMilliseconds / s, hostToDeviceMilliseconds: total.hostToDeviceMilliseconds / s,
             deviceToHostMilliseconds: total.deviceToHostMilliseconds / s, optimizerMilliseconds: total.optimizerMilliseconds / s)
-        return Result(parameters: parameters, tokensPerStep: n, window: k, secondsPerStep: perStep, times: times,
+        let layerParameters = config.numLayers * ModelLayout(config).layer.tensors.reduce(0) { $0 + $1.count }
+        return Result(parameters: parameters, layerParameters: layerParameters, tokensPerStep: n, window: k, secondsPerStep: perStep, times: times,
                       lastLoss: loss, plan: plan, peakPoolBytes: (backend as? DeviceMemoryReporting)?.peakReservedBytes)
     }
 }
