@@ -31,6 +31,9 @@ struct BenchSlidingCommand: ParsableCommand {
     @Option(help: "Decoder layers on the GPU at once (default: the plan's window).")
     var window: Int?
 
+    @Option(help: "The first N decoder layers stay on the GPU with their AdamW state (updated there); the rest are streamed.")
+    var residentLayers = 0
+
     @Option(help: "GPU memory to plan the window for, e.g. 24GiB (default: every layer).")
     var gpuMemory: String?
 
@@ -45,7 +48,7 @@ struct BenchSlidingCommand: ParsableCommand {
         }
         if let compareSteps = compareResident {
             let parity = SlidingWindowParity(config: modelConfig, batch: batchSize, seqLen: seqLen, steps: compareSteps,
-                                             window: window ?? 2)
+                                             window: window ?? 2, residentLayers: residentLayers)
             let r = try parity.run(backend: backend, storage: compute.storage)
             print("step  resident loss          sliding loss           difference")
             for (i, (a, b)) in zip(r.residentLosses, r.slidingLosses).enumerated() {
@@ -56,7 +59,7 @@ struct BenchSlidingCommand: ParsableCommand {
             return
         }
         let bench = try SlidingWindowBenchmark(config: modelConfig, batch: batchSize, seqLen: seqLen, steps: steps,
-                                               window: window,
+                                               window: window, residentLayers: residentLayers,
                                                gpuBudget: try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") })
         let r = try bench.run(backend: backend, storage: compute.storage)
         let t = r.times

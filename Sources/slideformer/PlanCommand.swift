@@ -32,6 +32,9 @@ struct PlanCommand: ParsableCommand {
     @Flag(help: "Plan for exact global-norm gradient clipping (every layer's gradient kept on the host).")
     var clipping = false
 
+    @Option(help: "The first N decoder layers stay on the GPU with their AdamW state.")
+    var residentLayers = 0
+
     @Flag(help: "Print one JSON object instead of the table.")
     var json = false
 
@@ -43,7 +46,7 @@ struct PlanCommand: ParsableCommand {
             config: try ModelConfig.load(path: configPath), batchSize: batchSize, seqLen: seqLen,
             gpuBudget: try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") },
             hostBudget: try cpuMemory.map { try ByteCount.parse($0, option: "--cpu-memory") } ?? MemoryPlan.availableHostBytes(),
-            clipping: clipping)
+            clipping: clipping, residentLayers: residentLayers)
         print(json ? plan.json.serialized() : plan.description)
         if !plan.fits { throw ExitCode(1) }
     }

@@ -49,6 +49,15 @@ final class MemoryPlannerTests: XCTestCase {
         XCTAssertEqual(try bytes(p.pinnedItems, "gradient landing"), 32 * 218_112_000 * 4)
     }
 
+    func testResidentLayersMoveToTheGPU() throws {
+        let p = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
+                                   residentLayers: 4)
+        XCTAssertEqual(p.residentLayers, 4)
+        XCTAssertEqual(p.window, 28)
+        XCTAssertEqual(try bytes(p.gpuItems, "resident layers"), 4 * 218_112_000 * 18)
+        XCTAssertEqual(try bytes(p.pinnedItems, "bf16 weight staging"), 28 * 218_112_000 * 2)
+    }
+
     func testWindowIsWhatTheGPUBudgetLeavesForSlots() throws {
         let all = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil)
         let slot = 436_224_000

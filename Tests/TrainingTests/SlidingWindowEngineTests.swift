@@ -14,11 +14,11 @@ final class SlidingWindowEngineTests: XCTestCase {
                     maxPositionEmbeddings: 64, tieWordEmbeddings: tied, qkvBias: qwen3, qkNorm: qwen3)
     }
 
-    private func assertIdentical(_ config: ModelConfig, window: Int, steps: Int = 4,
+    private func assertIdentical(_ config: ModelConfig, window: Int, residentLayers: Int = 0, steps: Int = 4,
                                  file: StaticString = #filePath, line: UInt = #line) throws {
         let backend = CPUBackend(threads: 2)
         let parity = SlidingWindowParity(config: config, batch: 2, seqLen: 12, steps: steps, window: window,
-                                         learningRate: 1e-2)
+                                         residentLayers: residentLayers, learningRate: 1e-2)
         let r = try parity.run(backend: backend, storage: .f32)
         XCTAssertEqual(r.residentLosses.count, steps, file: file, line: line)
         XCTAssertEqual(r.residentLosses, r.slidingLosses, "window \(window)", file: file, line: line)
@@ -41,6 +41,14 @@ final class SlidingWindowEngineTests: XCTestCase {
 
     func testQwen3WithTiedEmbeddingsMatches() throws {
         try assertIdentical(Self.config(layers: 4, qwen3: true, tied: true), window: 2)
+    }
+
+    func testResidentFirstLayersMatch() throws {
+        try assertIdentical(Self.config(layers: 5), window: 2, residentLayers: 2)
+    }
+
+    func testEveryLayerResidentOnTheDeviceMatches() throws {
+        try assertIdentical(Self.config(layers: 3), window: 0, residentLayers: 3)
     }
 
     func testSingleLayerModel() throws {

@@ -17,6 +17,7 @@ import Support
 /// reads a staging buffer or reuses a gradient landing buffer.
 final class LayerOptimizerWorker {
     struct Job {
+        /// Index into `layers` (the streamed layers).
         let layer: Int
         /// Fires when the gradient has landed in `gradients`.
         let landed: any DeviceEvent

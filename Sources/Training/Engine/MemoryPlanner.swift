@@ -30,6 +30,8 @@ public struct SlidingWindowPlan: Sendable {
     public let seqLen: Int
     /// Decoder layers whose weights are on the GPU at once (0 when not even 2 fit).
     public let window: Int
+    /// Decoder layers kept on the GPU with their optimizer state (the first ones).
+    public let residentLayers: Int
     /// fp32 host buffers that gradients land in (a ring; every layer when clipping).
     public let gradientLandingBuffers: Int
     public let gpuItems: [Item]
@@ -69,15 +71,16 @@ public enum MemoryPlanner {
     static let chunkLogits = 1 << 24
 
     /// The plan for `batchSize` rows of `seqLen` tokens; `clipping`: exact global-norm
-    /// clipping keeps every layer's gradient on the host until the norm is known.
+    /// clipping keeps every layer's gradient on the host until the norm is known;
+    /// `residentLayers`: the first layers stay on the GPU with their AdamW state.
     public static func plan(config: ModelConfig, batchSize: Int, seqLen: Int, gpuBudget: Int?, hostBudget: Int?,
-                            clipping: Bool = false) -> SlidingWindowPlan {
+                            clipping: Bool = false, residentLayers: Int = 0) -> SlidingWindowPlan {
         func fits(_ b: Int) -> Bool {
             fixedPlan(config: config, batchSize: b, seqLen: seqLen, gpuBudget: gpuBudget, hostBudget: hostBudget,
-                      clipping: clipping).fits
+                      clipping: clipping, residentLayers: residentLayers).fits
         }
         var p = fixedPlan(config: config, batchSize: batchSize, seqLen: seqLen, gpuBudget: gpuBudget,
-                          hostBudget: hostBudget, clipping: clipping)
+                          hostBudget: hostBudget, clipping: clipping, residentLayers: residentLayers)
         guard gpuBudget != nil || hostBudget != nil, fits(1) else { return p }
         // Every item grows with the batch, so the batches that fit are 1...max: double, then bisect.
         var low = 1, high = 2
@@ -92,16 +95,18 @@ public enum MemoryPlanner {
 
     /// The plan for exactly this batch (no search).
     static func fixedPlan(config c: ModelConfig, batchSize: Int, seqLen: Int, gpuBudget: Int?, hostBudget: Int?,
-                          clipping: Bool) -> SlidingWindowPlan {
+                          clipping: Bool, residentLayers: Int) -> SlidingWindowPlan {
         let layout = ModelLayout(c)
         let L = c.numLayers, layer = layout.layer.count, n = batchSize * seqLen, C = c.hiddenSize
         let residentParameters = layout.embedding.count + layout.finalNorm.count + (layout.lmHead?.count ?? 0)
-        let landing = clipping ? L : min(L, landingRing)
+        let m = min(max(0, residentLayers), L), streamed = L - m
+        let landing = max(1, clipping ? streamed : min(streamed, landingRing))
         let slotBytes = layer * bf16
 
         var fixedGPU: [SlidingWindowPlan.Item] = [
             .init(name: "gradient slots (2 x fp32 layer)", bytes: 2 * layer * f32),
             .init(name: "embedding, final norm, LM head with AdamW state (18 B/param)", bytes: residentParameters * 18),
+            .init(name: "resident layers with AdamW state (\(m) x 18 B/param)", bytes: m * layer * 18),
             .init(name: "one layer's activations and backward scratch", bytes: layerWorkspaceBytes(c, tokens: n)),
             .init(name: "residual stream, final norm, token buffers", bytes: streamBytes(c, tokens: n)),
             .init(name: "cross-entropy chunk (f32 logits, bf16 dlogits)", bytes: crossEntropyBytes(c, tokens: n)),
@@ -114,19 +119,19 @@ public enum MemoryPlanner {
         let fixedTotal = fixedGPU.reduce(0) { $0 + $1.bytes }
 
         var problems: [String] = []
-        var window = L
+        var window = streamed
         if let gpu = gpuBudget {
-            window = min(L, max(0, (gpu - fixedTotal) / slotBytes))
-            if window < min(2, L) {
+            window = min(streamed, max(0, (gpu - fixedTotal) / slotBytes))
+            if window < min(2, streamed) {
                 window = 0
-                problems.append("GPU: \(Format.bytes(fixedTotal + min(2, L) * slotBytes)) needed with a window of "
-                                + "\(min(2, L)) layers, \(Format.bytes(gpu)) available")
+                problems.append("GPU: \(Format.bytes(fixedTotal + min(2, streamed) * slotBytes)) needed with a window of "
+                                + "\(min(2, streamed)) layers, \(Format.bytes(gpu)) available")
             }
         }
         let gpuItems = [SlidingWindowPlan.Item(name: "decoder-layer weight slots (\(window) x bf16 layer)",
                                                bytes: window * slotBytes)] + fixedGPU
         let pinned: [SlidingWindowPlan.Item] = [
-            .init(name: "bf16 weight staging (\(L) layers)", bytes: L * layer * bf16),
+            .init(name: "bf16 weight staging (\(streamed) layers)", bytes: streamed * layer * bf16),
             .init(name: "gradient landing buffers (\(landing) x fp32 layer)", bytes: landing * layer * f32),
             .init(name: "activation checkpoints (\(L - 1) x fp32 (B*T, C))", bytes: (L - 1) * n * C * f32),
             .init(name: "backend copy staging", bytes: backendStagingBytes),
@@ -139,7 +144,7 @@ public enum MemoryPlanner {
         if let budget = hostBudget, host > budget {
             problems.append("host: \(Format.bytes(host)) needed, \(Format.bytes(budget)) available")
         }
-        return SlidingWindowPlan(config: c, batchSize: batchSize, seqLen: seqLen, window: window,
+        return SlidingWindowPlan(config: c, batchSize: batchSize, seqLen: seqLen, window: window, residentLayers: m,
                                  gradientLandingBuffers: landing, gpuItems: gpuItems, pinnedItems: pinned,
                                  pageableItems: pageable, gpuBudget: gpuBudget, hostBudget: hostBudget,
                                  problems: problems, maxBatchSize: nil)

@@ -1,18 +1,24 @@
 import Backends
 import ModelFormats
 
-/// The embedding, the final norm and the untied LM head, kept on the device for the whole run
-/// with their optimizer state, and updated there by the backend's `adamW`.
+/// Flat parameter buffers kept on the device for the whole run with their optimizer state, and
+/// updated there by the backend's `adamW`: always the embedding, the final norm and the untied
+/// LM head; also the first decoder layers when the plan gives them the room.
 ///
-/// Why resident: they are far larger than a decoder layer (V·C each: 525M parameters for a
-/// 128k vocabulary at C = 4096) but used once per pass, at its two ends. Streamed, each step
-/// would move their weights and gradients over PCIe twice and put their CPU AdamW, which
-/// only can start after the backward's last layer, in front of the next step's first layer.
-/// On the GPU their update takes a few milliseconds of HBM bandwidth. The price is 18 bytes
-/// per parameter of GPU memory (bf16 weights, fp32 gradient, masters, m, v), which the plan
-/// counts.
+/// Why the embedding and LM head: they are far larger than a decoder layer (V·C each: 525M
+/// parameters for a 128k vocabulary at C = 4096) but used once per pass, at its two ends.
+/// Streamed, each step would move their weights and gradients over PCIe twice and put their
+/// CPU AdamW, which only can start after the backward's last layer, in front of the next
+/// step's first layer. On the GPU their update takes a few milliseconds of HBM bandwidth.
+///
+/// Why the first layers: their gradients are the last to land, so their CPU AdamW is the one
+/// the next step's forward waits for. Updated on the GPU right after their backward, they take
+/// the host AdamW off the step's critical path when it is slower than the backward.
+///
+/// The price is 18 bytes per parameter of GPU memory (compute weights, fp32 gradient, masters,
+/// m, v), which the plan counts.
 final class ResidentParameters {
-    struct Tensor {
+    struct Buffer {
         let name: String
         /// The compute copy (the model's storage type) the ops read.
         let weights: any DeviceBuffer
@@ -21,59 +27,76 @@ final class ResidentParameters {
         let masters: any DeviceBuffer
         let m: any DeviceBuffer
         let v: any DeviceBuffer
-        let decays: Bool
+        let segments: OptimizerSegments
     }
 
     let backend: any Backend
-    let embedding: Tensor
-    let finalNorm: Tensor
-    let lmHead: Tensor?
-    var all: [Tensor] { [embedding, finalNorm] + (lmHead.map { [$0] } ?? []) }
+    let embedding: Buffer
+    let finalNorm: Buffer
+    let lmHead: Buffer?
+    /// Decoder layers 0..<layers.count.
+    let layers: [Buffer]
+    private var all: [Buffer] { [embedding, finalNorm] + (lmHead.map { [$0] } ?? []) + layers }
 
-    /// Uploads the host state's weights and moments of these tensors.
-    init(layout: ModelLayout, host: HostTrainingState, storage: ElementType, backend: any Backend) throws {
+    /// Uploads the host state's weights and moments of these buffers.
+    init(layout: ModelLayout, host: HostTrainingState, decoderLayers: Int, storage: ElementType,
+         backend: any Backend) throws {
         self.backend = backend
-        func make(_ slot: TensorSlot) throws -> Tensor {
-            guard let h = host.buffers.first(where: { $0.name == slot.name }) else {
-                preconditionFailure("host state has no \(slot.name)")
-            }
-            let count = slot.count
+        func make(_ name: String, _ segments: OptimizerSegments) throws -> Buffer {
+            guard let h = host.buffers.first(where: { $0.name == name }) else { preconditionFailure("host state has no \(name)") }
+            let count = h.weights.count
             let weights = try backend.makeBuffer(storage, count: count)
             let masters = storage == .f32 ? weights : try backend.makeBuffer(.f32, count: count)
-            let t = Tensor(name: slot.name, weights: weights, gradients: try backend.makeBuffer(.f32, count: count),
+            let b = Buffer(name: name, weights: weights, gradients: try backend.makeBuffer(.f32, count: count),
                            masters: masters, m: try backend.makeBuffer(.f32, count: count),
-                           v: try backend.makeBuffer(.f32, count: count), decays: slot.decays)
+                           v: try backend.makeBuffer(.f32, count: count), segments: segments)
             backend.upload(UnsafeRawBufferPointer(h.weights.pointer), to: masters.ref())
-            backend.upload(UnsafeRawBufferPointer(start: h.moments.expAvg, count: count * 4), to: t.m.ref())
-            backend.upload(UnsafeRawBufferPointer(start: h.moments.expAvgSq, count: count * 4), to: t.v.ref())
+            backend.upload(UnsafeRawBufferPointer(start: h.moments.expAvg, count: count * 4), to: b.m.ref())
+            backend.upload(UnsafeRawBufferPointer(start: h.moments.expAvgSq, count: count * 4), to: b.v.ref())
             if storage != .f32 { backend.copy(masters.ref(), to: weights.ref(), count: count) }
-            return t
+            return b
         }
-        embedding = try make(layout.embedding)
-        finalNorm = try make(layout.finalNorm)
-        lmHead = try layout.lmHead.map(make)
+        embedding = try make(layout.embedding.name, OptimizerSegments([layout.embedding]))
+        finalNorm = try make(layout.finalNorm.name, OptimizerSegments([layout.finalNorm]))
+        lmHead = try layout.lmHead.map { try make($0.name, OptimizerSegments([$0])) }
+        let layerSegments = OptimizerSegments(layout.layer.tensors)
+        layers = try (0..<decoderLayers).map { try make("model.layers.\($0)", layerSegments) }
     }
 
-    func zeroGradients() {
-        for t in all { backend.fill(t.gradients.ref(), count: t.gradients.count, value: 0) }
+    /// Zeroes the gradients of the embedding, final norm and LM head (layers zero their own).
+    func zeroModelLevelGradients() {
+        for b in [embedding, finalNorm] + (lmHead.map { [$0] } ?? []) {
+            backend.fill(b.gradients.ref(), count: b.gradients.count, value: 0)
+        }
     }
 
-    /// AdamW update number `step` of every tensor (no clipping), rewriting the compute copies.
-    func update(hyperparameters h: AdamWHyperparameters, learningRate: Double, step: Int) {
-        for t in all {
-            backend.adamW(params: t.masters.ref(), m: t.m.ref(), v: t.v.ref(), grads: t.gradients.ref(),
-                          computeCopy: t.weights === t.masters ? nil : t.weights.ref(), count: t.masters.count,
-                          scalars: h.scalars(learningRate: learningRate, step: step, gradScale: 1, decays: t.decays))
+    /// AdamW update number `step` of the embedding, final norm and LM head (no clipping).
+    func updateModelLevel(hyperparameters h: AdamWHyperparameters, learningRate: Double, step: Int) {
+        for b in [embedding, finalNorm] + (lmHead.map { [$0] } ?? []) {
+            update(b, hyperparameters: h, learningRate: learningRate, step: step)
+        }
+    }
+
+    /// AdamW update number `step` of one buffer, tensor by tensor (decay on matrices only),
+    /// rewriting its compute copy in the same pass.
+    func update(_ b: Buffer, hyperparameters h: AdamWHyperparameters, learningRate: Double, step: Int) {
+        let withDecay = h.scalars(learningRate: learningRate, step: step, gradScale: 1, decays: true)
+        let withoutDecay = h.scalars(learningRate: learningRate, step: step, gradScale: 1, decays: false)
+        for s in b.segments.segments {
+            let i = s.range.lowerBound
+            backend.adamW(params: b.masters.ref(i), m: b.m.ref(i), v: b.v.ref(i), grads: b.gradients.ref(i),
+                          computeCopy: b.weights === b.masters ? nil : b.weights.ref(i), count: s.range.count,
+                          scalars: s.decays ? withDecay : withoutDecay)
         }
     }
 
     /// Copies masters and moments into the host state (for a checkpoint or the final model).
     func download(into host: HostTrainingState) {
-        for t in all {
-            guard let h = host.buffers.first(where: { $0.name == t.name }) else { continue }
-            backend.download(t.masters.ref(), into: UnsafeMutableRawBufferPointer(h.weights.pointer))
-            backend.download(t.m.ref(), into: UnsafeMutableRawBufferPointer(start: h.moments.expAvg, count: h.moments.count * 4))
-            backend.download(t.v.ref(), into: UnsafeMutableRawBufferPointer(start: h.moments.expAvgSq, count: h.moments.count * 4))
+        for b in all {
+            guard let h = host.buffers.first(where: { $0.name == b.name }) else { continue }
+            backend.download(b.masters.ref(), into: UnsafeMutableRawBufferPointer(h.weights.pointer))
+            backend.download(b.m.ref(), into: UnsafeMutableRawBufferPointer(start: h.moments.expAvg, count: h.moments.count * 4))
+            backend.download(b.v.ref(), into: UnsafeMutableRawBufferPointer(start: h.moments.expAvgSq, count: h.moments.count * 4))
         }
     }
 }

@@ -45,9 +45,11 @@ public struct SlidingWindowBenchmark {
     public let warmup: Int
     /// nil: the plan's window for `gpuBudget`.
     public let window: Int?
+    public let residentLayers: Int
     public let gpuBudget: Int?
 
-    public init(config: ModelConfig, batch: Int, seqLen: Int, steps: Int, warmup: Int = 2, window: Int?, gpuBudget: Int?) throws {
+    public init(config: ModelConfig, batch: Int, seqLen: Int, steps: Int, warmup: Int = 2, window: Int?,
+                residentLayers: Int = 0, gpuBudget: Int?) throws {
         guard batch >= 1, seqLen >= 2, steps >= 1, warmup >= 0 else {
             throw UsageError("bench sliding needs batch >= 1, seq-len >= 2, steps >= 1 (got \(batch), \(seqLen), \(steps))")
         }
@@ -57,25 +59,28 @@ public struct SlidingWindowBenchmark {
         self.steps = steps
         self.warmup = warmup
         self.window = window
+        self.residentLayers = residentLayers
         self.gpuBudget = gpuBudget
     }
 
     public func run(backend: any QueuedTransfers, storage: ElementType, pool: WorkerPool = .shared,
                     log: (String) -> Void = { print($0) }) throws -> Result {
         let plan = MemoryPlanner.plan(config: config, batchSize: batch, seqLen: seqLen, gpuBudget: gpuBudget,
-                                      hostBudget: MemoryPlan.availableHostBytes())
+                                      hostBudget: MemoryPlan.availableHostBytes(), residentLayers: residentLayers)
         guard plan.fits || window != nil else { throw UsageError("the plan does not fit:\n\(plan.description)") }
         let k = window ?? plan.window
         let clock = ContinuousClock()
         var start = clock.now
         let host = HostTrainingState(masters: TrainingBenchmark.randomWeights(config, pool: pool))
         let engine = try SlidingWindowEngine(host: host, backend: backend, storage: storage, window: k,
+                                             residentLayers: residentLayers,
                                              landingBuffers: plan.gradientLandingBuffers, maxBatch: batch,
                                              maxSeqLen: seqLen, hyperparameters: AdamWHyperparameters(weightDecay: 0.1),
                                              measure: true)
         engine.drain()
         let parameters = host.masters.namedTensors.reduce(0) { $0 + $1.values.count }
-        log("model: \(parameters) parameters, window \(k) of \(config.numLayers) layers on \(backend.name); "
+        log("model: \(parameters) parameters, \(residentLayers) resident layers, window \(k) of "
+            + "\(config.numLayers - residentLayers) streamed layers on \(backend.name); "
             + "set up in \(Format.fixed(seconds(clock.now - start), 1)) s")
 
         var rng = SplitMix64(seed: 1)
@@ -97,7 +102,7 @@ public struct SlidingWindowBenchmark {
         let times = SlidingWindowEngine.StepTimes(
             computeMilliseconds: total.computeMilliseconds / s, hostToDeviceMilliseconds: total.hostToDeviceMilliseconds / s,
             deviceToHostMilliseconds: total.deviceToHostMilliseconds / s, optimizerMilliseconds: total.optimizerMilliseconds / s)
-        let layerParameters = config.numLayers * ModelLayout(config).layer.tensors.reduce(0) { $0 + $1.count }
+        let layerParameters = (config.numLayers - residentLayers) * ModelLayout(config).layer.tensors.reduce(0) { $0 + $1.count }
         return Result(parameters: parameters, layerParameters: layerParameters, tokensPerStep: n, window: k, secondsPerStep: perStep, times: times,
                       lastLoss: loss, plan: plan, peakPoolBytes: (backend as? DeviceMemoryReporting)?.peakReservedBytes)
     }

@@ -13,7 +13,8 @@ import Support
 /// the device at once, and four kinds of work overlap on three device queues and one host thread:
 ///
 ///     compute queue: forward(i) / recompute + backward(i), final norm + chunked cross-entropy,
-///                    the resident embedding / final norm / LM head and their AdamW
+///                    the resident embedding / final norm / LM head and their AdamW (and the
+///                    AdamW of the first `residentLayers` layers, which stay on the device)
 ///     H2D queue:     weights(i) from the pinned staging into weight slot i mod K (prefetched up
 ///                    to K-1 layers ahead); in the backward, checkpoint x_{i-1} (one layer ahead)
 ///     D2H queue:     checkpoint x_i (the layer's f32 input) in the forward; fp32 grads(i) in
@@ -48,8 +49,11 @@ public final class SlidingWindowEngine {
     public let backend: any QueuedTransfers
     /// f32 (CPU) or bf16 (GPU): the compute weights and the activations GEMMs read.
     public let storage: ElementType
-    /// Decoder layers whose weights are on the device at once.
+    /// Streamed decoder layers whose weights are on the device at once.
     public let window: Int
+    /// Layers 0..<residentLayers stay on the device with their optimizer state (see
+    /// `ResidentParameters`); the others are streamed.
+    public let residentLayers: Int
     public let maxBatch: Int
     public let maxSeqLen: Int
     public let hyperparameters: AdamWHyperparameters
@@ -67,7 +71,7 @@ public final class SlidingWindowEngine {
     private let deviceToHost: any DeviceQueue
     private let timelines: (compute: QueueTimeline, h2d: QueueTimeline, d2h: QueueTimeline)?
 
-    // Weight slots: slot k holds layer j with j mod K = k.
+    // Weight slots: slot k holds streamed layer j with (j - residentLayers) mod K = k.
     private let slots: [any DeviceBuffer]
     private let slotTensors: [DecoderLayerTensors]
     private let slotLoaded: [any DeviceEvent]
@@ -89,6 +93,8 @@ public final class SlidingWindowEngine {
     private let hiddenReleased: [any DeviceEvent]
 
     private let resident: ResidentParameters
+    /// (weights, gradients) of the resident layers.
+    private let residentTensors: [(DecoderLayerTensors, DecoderLayerTensors)]
     private let layer: DecoderLayer
     private let ids: any DeviceBuffer            // (N) i32
     private let targets: any DeviceBuffer        // (N) i32, labels shifted left by one
@@ -101,7 +107,7 @@ public final class SlidingWindowEngine {
     private let chunkTokens: Int
 
     // Host arenas.
-    private let staging: [any PinnedHostMemory]       // per layer, storage type
+    private let staging: [any PinnedHostMemory]       // per streamed layer, storage type
     private let checkpoints: [any PinnedHostMemory]   // per layer but the last, (N,C) f32
     private let landing: [any PinnedHostMemory]       // ring of fp32 layer gradients
     private let landed: [any DeviceEvent]
@@ -116,14 +122,20 @@ public final class SlidingWindowEngine {
     private var lossHost: [Float] = [0]
 
     /// `host`: the starting masters and moments (its step is the updates already applied).
-    /// `window` (2...L, or fewer when the model has fewer layers) and `landingBuffers` (≥ 1) come
-    /// from the plan; `optimizerThreads` run the CPU AdamW; `measure` records timing events.
+    /// `window` (2...streamed layers, or fewer when there are fewer), `residentLayers` and
+    /// `landingBuffers` (≥ 1) come from the plan; `optimizerThreads` run the CPU AdamW;
+    /// `measure` records timing events.
     public init(host: HostTrainingState, backend: any QueuedTransfers, storage: ElementType, window: Int,
-                landingBuffers: Int, maxBatch: Int, maxSeqLen: Int, hyperparameters: AdamWHyperparameters,
-                optimizerThreads: Int = WorkerPool.defaultThreadCount, measure: Bool = false) throws {
+                residentLayers: Int = 0, landingBuffers: Int, maxBatch: Int, maxSeqLen: Int,
+                hyperparameters: AdamWHyperparameters, optimizerThreads: Int = WorkerPool.defaultThreadCount,
+                measure: Bool = false) throws {
         let layout = host.masters.layout, c = layout.config, L = c.numLayers
-        guard L >= 1, window >= min(2, L), window <= L else {
-            throw UsageError("window must be between \(min(2, L)) and \(L) layers (got \(window))")
+        guard L >= 1, residentLayers >= 0, residentLayers <= L else {
+            throw UsageError("resident layers must be between 0 and \(L) (got \(residentLayers))")
+        }
+        let streamed = L - residentLayers
+        guard window >= min(2, streamed), window <= streamed else {
+            throw UsageError("window must be between \(min(2, streamed)) and \(streamed) layers (got \(window))")
         }
         guard landingBuffers >= 1, maxBatch >= 1, maxSeqLen >= 1 else {
             throw UsageError("landing buffers, batch and sequence length must be positive")
@@ -133,6 +145,7 @@ public final class SlidingWindowEngine {
         self.backend = backend
         self.storage = storage
         self.window = window
+        self.residentLayers = residentLayers
         self.maxBatch = maxBatch
         self.maxSeqLen = maxSeqLen
         self.hyperparameters = hyperparameters
@@ -163,7 +176,12 @@ public final class SlidingWindowEngine {
         hiddenLoaded = try events(2)
         hiddenReleased = try events(2)
 
-        resident = try ResidentParameters(layout: layout, host: host, storage: storage, backend: backend)
+        resident = try ResidentParameters(layout: layout, host: host, decoderLayers: residentLayers, storage: storage,
+                                          backend: backend)
+        residentTensors = resident.layers.map {
+            (DecoderLayerTensors(layout: layout.layer, buffer: $0.weights),
+             DecoderLayerTensors(layout: layout.layer, buffer: $0.gradients))
+        }
         let invFreq = try backend.makeBuffer(RopeFrequencies.inverseFrequencies(
             headDim: c.headDim, theta: c.ropeTheta, scaling: RopeFrequencyScaling(c.ropeScaling)))
         layer = DecoderLayer(config: c, backend: backend,
@@ -182,19 +200,19 @@ public final class SlidingWindowEngine {
         hostPositions = [Int32](repeating: 0, count: n)
 
         let layerBytes = count * storage.byteSize
-        staging = try (0..<L).map { _ in try backend.makePinnedHostMemory(bytes: layerBytes) }
+        staging = try (0..<streamed).map { _ in try backend.makePinnedHostMemory(bytes: layerBytes) }
         checkpoints = try (0..<max(0, L - 1)).map { _ in try backend.makePinnedHostMemory(bytes: n * C * 4) }
-        landing = try (0..<min(landingBuffers, L)).map { _ in try backend.makePinnedHostMemory(bytes: count * 4) }
+        landing = try (0..<min(landingBuffers, max(1, streamed))).map { _ in try backend.makePinnedHostMemory(bytes: count * 4) }
         landed = try events(landing.count)
         landingUser = Array(repeating: nil, count: landing.count)
 
         let pool = WorkerPool(threads: optimizerThreads)
         let segments = OptimizerSegments(layout.layer.tensors)
         var layers: [LayerOptimizerWorker.Layer] = []
-        for i in 0..<L {
+        for i in residentLayers..<L {
             let b = host.buffers[i]
             precondition(b.name == "model.layers.\(i)" && b.weights.count == count, "host state of another layout")
-            let masters = b.weights.pointer.baseAddress!, out = staging[i].bytes
+            let masters = b.weights.pointer.baseAddress!, out = staging[i - residentLayers].bytes
             Self.writeComputeWeights(masters, count: count, storage: storage, into: out, pool: pool)
             layers.append(.init(masters: masters, moments: b.moments, segments: segments, staging: out,
                                 stagingType: storage, count: count))
@@ -236,14 +254,15 @@ public final class SlidingWindowEngine {
 
         // Forward: layer i reads hidden[i mod 2], writes hidden[(i+1) mod 2]; its input goes to the host.
         onCompute {
-            resident.zeroGradients()
+            resident.zeroModelLevelGradients()
             backend.embeddingForward(out: hidden[0].ref(), ids: ids.ref(), table: resident.embedding.weights.ref(),
                                      tokens: n, channels: C, vocab: config.vocabSize)
         }
         for i in 0..<L {
-            for j in i..<min(L, i + window) { loadWeights(j, version: version) }
-            let k = i % window, x = i % 2, y = (i + 1) % 2
-            compute.wait(for: slotLoaded[k])
+            let first = max(i, residentLayers)
+            for j in first..<min(L, first + window) { loadWeights(j, version: version) }
+            let x = i % 2, y = (i + 1) % 2
+            if let k = slot(i) { compute.wait(for: slotLoaded[k]) }
             if i < L - 1 {
                 hiddenProduced[x].record(on: compute)
                 deviceToHost.wait(for: hiddenProduced[x])
@@ -253,8 +272,8 @@ public final class SlidingWindowEngine {
                 hiddenSaved[x].record(on: deviceToHost)
             }
             compute.wait(for: hiddenSaved[y])
-            onCompute { layer.forward(input: hidden[x].ref(), output: hidden[y].ref(), weights: slotTensors[k], grid: grid) }
-            slotReleased[k].record(on: compute)
+            onCompute { layer.forward(input: hidden[x].ref(), output: hidden[y].ref(), weights: weights(i), grid: grid) }
+            if let k = slot(i) { slotReleased[k].record(on: compute) }
         }
 
         // Loss: final norm, fused LM head + cross-entropy, the final norm's backward.
@@ -277,41 +296,62 @@ public final class SlidingWindowEngine {
 
         // Backward: x_{L-1} is still on the device; every other input comes back from the host.
         for i in stride(from: L - 1, through: 0, by: -1) {
-            for j in stride(from: i, to: max(-1, i - window), by: -1) { loadWeights(j, version: version) }
+            for j in stride(from: i, to: max(residentLayers - 1, i - window), by: -1) { loadWeights(j, version: version) }
             if i >= 1 { loadCheckpoint(i - 1, tokens: n) }
-            let k = i % window, x = i % 2, g = (L - 1 - i) % 2
-            compute.wait(for: slotLoaded[k])
+            let x = i % 2
             if i < L - 1 { compute.wait(for: hiddenLoaded[x]) }
-            compute.wait(for: gradientSent[g])
-            onCompute {
-                backend.fill(gradientSlots[g].ref(), count: gradientSlots[g].count, value: 0)
-                layer.backward(input: hidden[x].ref(), dResidual: dResidual.ref(), weights: slotTensors[k],
-                               gradients: gradientTensors[g], grid: grid)
+            if let k = slot(i) {
+                let g = (L - 1 - i) % 2
+                compute.wait(for: slotLoaded[k])
+                compute.wait(for: gradientSent[g])
+                onCompute {
+                    backend.fill(gradientSlots[g].ref(), count: gradientSlots[g].count, value: 0)
+                    layer.backward(input: hidden[x].ref(), dResidual: dResidual.ref(), weights: slotTensors[k],
+                                   gradients: gradientTensors[g], grid: grid)
+                }
+                hiddenReleased[x].record(on: compute)
+                slotReleased[k].record(on: compute)
+                gradientReady[g].record(on: compute)
+                sendGradients(layer: i, slot: g, learningRate: learningRate)
+            } else {
+                let b = resident.layers[i]
+                onCompute {
+                    backend.fill(b.gradients.ref(), count: b.gradients.count, value: 0)
+                    layer.backward(input: hidden[x].ref(), dResidual: dResidual.ref(), weights: residentTensors[i].0,
+                                   gradients: residentTensors[i].1, grid: grid)
+                    resident.update(b, hyperparameters: hyperparameters, learningRate: learningRate, step: version + 1)
+                }
+                hiddenReleased[x].record(on: compute)
             }
-            hiddenReleased[x].record(on: compute)
-            slotReleased[k].record(on: compute)
-            gradientReady[g].record(on: compute)
-            sendGradients(layer: i, slot: g, learningRate: learningRate)
         }
 
         onCompute {
             backend.embeddingBackward(dTable: resident.embedding.gradients.ref(), dOut: dResidual.ref(), ids: ids.ref(),
                                       tokens: n, channels: C, vocab: config.vocabSize)
-            resident.update(hyperparameters: hyperparameters, learningRate: learningRate, step: version + 1)
+            resident.updateModelLevel(hyperparameters: hyperparameters, learningRate: learningRate, step: version + 1)
         }
         updates = version + 1
         lossHost.withUnsafeMutableBytes { backend.download(lossSum.ref(), into: $0) }
         return (Double(lossHost[0]), targetCount)
     }
 
-    /// Enqueues H2D of layer j's compute weights of `version` into its slot, unless already there.
+    /// The weight slot of a streamed layer; nil for a resident one.
+    private func slot(_ j: Int) -> Int? { j < residentLayers ? nil : (j - residentLayers) % window }
+
+    /// The compute weights layer j reads.
+    private func weights(_ j: Int) -> DecoderLayerTensors {
+        slot(j).map { slotTensors[$0] } ?? residentTensors[j].0
+    }
+
+    /// Enqueues H2D of streamed layer j's compute weights of `version` into its slot, unless
+    /// already there.
     private func loadWeights(_ j: Int, version: Int) {
-        let k = j % window
+        guard let k = slot(j) else { return }
         if let c = slotContent[k], c.layer == j, c.version == version { return }
-        worker.waitForUpdate(layer: j, count: version)
+        worker.waitForUpdate(layer: j - residentLayers, count: version)
         hostToDevice.wait(for: slotReleased[k])
         onHostToDevice {
-            backend.copyToDevice(from: staging[j].bytes, to: slots[k].ref(), bytes: layerBytes, on: hostToDevice)
+            backend.copyToDevice(from: staging[j - residentLayers].bytes, to: slots[k].ref(), bytes: layerBytes, on: hostToDevice)
         }
         slotLoaded[k].record(on: hostToDevice)
         slotContent[k] = (j, version)
@@ -333,7 +373,7 @@ public final class SlidingWindowEngine {
     private func sendGradients(layer i: Int, slot g: Int, learningRate: Double) {
         let r = nextLanding
         nextLanding = (r + 1) % landing.count
-        if let user = landingUser[r] { worker.waitForUpdate(layer: user.layer, count: user.updates) }
+        if let user = landingUser[r] { worker.waitForUpdate(layer: user.layer - residentLayers, count: user.updates) }
         deviceToHost.wait(for: gradientReady[g])
         onDeviceToHost {
             backend.copyToHost(from: gradientSlots[g].ref(), to: landing[r].bytes, bytes: layout.layer.count * 4,
@@ -341,7 +381,7 @@ public final class SlidingWindowEngine {
         }
         gradientSent[g].record(on: deviceToHost)
         landed[r].record(on: deviceToHost)
-        worker.submit(.init(layer: i, landed: landed[r],
+        worker.submit(.init(layer: i - residentLayers, landed: landed[r],
                             gradients: UnsafePointer(landing[r].bytes.assumingMemoryBound(to: Float.self)),
                             learningRate: learningRate))
         landingUser[r] = (i, updates + 1)

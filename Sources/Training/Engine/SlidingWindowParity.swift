@@ -22,16 +22,19 @@ public struct SlidingWindowParity {
     public let seqLen: Int
     public let steps: Int
     public let window: Int
+    public let residentLayers: Int
     public let learningRate: Double
     public let hyperparameters: AdamWHyperparameters
 
-    public init(config: ModelConfig, batch: Int, seqLen: Int, steps: Int, window: Int, learningRate: Double = 1e-3,
+    public init(config: ModelConfig, batch: Int, seqLen: Int, steps: Int, window: Int, residentLayers: Int = 0,
+                learningRate: Double = 1e-3,
                 hyperparameters: AdamWHyperparameters = AdamWHyperparameters(weightDecay: 0.1)) {
         self.config = config
         self.batch = batch
         self.seqLen = seqLen
         self.steps = steps
         self.window = window
+        self.residentLayers = residentLayers
         self.learningRate = learningRate
         self.hyperparameters = hyperparameters
     }
@@ -56,7 +59,7 @@ public struct SlidingWindowParity {
 
         let slidingHost = HostTrainingState(masters: TrainingBenchmark.randomWeights(config, pool: pool))
         let engine = try SlidingWindowEngine(host: slidingHost, backend: backend, storage: storage, window: window,
-                                             landingBuffers: 2, maxBatch: batch, maxSeqLen: seqLen,
+                                             residentLayers: residentLayers, landingBuffers: 2, maxBatch: batch, maxSeqLen: seqLen,
                                              hyperparameters: hyperparameters, optimizerThreads: 2)
         var slidingLosses: [Double] = []
         for ids in batches {

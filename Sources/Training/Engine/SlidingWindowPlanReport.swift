@@ -18,8 +18,10 @@ extension SlidingWindowPlan {
         section("pinned host", pinnedItems, total: pinnedHostBytes, budget: nil)
         section("pageable host", pageableItems, total: pageableHostBytes, budget: nil)
         lines.append("host total: " + Format.bytes(hostPeakBytes) + (hostBudget.map { " of " + Format.bytes($0) } ?? ""))
-        lines.append(window == c.numLayers ? "window: all \(window) layers stay on the GPU (one H2D per layer and step)"
-                                           : "window: \(window) of \(c.numLayers) layers on the GPU at once")
+        let streamed = c.numLayers - residentLayers
+        if residentLayers > 0 { lines.append("resident: layers 0..<\(residentLayers) with their AdamW state on the GPU") }
+        lines.append(window == streamed ? "window: all \(window) streamed layers stay on the GPU (one H2D per layer and step)"
+                                        : "window: \(window) of \(streamed) streamed layers on the GPU at once")
         if gpuBudget == nil { lines.append("GPU memory not given: not checked") }
         if let b = maxBatchSize { lines.append("largest batch that fits: \(b)x\(seqLen)") }
         lines.append(fits ? "fits" : "does NOT fit: " + problems.joined(separator: "; "))
@@ -37,6 +39,7 @@ extension SlidingWindowPlan {
             ("batch_size", .int(batchSize)),
             ("seq_len", .int(seqLen)),
             ("window", .int(window)),
+            ("resident_layers", .int(residentLayers)),
             ("fits", .bool(fits)),
             ("gpu_peak_bytes", .int(gpuPeakBytes)),
             ("host_peak_bytes", .int(hostPeakBytes)),
