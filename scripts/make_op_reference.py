@@ -175,6 +175,33 @@ def cross_entropy():
          lossSum=(loss * num_items).reshape(1), dhidden=dh, dw0=dw0, dw=dw0 + dw)
 
 
+def cross_entropy_wide_vocab():
+    # An LM-like distribution: a few likely tokens (low ids, so a sweep over the vocabulary
+    # meets them first), each position's next label the likeliest of them, and a long tail of
+    # unlikely tokens ~e^-15 below. Summed in fp32 after the likely ones, each tail term is
+    # under half an ulp of the running sum and rounds away, though together they hold ~1e-4 of
+    # the probability mass: such a loss comes out ~1e-4 low. Channel 0 of the hidden states is
+    # 1, so w[:, 0] sets the tail's offset.
+    b, t, c, v, hot = 2, 4, 4, 8192, 8
+    hidden = torch.randn(b * t, c, generator=gen)
+    hidden[:, 0] = 1
+    w = torch.randn(v, c, generator=gen) * 0.5
+    w[:, 0] = -15
+    w[:hot] = torch.randn(hot, c, generator=gen)
+    w[:hot, 0] = 0
+    hidden, w = hidden.float().double().requires_grad_(True), w.float().double().requires_grad_(True)
+    likeliest = (hidden @ w[:hot].T).argmax(-1).reshape(b, t)
+    labels = torch.full((b, t), -100)
+    labels[:, 1:] = likeliest[:, :-1]
+    num_items = b * (t - 1)
+    logits = hidden @ w.T
+    loss = ForCausalLMLoss(logits.reshape(b, t, v), labels, v, num_items_in_batch=torch.tensor(num_items))
+    dh, dw = torch.autograd.grad(loss, (hidden, w))
+    targets = torch.nn.functional.pad(labels, (0, 1), value=-100)[:, 1:].reshape(-1).int()
+    save("cross_entropy_wide_vocab", dict(tokens=b * t, channels=c, vocab=v, numItems=num_items),
+         hidden=hidden, w=w, targets=targets, lossSum=(loss * num_items).reshape(1), dhidden=dh, dw=dw)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     linear()
@@ -187,6 +214,7 @@ def main():
     swiglu()
     elementwise()
     cross_entropy()
+    cross_entropy_wide_vocab()
 
 
 if __name__ == "__main__":

@@ -174,4 +174,19 @@ final class OpReferenceTests: XCTestCase {
             assertClose(read(dw), try f.floats("dw"), "dW accumulated, chunk \(chunk)")
         }
     }
+
+    func testCrossEntropyOverWideVocabularyKeepsTheUnlikelyTail() throws {
+        // 8192 tokens, a few likely ones first and a tail each under half an ulp of an fp32
+        // running sum: the softmax denominator must still count the tail (~1e-4 of the loss).
+        let f = try OpFixture("cross_entropy_wide_vocab")
+        let (n, c, v, items) = (try f.int("tokens"), try f.int("channels"), try f.int("vocab"), try f.int("numItems"))
+        let hidden = try buffer(f.floats("hidden")), w = try buffer(f.floats("w")), tg = try buffer(f.ints("targets"))
+        let loss = try buffer([Float(0)]), dh = try empty(n * c), dw = try buffer([Float](repeating: 0, count: v * c))
+        backend.linearCrossEntropy(lossSum: loss.ref(), dHidden: dh.ref(), dWeight: dw.ref(), hidden: hidden.ref(),
+                                   weight: w.ref(), targets: tg.ref(), tokens: n, channels: c, vocab: v,
+                                   scale: 1 / Float(items), chunkTokens: n)
+        assertClose(read(loss), try f.floats("lossSum"), "loss sum")
+        assertClose(read(dh), try f.floats("dhidden"), "dHidden")
+        assertClose(read(dw), try f.floats("dw"), "dW")
+    }
 }
