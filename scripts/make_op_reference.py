@@ -78,6 +78,25 @@ def rmsnorm(name, module, shape, eps):
          dxacc=(dx0 + dx).reshape(rows, cols), dw0=dw0, dw=dw0 + dw)
 
 
+def rmsnorm_massive_activation():
+    # Rows with one massive activation (as LLM hidden states carry in a few channels) early in
+    # the row and thousands of small ones, each square just under half an ulp of the outlier's
+    # square: an fp32 running sum of squares drops them all, ~1e-4 of the total.
+    rows, cols, eps, outlier = 3, 4096, 1e-5, 2048.0
+    half_ulp = 2.0 ** (math.floor(math.log2(outlier * outlier)) - 24)
+    squares = half_ulp * (0.5 + 0.45 * torch.rand(rows, cols, generator=gen, dtype=torch.float64))
+    signs = torch.randint(0, 2, (rows, cols), generator=gen) * 2 - 1
+    x = (squares.sqrt() * signs).float().double()
+    for r, channel in enumerate([0, 5, 17]):
+        x[r, channel] = outlier
+    m = LlamaRMSNorm(cols, eps=eps).double()
+    with torch.no_grad():
+        m.weight.copy_(torch.randn(cols, generator=gen).float().double())
+        y = m(x)
+    rstd = torch.rsqrt(x.pow(2).mean(-1) + eps)
+    save("rmsnorm_massive_activation", dict(rows=rows, cols=cols, eps=eps), x=x, w=m.weight, y=y, rstd=rstd)
+
+
 def rope_config(head_dim, theta, scaling):
     cfg = LlamaConfig(hidden_size=head_dim * 4, num_attention_heads=4, num_key_value_heads=2, head_dim=head_dim,
                       max_position_embeddings=131072, rope_theta=theta, rope_scaling=scaling)
@@ -215,6 +234,7 @@ def main():
     elementwise()
     cross_entropy()
     cross_entropy_wide_vocab()
+    rmsnorm_massive_activation()
 
 
 if __name__ == "__main__":

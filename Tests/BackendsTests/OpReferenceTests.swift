@@ -63,6 +63,18 @@ final class OpReferenceTests: XCTestCase {
         }
     }
 
+    func testRMSNormCountsSmallChannelsBesideAMassiveActivation() throws {
+        // 4096 channels: one outlier early, the rest each under half an ulp of its square in
+        // fp32; together they are ~1e-4 of the sum of squares and must not round away.
+        let f = try OpFixture("rmsnorm_massive_activation")
+        let (rows, cols, eps) = (try f.int("rows"), try f.int("cols"), Float(try f.scalar("eps")))
+        let x = try buffer(f.floats("x")), w = try buffer(f.floats("w"))
+        let y = try empty(rows * cols), rstd = try empty(rows)
+        backend.rmsNormForward(out: y.ref(), rstd: rstd.ref(), inp: x.ref(), weight: w.ref(), rows: rows, cols: cols, eps: eps)
+        assertClose(read(rstd), try f.floats("rstd"), "rstd")
+        assertClose(read(y), try f.floats("y"), "y")
+    }
+
     func testRopeLlama3ScaledForwardAndBackward() throws {
         let f = try OpFixture("rope")
         let (tokens, heads, d) = (try f.int("tokens"), try f.int("heads"), try f.int("headDim"))
