@@ -141,6 +141,36 @@ def attention():
     b, t, h, hkv, d = 2, 75, 4, 2, 24
     q, k, v = rand(b, t, h, d), rand(b, t, hkv, d), rand(b, t, hkv, d)
     dy = rand(b, t, h, d)
+    out, lse = causal_attention(q, k, v)
+    dq, dk, dv = grads(out, (q, k, v), dy)
+    save("attention", dict(batch=b, seqLen=t, heads=h, kvHeads=hkv, headDim=d), q=q, k=k, v=v, dy=dy,
+         out=out, lse=lse, dq=dq, dk=dk, dv=dv)
+
+
+def attention_sink():
+    # Long-context attention with a sink: key 0 scores ~17 above all others, so behind it each
+    # later key's exp term is just under half an ulp of an fp32 running sum; a query at the end
+    # sees ~1000 of them, ~5e-5 of its softmax mass. One head of dim 4; channel 0 carries the
+    # sink's score.
+    b, t, h, hkv, d = 1, 1024, 1, 1, 4
+    q = torch.randn(b, t, h, d, generator=gen) * 0.1
+    k = torch.randn(b, t, hkv, d, generator=gen) * 0.1
+    q[..., 0] = 1
+    k[..., 0] = 0
+    k[:, 0, :, 0] = 2 * 16.9  # score = q·k / sqrt(4)
+    v = torch.randn(b, t, hkv, d, generator=gen)
+    dy = torch.randn(b, t, h, d, generator=gen)
+    q, k, v, dy = (x.float().double().requires_grad_(True) for x in (q, k, v, dy))
+    out, lse = causal_attention(q, k, v)
+    dq, dk, dv = grads(out, (q, k, v), dy)
+    # dq, dk are stored for completeness; the tests skip them (an fp32 cancellation, see there).
+    save("attention_sink", dict(batch=b, seqLen=t, heads=h, kvHeads=hkv, headDim=d), q=q, k=k, v=v, dy=dy,
+         out=out, lse=lse, dq=dq, dk=dk, dv=dv)
+
+
+def causal_attention(q, k, v):
+    """out (B,T,H,D) and lse (B,H,T) of causal GQA attention, q (B,T,H,D), k/v (B,T,Hkv,D)."""
+    h, hkv, t, d = q.shape[2], k.shape[2], q.shape[1], q.shape[3]
     qh = q.transpose(1, 2)
     kh = k.transpose(1, 2).repeat_interleave(h // hkv, dim=1)
     vh = v.transpose(1, 2).repeat_interleave(h // hkv, dim=1)
@@ -149,9 +179,7 @@ def attention():
     scores = scores.masked_fill(~mask, float("-inf"))
     lse = torch.logsumexp(scores, dim=-1)  # (B, H, T)
     out = (torch.softmax(scores, dim=-1) @ vh).transpose(1, 2)  # (B, T, H, D)
-    dq, dk, dv = grads(out, (q, k, v), dy)
-    save("attention", dict(batch=b, seqLen=t, heads=h, kvHeads=hkv, headDim=d), q=q, k=k, v=v, dy=dy,
-         out=out, lse=lse, dq=dq, dk=dk, dv=dv)
+    return out, lse
 
 
 def swiglu():
@@ -235,6 +263,7 @@ def main():
     cross_entropy()
     cross_entropy_wide_vocab()
     rmsnorm_massive_activation()
+    attention_sink()
 
 
 if __name__ == "__main__":

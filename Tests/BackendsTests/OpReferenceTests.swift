@@ -112,23 +112,31 @@ final class OpReferenceTests: XCTestCase {
     }
 
     func testCausalGQAAttentionForwardAndBackward() throws {
-        let f = try OpFixture("attention")
-        let (b, t, h, hkv, d) = (try f.int("batch"), try f.int("seqLen"), try f.int("heads"), try f.int("kvHeads"), try f.int("headDim"))
-        let q = try buffer(f.floats("q")), k = try buffer(f.floats("k")), v = try buffer(f.floats("v"))
-        let dy = try buffer(f.floats("dy"))
-        let out = try empty(b * t * h * d), lse = try empty(b * h * t)
-        let dq = try empty(b * t * h * d), dk = try empty(b * t * hkv * d), dv = try empty(b * t * hkv * d)
-        // Poison the outputs: every element must be written.
-        for o in [out, lse, dq, dk, dv] { backend.fill(o.ref(), count: o.count, value: .nan) }
-        backend.attentionForward(out: out.ref(), lse: lse.ref(), q: q.ref(), k: k.ref(), v: v.ref(),
-                                 batch: b, seqLen: t, heads: h, kvHeads: hkv, headDim: d)
-        backend.attentionBackward(dq: dq.ref(), dk: dk.ref(), dv: dv.ref(), dOut: dy.ref(), q: q.ref(), k: k.ref(), v: v.ref(),
-                                  out: out.ref(), lse: lse.ref(), batch: b, seqLen: t, heads: h, kvHeads: hkv, headDim: d)
-        assertClose(read(out), try f.floats("out"), "out")
-        assertClose(read(lse), try f.floats("lse"), "lse")
-        assertClose(read(dq), try f.floats("dq"), "dq")
-        assertClose(read(dk), try f.floats("dk"), "dk")
-        assertClose(read(dv), try f.floats("dv"), "dv")
+        // "attention_sink": 1024 keys behind a dominant key 0, each faint key's term under half
+        // an ulp of an fp32 running sum; together ~5e-5 of the softmax mass. Its dq and dk are
+        // not compared: they are p · (dP − delta) with p ≈ 1 on the sink, a cancellation that
+        // leaves any fp32 computation (PyTorch's too) ~7% off the float64 values.
+        for (name, checksScoreGradients) in [("attention", true), ("attention_sink", false)] {
+            let f = try OpFixture(name)
+            let (b, t, h, hkv, d) = (try f.int("batch"), try f.int("seqLen"), try f.int("heads"), try f.int("kvHeads"), try f.int("headDim"))
+            let q = try buffer(f.floats("q")), k = try buffer(f.floats("k")), v = try buffer(f.floats("v"))
+            let dy = try buffer(f.floats("dy"))
+            let out = try empty(b * t * h * d), lse = try empty(b * h * t)
+            let dq = try empty(b * t * h * d), dk = try empty(b * t * hkv * d), dv = try empty(b * t * hkv * d)
+            // Poison the outputs: every element must be written.
+            for o in [out, lse, dq, dk, dv] { backend.fill(o.ref(), count: o.count, value: .nan) }
+            backend.attentionForward(out: out.ref(), lse: lse.ref(), q: q.ref(), k: k.ref(), v: v.ref(),
+                                     batch: b, seqLen: t, heads: h, kvHeads: hkv, headDim: d)
+            backend.attentionBackward(dq: dq.ref(), dk: dk.ref(), dv: dv.ref(), dOut: dy.ref(), q: q.ref(), k: k.ref(), v: v.ref(),
+                                      out: out.ref(), lse: lse.ref(), batch: b, seqLen: t, heads: h, kvHeads: hkv, headDim: d)
+            assertClose(read(out), try f.floats("out"), "\(name) out")
+            assertClose(read(lse), try f.floats("lse"), "\(name) lse")
+            assertClose(read(dv), try f.floats("dv"), "\(name) dv")
+            if checksScoreGradients {
+                assertClose(read(dq), try f.floats("dq"), "\(name) dq")
+                assertClose(read(dk), try f.floats("dk"), "\(name) dk")
+            }
+        }
     }
 
     func testSwiGLUForwardAndBackward() throws {
