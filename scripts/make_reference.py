@@ -66,8 +66,11 @@ def randomize(model, g):
 
 def make_batch(g, vocab, masked_prefix):
     """input_ids (B,T) and labels aligned with them (HF convention), -100 on a prompt prefix of
-    `masked_prefix[b]` positions of row b and on two random positions."""
+    `masked_prefix[b]` positions of row b and on two random positions. Row 0 holds the pad id
+    mid-sequence (as chat data whose pad is its end-of-turn token does): the embedding's
+    padding_idx row gets no gradient from that lookup."""
     ids = torch.randint(3, vocab, (B, T), generator=g)
+    ids[0, T // 2] = COMMON["pad_token_id"]
     labels = ids.clone()
     for b in range(B):
         labels[b, :masked_prefix[b]] = -100
