@@ -50,7 +50,7 @@ public final class DecoderModel {
     private let dResidual: any DeviceBuffer           // (N,C) gradient flowing down the residual stream
     private let lossSum: any DeviceBuffer             // (1)
     private let logits: any DeviceBuffer              // (V) one row, for sampling
-    /// Tokens per `linearCrossEntropy` chunk: at most ~16M logits at once.
+    /// Tokens per `linearCrossEntropy` chunk: at most `maxChunkLogits` logits at once.
     private let chunkTokens: Int
 
     // Host staging, reused across passes.
@@ -63,7 +63,7 @@ public final class DecoderModel {
     private var maxTokens: Int { maxBatch * maxSeqLen }
 
     public init(layout: ModelLayout, backend: any Backend, maxBatch: Int, maxSeqLen: Int,
-                storage: ElementType = .f32) throws {
+                storage: ElementType = .f32, maxChunkLogits: Int = 1 << 24) throws {
         precondition(storage != .i32, "model storage is f32 or bf16")
         let c = layout.config
         guard maxBatch >= 1, maxSeqLen >= 1 else {
@@ -72,6 +72,9 @@ public final class DecoderModel {
         if let window = c.slidingWindow, maxSeqLen > window {
             // Attention is full causal, equal to the windowed one only up to the window.
             throw UsageError("sequences of \(maxSeqLen) tokens exceed the model's sliding window of \(window)")
+        }
+        guard backend.supportsAttention(headDim: c.headDim) else {
+            throw UsageError("\(backend.name) cannot run attention with head dim \(c.headDim)")
         }
         self.layout = layout
         self.backend = backend
@@ -103,7 +106,7 @@ public final class DecoderModel {
         dResidual = try floats(n * C)
         lossSum = try floats(1)
         logits = try floats(V)
-        chunkTokens = max(1, min(n, (1 << 24) / V))
+        chunkTokens = max(1, min(n, maxChunkLogits / V))
         hostTargets = [Int32](repeating: ignoredTarget, count: n)
         hostPositions = [Int32](repeating: 0, count: n)
 
