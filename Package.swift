@@ -39,7 +39,7 @@ let package = Package(
         // Decoder layers, optimizer, training loop, checkpoints.
         .target(
             name: "Training",
-            dependencies: ["Support", "ModelFormats", "Tokenization", "Datasets", "Backends", "CKernels"],
+            dependencies: ["Support", "ModelFormats", "Tokenization", "Datasets", "Backends", "CUDABackend", "CKernels"],
             swiftSettings: fastMath
         ),
         .executableTarget(

@@ -78,6 +78,15 @@ public protocol Backend: AnyObject {
     /// Summed in fp64 (CPU) or with fp32 pairwise/Kahan (GPU): for global-norm clipping.
     func sumOfSquares(_ x: TensorRef, count: Int, into result: TensorRef)
 
+    // MARK: Optimizer
+
+    /// One AdamW update of `count` elements (torch.optim.AdamW, `AdamWScalars` for the order of
+    /// operations): params (fp32 master weights), m, v (f32) updated in place from grads (f32);
+    /// `computeCopy`, when given (bf16), receives the updated params rounded to nearest even:
+    /// the compute weights of the next step, written in the same pass.
+    func adamW(params: TensorRef, m: TensorRef, v: TensorRef, grads: TensorRef, computeCopy: TensorRef?,
+               count: Int, scalars: AdamWScalars)
+
     // MARK: Embedding
 
     /// out (N,C) = table (V,C)[ids (N)]. ids are i32 in 0..<vocab.
@@ -113,6 +122,9 @@ public protocol Backend: AnyObject {
                       tokens: Int, heads: Int, headDim: Int)
 
     // MARK: Attention (causal, grouped-query, scale 1/sqrt(D))
+
+    /// Whether the attention ops take this head dimension (models are refused up front otherwise).
+    func supportsAttention(headDim: Int) -> Bool
 
     /// out (B,T,H,D) = softmax(q kᵀ / sqrt(D) + causal mask) v, per batch row and head; query
     /// head h reads key/value head h / (H / Hkv). q (B,T,H,D); k, v (B,T,Hkv,D);

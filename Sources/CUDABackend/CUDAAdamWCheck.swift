@@ -25,9 +25,9 @@ public enum CUDAAdamWCheck {
             let wide = try backend.makeBuffer((0..<count).map { _ in Float(uniform() * 0.1) })
             backend.copy(wide.ref(), to: grads.ref(), count: count)
             rawGrads.withUnsafeMutableBytes { backend.download(grads.ref(), into: $0) }
-            backend.adamW(params: params.ref(), m: m.ref(), v: v.ref(), grads: grads.ref(), bf16Params: copy.ref(), count: count,
-                          AdamWStep(learningRate: Float(lr), beta1: Float(b1), beta2: Float(b2), epsilon: Float(eps),
-                                    weightDecay: Float(wd), step: step, gradientScale: Float(gscale)))
+            backend.adamW(params: params.ref(), m: m.ref(), v: v.ref(), grads: grads.ref(), computeCopy: copy.ref(), count: count,
+                          scalars: AdamWScalars(learningRate: lr, beta1: b1, beta2: b2, eps: eps, weightDecay: wd,
+                                                step: step, gradScale: Float(gscale), decays: true))
             let bc1 = 1 - pow(b1, Double(step)), bc2 = 1 - pow(b2, Double(step))
             for i in 0..<count {
                 let g = Double(Float(bitPattern: UInt32(rawGrads[i]) << 16)) * gscale

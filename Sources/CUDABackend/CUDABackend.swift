@@ -29,6 +29,8 @@ public final class CUDABackend: Backend {
     private let staging: [PinnedHostBuffer]
     private let stagingDone: [CUDAEvent]
     private var lock = pthread_mutex_t()
+    /// Set while `startProfiling` is in effect.
+    var profiler: OpProfiler?
 
     static let threads = 256
     static let stagingBytes = 16 << 20
@@ -64,7 +66,16 @@ public final class CUDABackend: Backend {
     func enqueue(_ op: @autoclosure () -> String, _ body: () throws -> Void) {
         do {
             try device.makeCurrent()
-            try body()
+            if let p = profiler, p.depth == 0 {
+                p.depth += 1
+                defer { p.depth -= 1 }
+                let name = op()
+                try p.begin(on: computeStream)
+                try body()
+                try p.end(name, on: computeStream)
+            } else {
+                try body()
+            }
         } catch {
             fatalError("CUDA backend, \(op()): \(error)")
         }

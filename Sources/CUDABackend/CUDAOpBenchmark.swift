@@ -89,10 +89,12 @@ public enum CUDAOpBenchmark {
         let params = 1 << 28
         let p = try random(.f32, params), m = try random(.f32, params, scale: 0.01), vv = try random(.f32, params, scale: 0.01)
         let g = try random(.bf16, params), pOut = try random(.bf16, params)
-        let hyper = AdamWStep(learningRate: 1e-5, weightDecay: 0.01, step: 10)
+        let scalars = AdamWScalars(learningRate: 1e-5, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01,
+                                   step: 10, gradScale: 1, decays: true)
         backend.fill(vv.ref(), count: params, value: 1e-4)
         report("AdamW 268M params (fp32 p/m/v, bf16 g in/p out)", try time {
-            backend.adamW(params: p.ref(), m: m.ref(), v: vv.ref(), grads: g.ref(), bf16Params: pOut.ref(), count: params, hyper)
+            backend.adamW(params: p.ref(), m: m.ref(), v: vv.ref(), grads: g.ref(), computeCopy: pOut.ref(), count: params,
+                          scalars: scalars)
         }, bytes: Double(params) * 28)
     }
 

@@ -11,6 +11,8 @@ final class DeviceMemoryPool {
     private var free: [Int: [CUdeviceptr]] = [:]
     private var lock = pthread_mutex_t()
     private(set) var reservedBytes = 0
+    /// The largest `reservedBytes` so far.
+    private(set) var peakReservedBytes = 0
 
     init(device: CUDADevice) {
         self.device = device
@@ -49,6 +51,7 @@ final class DeviceMemoryPool {
         }
         pthread_mutex_lock(&lock)
         reservedBytes += size
+        peakReservedBytes = max(peakReservedBytes, reservedBytes)
         pthread_mutex_unlock(&lock)
         return (p, size)
     }

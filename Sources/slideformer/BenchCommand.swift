@@ -5,6 +5,6 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks: measure one part of the system and print its throughput.",
-        subcommands: [BenchGEMMCommand.self, BenchAdamWCommand.self, BenchCUDACommand.self]
+        subcommands: [BenchGEMMCommand.self, BenchAdamWCommand.self, BenchCUDACommand.self, BenchTrainCommand.self]
     )
 }

@@ -7,17 +7,22 @@ import ArgumentParser
 import Backends
 import CUDABackend
 import Support
+import Training
 
 /// `slideformer selftest`: every op on the GPU against the CPU reference, or (`--compile-only`)
-/// every kernel compiled for sm_80 and sm_90 with no GPU needed.
+/// every kernel compiled for sm_80 and sm_90 with no GPU needed, or (`--golden DIR`) the
+/// PyTorch golden reference states run on a backend.
 struct SelftestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "selftest",
         abstract: "Check every backend op against the CPU reference on random inputs."
     )
 
-    @Option(help: "Backend to check against the CPU reference (only 'cuda').")
+    @Option(help: "Backend to check: 'cuda' (against the CPU reference), or with --golden also 'cpu'.")
     var backend = "cuda"
+
+    @Option(help: "Run the golden reference states of this folder (e.g. Tests/Fixtures/golden: forward, backward, 5 training steps) on --backend instead of the op checks.")
+    var golden: String?
 
     @Option(help: "Only ops whose name contains this text (an error if none does).")
     var op: String?
@@ -32,6 +37,7 @@ struct SelftestCommand: ParsableCommand {
     var compileOnly = false
 
     func run() throws {
+        if let golden { return try runGolden(golden) }
         guard backend == "cuda" else { throw ValidationError("--backend: only 'cuda' can be checked (got '\(backend)')") }
         if compileOnly {
             let nvrtc = try CUDALibraries.loadCompiler()
@@ -69,5 +75,18 @@ struct SelftestCommand: ParsableCommand {
                   + "bf16 copy \(Format.sci(adamW.bf16Copy, 2)) (bound 1e-2) " + (ok ? "ok" : "FAIL"))
             if !ok { throw UsageError("the GPU AdamW kernel disagrees with the reference (seed \(seed))") }
         }
+    }
+
+    private func runGolden(_ directory: String) throws {
+        guard let device = TrainOptions.Device(rawValue: backend), device != .auto else {
+            throw ValidationError("--backend must be cpu or cuda (got '\(backend)')")
+        }
+        let check = GoldenCheck(device: try ComputeDevice.open(device))
+        print("golden references of \(directory) on \(check.device.description)")
+        let (lines, skipped) = try check.run(directory: directory) { print(GoldenCheck.format($0)) }
+        if !skipped.isEmpty { print("skipped (head dim not supported by this backend's attention): " + skipped.joined(separator: ", ")) }
+        let failed = lines.filter { !$0.passed }
+        if !failed.isEmpty { throw UsageError("\(failed.count) of \(lines.count) golden checks failed") }
+        print("all \(lines.count) golden checks passed")
     }
 }

@@ -7,6 +7,9 @@ import Glibc
 /// per head. The forward stores the log-sum-exp of each query's scores; the backward
 /// recomputes probabilities from it.
 extension CPUBackend {
+    /// Any head dimension.
+    public func supportsAttention(headDim: Int) -> Bool { headDim > 0 }
+
     /// Queries (or keys) per task.
     static let attentionBlock = 64
 

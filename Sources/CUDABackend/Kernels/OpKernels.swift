@@ -236,15 +236,18 @@ extern "C" __global__ void cross_entropy_rows(const float* logits, void* dlogits
 // As torch.optim.AdamW: p *= 1 - lr wd; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
 // p -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps). g = grad * gradScale; optional bf16 copy of p.
 extern "C" __global__ void adamw(float* p, float* m, float* v, const void* grad, int gbf, bf16_t* pOut, i64 n,
-                                 float lr, float beta1, float beta2, float eps, float weightDecay,
-                                 float bc1, float bc2, float gradScale) {
-    const float stepSize = lr / bc1, bc2Sqrt = sqrtf(bc2);
+                                 float decay, float oneMinusBeta1, float beta2, float oneMinusBeta2,
+                                 float bc2Sqrt, float eps, float negStepSize, float gradScale) {
+    // torch's order (Sources/CKernels/adamw.c): lerp_ in its weight < 0.5 or >= 0.5 form.
+    const bool fromEnd = !(fabsf(oneMinusBeta1) < 0.5f);
+    const float lerpCoeff = fromEnd ? oneMinusBeta1 - 1.0f : oneMinusBeta1;
     GRID_STRIDE(i, n) {
-        float g = ld(grad, i, gbf) * gradScale;
-        float pi = p[i] * (1.0f - lr * weightDecay);
-        float mi = m[i] + (g - m[i]) * (1.0f - beta1);
-        float vi = v[i] * beta2 + (1.0f - beta2) * g * g;
-        pi -= stepSize * mi / (sqrtf(vi) / bc2Sqrt + eps);
+        const float g = ld(grad, i, gbf) * gradScale;
+        float pi = p[i] * decay;
+        const float mi = fmaf(lerpCoeff, g - m[i], fromEnd ? g : m[i]);
+        const float vi = fmaf(oneMinusBeta2 * g, g, v[i] * beta2);
+        const float d = __fadd_rn(__fdiv_rn(sqrtf(vi), bc2Sqrt), eps);
+        pi = __fadd_rn(pi, __fdiv_rn(__fmul_rn(negStepSize, mi), d));
         p[i] = pi; m[i] = mi; v[i] = vi;
         if (pOut) pOut[i] = f2bf(pi);
     }

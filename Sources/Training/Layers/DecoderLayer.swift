@@ -37,7 +37,8 @@ struct DecoderLayer {
         computeActivations(input: input, weights: w, grid: grid)
 
         // MLP block: out = h + down(silu(gate) · up); dResidual is ∂L/∂out = ∂L/∂down.
-        b.linearBackward(dInp: ws.dActivation, dWeight: g.downProj, dBias: g.downBias, dOut: dResidual,
+        b.linearBackward(dInp: ws.dActivation, dWeight: g.downProj, dBias: g.downBias,
+                         dOut: outputGradient(dResidual, count: n * C),
                          inp: ws.activation, weight: w.downProj, tokens: n, inFeatures: I, outFeatures: C,
                          accumulate: false)
         b.swigluBackward(dGate: ws.dGate, dUp: ws.dUp, dOut: ws.dActivation, gate: ws.gate, up: ws.up, count: n * I)
@@ -52,7 +53,8 @@ struct DecoderLayer {
                           weight: w.postAttentionNorm, rstd: ws.rstdPost, rows: n, cols: C, accumulate: true)
 
         // Attention block: h = x + o_proj(attention).
-        b.linearBackward(dInp: ws.dAttention, dWeight: g.oProj, dBias: g.oBias, dOut: dResidual,
+        b.linearBackward(dInp: ws.dAttention, dWeight: g.oProj, dBias: g.oBias,
+                         dOut: outputGradient(dResidual, count: n * C),
                          inp: ws.attention, weight: w.oProj, tokens: n, inFeatures: c.qDim, outFeatures: C,
                          accumulate: false)
         b.attentionBackward(dq: ws.dq, dk: ws.dk, dv: ws.dv, dOut: ws.dAttention, q: ws.q, k: ws.k, v: ws.v,
@@ -75,6 +77,14 @@ struct DecoderLayer {
         // dResidual becomes ∂L/∂x.
         b.rmsNormBackward(dInp: dResidual, dWeight: g.inputNorm, dOut: ws.dNormed, inp: input,
                           weight: w.inputNorm, rstd: ws.rstdInput, rows: n, cols: C, accumulate: true)
+    }
+
+    /// The residual-stream gradient as the output gradient of a projection that writes into the
+    /// stream: rounded to the storage type when that is not f32 (autocast's bf16 grad_output).
+    private func outputGradient(_ dResidual: TensorRef, count: Int) -> TensorRef {
+        guard let dOutput = workspace.dOutput else { return dResidual }
+        backend.copy(dResidual, to: dOutput, count: count)
+        return dOutput
     }
 
     /// Everything the backward reads, up to the MLP activation (the down projection and the

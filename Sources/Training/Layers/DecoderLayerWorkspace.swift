@@ -5,6 +5,10 @@ import ModelFormats
 /// of the backward, sized once for `maxTokens` tokens and reused by every layer: layers run
 /// one at a time, and a layer's backward first recomputes its forward into these buffers.
 /// Shapes below are for N tokens; every buffer holds maxTokens rows.
+///
+/// Element types: GEMM operands and outputs that feed GEMMs are in the model's `storage` type
+/// (bf16 on the GPU, as autocast computes); the residual stream (`residual`), norms' rstd and
+/// attention's lse stay f32.
 final class DecoderLayerWorkspace {
     // Forward (attention block)
     let rstdInput: TensorRef      // (N) f32
@@ -36,24 +40,29 @@ final class DecoderLayerWorkspace {
     let dv: TensorRef             // (N,Hkv·D)
     let dqPreNorm: TensorRef?     // (N,H·D) (Qwen3)
     let dkPreNorm: TensorRef?     // (N,Hkv·D)
+    /// (N,C) the f32 residual-stream gradient rounded to the storage type, as the output
+    /// gradient of o_proj and down_proj; nil when the storage is f32 (the stream itself is used).
+    let dOutput: TensorRef?
 
-    init(config c: ModelConfig, maxTokens n: Int, backend: any Backend) throws {
+    init(config c: ModelConfig, maxTokens n: Int, storage: ElementType, backend: any Backend) throws {
         // Each reference keeps its buffer alive.
-        func make(_ count: Int) throws -> TensorRef { try backend.makeBuffer(.f32, count: count).ref() }
+        func make(_ count: Int, _ type: ElementType = storage) throws -> TensorRef {
+            try backend.makeBuffer(type, count: count).ref()
+        }
         let qk = c.qkNorm
-        rstdInput = try make(n)
+        rstdInput = try make(n, .f32)
         normedInput = try make(n * c.hiddenSize)
         qPreNorm = try qk ? make(n * c.qDim) : nil
         kPreNorm = try qk ? make(n * c.kvDim) : nil
-        rstdQ = try qk ? make(n * c.numHeads) : nil
-        rstdK = try qk ? make(n * c.numKVHeads) : nil
+        rstdQ = try qk ? make(n * c.numHeads, .f32) : nil
+        rstdK = try qk ? make(n * c.numKVHeads, .f32) : nil
         q = try make(n * c.qDim)
         k = try make(n * c.kvDim)
         v = try make(n * c.kvDim)
         attention = try make(n * c.qDim)
-        lse = try make(n * c.numHeads)
-        residual = try make(n * c.hiddenSize)
-        rstdPost = try make(n)
+        lse = try make(n * c.numHeads, .f32)
+        residual = try make(n * c.hiddenSize, .f32)
+        rstdPost = try make(n, .f32)
         normedPost = try make(n * c.hiddenSize)
         gate = try make(n * c.intermediateSize)
         up = try make(n * c.intermediateSize)
@@ -68,5 +77,6 @@ final class DecoderLayerWorkspace {
         dv = try make(n * c.kvDim)
         dqPreNorm = try qk ? make(n * c.qDim) : nil
         dkPreNorm = try qk ? make(n * c.kvDim) : nil
+        dOutput = try storage == .f32 ? nil : make(n * c.hiddenSize)
     }
 }

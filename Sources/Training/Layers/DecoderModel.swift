@@ -1,4 +1,5 @@
 import Backends
+import CKernels
 import ModelFormats
 import Support
 
@@ -13,9 +14,15 @@ import Support
 /// Loss: token cross-entropy with HF labels (aligned with the ids, -100 ignored; position t
 /// predicts labels[t+1], the last position of each row predicts nothing), computed chunk
 /// by chunk by the backend's fused `linearCrossEntropy`, never materializing (N,V) logits.
+///
+/// Precision: `storage` is the element type of the weights and of the activations that GEMMs
+/// read or write (f32 on the CPU; bf16 on the GPU, like PyTorch autocast with bf16). Weight
+/// gradients, the residual stream (activation checkpoints and its gradient), norms' rstd
+/// and attention's lse are f32 whatever the storage; math is fp32.
 public final class DecoderModel {
     public let layout: ModelLayout
     public let backend: any Backend
+    public let storage: ElementType
     public let maxBatch: Int
     public let maxSeqLen: Int
 
@@ -43,18 +50,21 @@ public final class DecoderModel {
     private let dResidual: any DeviceBuffer           // (N,C) gradient flowing down the residual stream
     private let lossSum: any DeviceBuffer             // (1)
     private let logits: any DeviceBuffer              // (V) one row, for sampling
-    /// Tokens per `linearCrossEntropy` chunk: at most ~16M logits at once.
+    /// Tokens per `linearCrossEntropy` chunk: at most `maxChunkLogits` logits at once.
     private let chunkTokens: Int
 
     // Host staging, reused across passes.
     private var hostTargets: [Int32]
     private var hostPositions: [Int32]
+    private var lossSumHost: [Float] = [0]
     /// Row length the positions buffer currently holds (it is rewritten when T changes).
     private var positionsSeqLen = 0
 
     private var maxTokens: Int { maxBatch * maxSeqLen }
 
-    public init(layout: ModelLayout, backend: any Backend, maxBatch: Int, maxSeqLen: Int) throws {
+    public init(layout: ModelLayout, backend: any Backend, maxBatch: Int, maxSeqLen: Int,
+                storage: ElementType = .f32, maxChunkLogits: Int = 1 << 24) throws {
+        precondition(storage != .i32, "model storage is f32 or bf16")
         let c = layout.config
         guard maxBatch >= 1, maxSeqLen >= 1 else {
             throw UsageError("maxBatch and maxSeqLen must be positive (got \(maxBatch), \(maxSeqLen))")
@@ -63,49 +73,74 @@ public final class DecoderModel {
             // Attention is full causal, equal to the windowed one only up to the window.
             throw UsageError("sequences of \(maxSeqLen) tokens exceed the model's sliding window of \(window)")
         }
+        guard backend.supportsAttention(headDim: c.headDim) else {
+            throw UsageError("\(backend.name) cannot run attention with head dim \(c.headDim)")
+        }
         self.layout = layout
         self.backend = backend
         self.maxBatch = maxBatch
         self.maxSeqLen = maxSeqLen
+        self.storage = storage
         let n = maxBatch * maxSeqLen, C = c.hiddenSize, V = c.vocabSize
 
         func floats(_ count: Int) throws -> any DeviceBuffer { try backend.makeBuffer(.f32, count: count) }
-        layerWeights = try (0..<c.numLayers).map { _ in try floats(layout.layer.count) }
+        func stored(_ count: Int) throws -> any DeviceBuffer { try backend.makeBuffer(storage, count: count) }
+        layerWeights = try (0..<c.numLayers).map { _ in try stored(layout.layer.count) }
         layerGradients = try (0..<c.numLayers).map { _ in try floats(layout.layer.count) }
         layerWeightTensors = layerWeights.map { DecoderLayerTensors(layout: layout.layer, buffer: $0) }
         layerGradientTensors = layerGradients.map { DecoderLayerTensors(layout: layout.layer, buffer: $0) }
-        embedding = try floats(layout.embedding.count)
+        embedding = try stored(layout.embedding.count)
         embeddingGradient = try floats(layout.embedding.count)
-        finalNorm = try floats(layout.finalNorm.count)
+        finalNorm = try stored(layout.finalNorm.count)
         finalNormGradient = try floats(layout.finalNorm.count)
-        lmHead = try layout.lmHead.map { try floats($0.count) }
+        lmHead = try layout.lmHead.map { try stored($0.count) }
         lmHeadGradient = try layout.lmHead.map { try floats($0.count) }
         checkpoints = try ActivationCheckpoints(layers: c.numLayers, maxTokens: n, channels: C, backend: backend)
 
         ids = try backend.makeBuffer(.i32, count: n)
         targets = try backend.makeBuffer(.i32, count: n)
         positions = try backend.makeBuffer(.i32, count: n)
-        normedFinal = try floats(n * C)
+        normedFinal = try stored(n * C)
         rstdFinal = try floats(n)
-        dNormedFinal = try floats(n * C)
+        dNormedFinal = try stored(n * C)
         dResidual = try floats(n * C)
         lossSum = try floats(1)
         logits = try floats(V)
-        chunkTokens = max(1, min(n, (1 << 24) / V))
+        chunkTokens = max(1, min(n, maxChunkLogits / V))
         hostTargets = [Int32](repeating: ignoredTarget, count: n)
         hostPositions = [Int32](repeating: 0, count: n)
 
         let invFreq = try backend.makeBuffer(RopeFrequencies.inverseFrequencies(
             headDim: c.headDim, theta: c.ropeTheta, scaling: RopeFrequencyScaling(c.ropeScaling)))
         layer = DecoderLayer(config: c, backend: backend,
-                             workspace: try DecoderLayerWorkspace(config: c, maxTokens: n, backend: backend),
+                             workspace: try DecoderLayerWorkspace(config: c, maxTokens: n, storage: storage, backend: backend),
                              invFreq: invFreq.ref())
         zeroGradients()
     }
 
     // MARK: Parameters and gradients
 
-    /// Copies every parameter from host memory (its layout must be this model's).
+    /// Every flat parameter buffer with its gradient, in `HostTrainingState`'s order: the
+    /// decoder layers, the embedding, the final norm, the untied LM head.
+    public var trainableBuffers: [TrainableBuffer] {
+        let l = layout
+        var buffers = (0..<config.numLayers).map {
+            TrainableBuffer(name: "model.layers.\($0)", weights: layerWeights[$0], gradients: layerGradients[$0],
+                            segments: OptimizerSegments(l.layer.tensors))
+        }
+        buffers.append(TrainableBuffer(name: l.embedding.name, weights: embedding, gradients: embeddingGradient,
+                                       segments: OptimizerSegments([l.embedding])))
+        buffers.append(TrainableBuffer(name: l.finalNorm.name, weights: finalNorm, gradients: finalNormGradient,
+                                       segments: OptimizerSegments([l.finalNorm])))
+        if let head = l.lmHead, let lmHead, let lmHeadGradient {
+            buffers.append(TrainableBuffer(name: head.name, weights: lmHead, gradients: lmHeadGradient,
+                                           segments: OptimizerSegments([head])))
+        }
+        return buffers
+    }
+
+    /// Copies every parameter from host memory (its layout must be this model's), rounded to
+    /// the storage type.
     public func loadParameters(_ p: HostParameters) {
         precondition(p.layout == layout, "parameters of another model layout")
         for (buffer, host) in zip(layerWeights, p.layers) { upload(host, to: buffer) }
@@ -141,7 +176,7 @@ public final class DecoderModel {
                                 lossScale: Float) throws -> Double {
         let grid = try prepare(inputIds: inputIds, labels: labels, batch: batch, seqLen: seqLen)
         forwardHidden(grid)
-        let lossSum = lossAndHeadBackward(grid, scale: lossScale)
+        lossAndHeadBackward(grid, scale: lossScale)
         let C = config.hiddenSize, n = grid.tokens, last = checkpoints.slot(config.numLayers)
         backend.rmsNormBackward(dInp: dResidual.ref(), dWeight: finalNormGradient.ref(), dOut: dNormedFinal.ref(),
                                 inp: last, weight: finalNorm.ref(), rstd: rstdFinal.ref(), rows: n, cols: C,
@@ -153,7 +188,8 @@ public final class DecoderModel {
         dropPaddingLookups(inputIds, tokens: n)
         backend.embeddingBackward(dTable: embeddingGradient.ref(), dOut: dResidual.ref(), ids: ids.ref(),
                                   tokens: n, channels: C, vocab: config.vocabSize)
-        return lossSum
+        // Read after the backward is queued, so the device never waits for the host mid-pass.
+        return downloadedLossSum()
     }
 
     /// The loss of one batch, forward only: Σ target-token CE and the number of target tokens.
@@ -162,8 +198,8 @@ public final class DecoderModel {
     public func loss(inputIds: [Int32], labels: [Int32], batch: Int, seqLen: Int) throws -> (lossSum: Double, targets: Int) {
         let grid = try prepare(inputIds: inputIds, labels: labels, batch: batch, seqLen: seqLen)
         forwardHidden(grid)
-        let sum = lossAndHeadBackward(grid, scale: 0)
-        return (sum, hostTargets[0..<grid.tokens].reduce(0) { $0 + ($1 == ignoredTarget ? 0 : 1) })
+        lossAndHeadBackward(grid, scale: 0)
+        return (downloadedLossSum(), hostTargets[0..<grid.tokens].reduce(0) { $0 + ($1 == ignoredTarget ? 0 : 1) })
     }
 
     /// The (V) logits at the last position of one row of `seqLen` tokens, for sampling.
@@ -216,9 +252,10 @@ public final class DecoderModel {
         }
     }
 
-    /// Final norm, LM head and cross-entropy over the uploaded targets: returns Σ CE, leaves
-    /// ∂(scale·Σ CE)/∂(normed hidden) in `dNormedFinal` and accumulates the head's gradient.
-    private func lossAndHeadBackward(_ grid: TokenGrid, scale: Float) -> Double {
+    /// Final norm, LM head and cross-entropy over the uploaded targets: leaves Σ CE in
+    /// `lossSum`, ∂(scale·Σ CE)/∂(normed hidden) in `dNormedFinal` and accumulates the head's
+    /// gradient.
+    private func lossAndHeadBackward(_ grid: TokenGrid, scale: Float) {
         let C = config.hiddenSize, n = grid.tokens
         backend.rmsNormForward(out: normedFinal.ref(), rstd: rstdFinal.ref(), inp: checkpoints.slot(config.numLayers),
                                weight: finalNorm.ref(), rows: n, cols: C, eps: Float(config.rmsNormEps))
@@ -228,7 +265,11 @@ public final class DecoderModel {
                                    hidden: normedFinal.ref(), weight: (lmHead ?? embedding).ref(),
                                    targets: targets.ref(), tokens: n, channels: C, vocab: config.vocabSize,
                                    scale: scale, chunkTokens: chunkTokens)
-        return Double(backend.downloadFloats(lossSum.ref(), count: 1)[0])
+    }
+
+    private func downloadedLossSum() -> Double {
+        lossSumHost.withUnsafeMutableBytes { backend.download(lossSum.ref(), into: $0) }
+        return Double(lossSumHost[0])
     }
 
     /// The (V) logits of token `token` of the last forward: final norm of its hidden state,
@@ -265,7 +306,16 @@ public final class DecoderModel {
     // MARK: Host transfers
 
     private func upload(_ host: FloatBuffer, to buffer: any DeviceBuffer) {
-        backend.upload(UnsafeRawBufferPointer(host.pointer), to: buffer.ref())
+        switch buffer.elementType {
+        case .bf16:
+            let rounded = [UInt16](unsafeUninitializedCapacity: host.count) { out, n in
+                sf_f32_to_bf16(out.baseAddress!, host.pointer.baseAddress!, host.count)
+                n = host.count
+            }
+            rounded.withUnsafeBytes { backend.upload($0, to: buffer.ref()) }
+        default:
+            backend.upload(UnsafeRawBufferPointer(host.pointer), to: buffer.ref())
+        }
     }
 
     private func download(_ buffer: any DeviceBuffer, into host: FloatBuffer) {

@@ -47,7 +47,7 @@ public struct AdamW: Sendable {
         pool.parallelFor(segments.chunks.count) { c in
             let chunk = segments.chunks[c]
             let i = chunk.range.lowerBound, n = chunk.range.count
-            var s = chunk.decays ? withDecay : withoutDecay
+            var s = (chunk.decays ? withDecay : withoutDecay).cScalars
             let out = bf16Output.map { $0 + i }
             switch gradients {
             case .f32(let g): sf_adamw_f32grad(params + i, m + i, v + i, g + i, out, n, &s)

@@ -3,12 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-import CKernels
+import Backends
 import Support
 
 /// The constants of torch.optim.AdamW. Kept in double because torch derives the per-step
@@ -35,22 +30,9 @@ public struct AdamWHyperparameters: Equatable, Sendable {
         guard weightDecay >= 0 else { throw UsageError("weight decay must be >= 0, got \(weightDecay)") }
     }
 
-    /// The fp32 scalars of update number `step` (1-based: torch's state["step"] after its
-    /// increment), computed with the same double expressions as torch's _single_tensor_adam.
-    func scalars(learningRate lr: Double, step: Int, gradScale: Float, decays: Bool) -> sf_adamw_scalars {
-        let t = Double(step)
-        let biasCorrection1 = 1 - pow(beta1, t)
-        let biasCorrection2 = 1 - pow(beta2, t)
-        let stepSize = lr / biasCorrection1
-        return sf_adamw_scalars(
-            decay_factor: decays && weightDecay != 0 ? Float(1 - lr * weightDecay) : 1,
-            one_minus_beta1: Float(1 - beta1),
-            beta2: Float(beta2),
-            one_minus_beta2: Float(1 - beta2),
-            bias_correction2_sqrt: Float(pow(biasCorrection2, 0.5)),
-            eps: Float(eps),
-            neg_step_size: Float(-stepSize),
-            grad_scale: gradScale
-        )
+    /// The fp32 scalars of update number `step` (1-based).
+    func scalars(learningRate lr: Double, step: Int, gradScale: Float, decays: Bool) -> AdamWScalars {
+        AdamWScalars(learningRate: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay,
+                     step: step, gradScale: gradScale, decays: decays)
     }
 }

@@ -1,17 +1,72 @@
 import Backends
+import CUDABackend
 import ModelFormats
 import Support
 
 extension DecoderModel: TrainableModel {}
 
-extension TrainOptions.Device {
-    /// Builds decoder models on this device. The CPU backend computes in fp32 on `pool`.
-    public func modelFactory(pool: WorkerPool = .shared) throws -> TrainableModelFactory {
-        _ = try resolved()
-        let backend = CPUBackend(pool: pool)
-        return { layout, maxBatch, maxSeqLen in
-            try DecoderModel(layout: layout, backend: backend, maxBatch: maxBatch, maxSeqLen: maxSeqLen)
+/// The backend a run computes on and the storage type of its models: the one place that
+/// chooses between the CPU and the GPU (Layers and the optimizer only see `Backend`).
+public struct ComputeDevice {
+    public let backend: any Backend
+    /// f32 on the CPU, bf16 on the GPU.
+    public let storage: ElementType
+    /// What was chosen, and for `auto` why.
+    public let description: String
+    /// The fused cross-entropy's logits per chunk: 16M (64 MiB) on the CPU; 256M (1 GiB f32)
+    /// on the GPU, so its GEMMs see ~2k-token chunks even with a 128k vocabulary.
+    public let maxChunkLogits: Int
+
+    public init(backend: any Backend, storage: ElementType, description: String, maxChunkLogits: Int = 1 << 24) {
+        self.backend = backend
+        self.storage = storage
+        self.description = description
+        self.maxChunkLogits = maxChunkLogits
+    }
+
+    /// Opens `device`: `cuda` fails with the loader's message when no GPU can be used; `auto`
+    /// falls back to the CPU, saying why.
+    public static func open(_ device: TrainOptions.Device, pool: WorkerPool = .shared) throws -> ComputeDevice {
+        switch device {
+        case .cpu:
+            return cpu(pool: pool, "cpu")
+        case .cuda:
+            return try cuda("cuda")
+        case .auto:
+            do {
+                return try cuda("auto: CUDA")
+            } catch {
+                let reason = "\(error)".split(separator: "\n").prefix(2).joined(separator: " ")
+                return cpu(pool: pool, "auto: CPU (no usable GPU: \(reason))")
+            }
         }
+    }
+
+    private static func cpu(pool: WorkerPool, _ why: String) -> ComputeDevice {
+        let backend = CPUBackend(pool: pool)
+        return ComputeDevice(backend: backend, storage: .f32, description: "\(why), \(backend.name), fp32")
+    }
+
+    private static func cuda(_ why: String) throws -> ComputeDevice {
+        let backend = try CUDABackend(libraries: try CUDALibraries.load())
+        return ComputeDevice(backend: backend, storage: .bf16,
+                             description: "\(why), \(backend.name), bf16 compute with fp32 masters and AdamW state on the GPU",
+                             maxChunkLogits: 1 << 28)
+    }
+
+    /// Builds decoder models on this device.
+    public var modelFactory: TrainableModelFactory {
+        { [backend, storage, maxChunkLogits] layout, maxBatch, maxSeqLen in
+            try DecoderModel(layout: layout, backend: backend, maxBatch: maxBatch, maxSeqLen: maxSeqLen, storage: storage,
+                             maxChunkLogits: maxChunkLogits)
+        }
+    }
+}
+
+extension TrainOptions.Device {
+    /// Builds decoder models on this device (opened now).
+    public func modelFactory(pool: WorkerPool = .shared) throws -> TrainableModelFactory {
+        try ComputeDevice.open(self, pool: pool).modelFactory
     }
 }
 
@@ -20,7 +75,9 @@ extension Trainer {
     public convenience init(options: TrainOptions, log: @escaping (String) -> Void = { print($0) }) throws {
         try options.validate()
         let tokenizer = try ModelTokenizer.load(directory: options.modelDirectory)
+        let device = try ComputeDevice.open(options.device)
+        log("device: \(device.description)")
         self.init(options: options, encoder: tokenizer.encoder, chatTemplate: tokenizer.chatTemplate,
-                  makeModel: try options.device.modelFactory(), log: log)
+                  makeModel: device.modelFactory, log: log)
     }
 }

@@ -11,18 +11,11 @@ public struct TrainOptions: Equatable, Sendable {
         case epochs(Double)
     }
 
-    /// Where the model computes. `auto` picks the best available one (the CPU, for now).
+    /// Where the model computes: the CPU (fp32), an NVIDIA GPU (bf16 compute, fp32 masters and
+    /// moments, everything resident on the GPU), or `auto`: the GPU when the driver, NVRTC and
+    /// cuBLASLt load and a GPU is present, else the CPU (see `ComputeDevice`).
     public enum Device: String, CaseIterable, Sendable {
         case auto, cpu, cuda
-
-        /// The device `auto` resolves to, or an error for one this build cannot use.
-        public func resolved() throws -> TrainOptions.Device {
-            switch self {
-            case .auto, .cpu: return .cpu
-            case .cuda:
-                throw UsageError("--device cuda is not available yet (the CUDA backend is not built into this version); use --device cpu")
-            }
-        }
     }
 
     public var modelDirectory: String
@@ -60,7 +53,6 @@ public struct TrainOptions: Equatable, Sendable {
 
     /// Checks what can be checked without reading any file.
     public func validate() throws {
-        _ = try device.resolved()
         guard gradAccum >= 1 else { throw UsageError("--grad-accum must be at least 1, got \(gradAccum)") }
         guard data.seqLen >= 2 else { throw UsageError("--seq-len must be at least 2, got \(data.seqLen)") }
         guard data.batchSize >= 1 else { throw UsageError("--batch-size must be at least 1, got \(data.batchSize)") }

@@ -25,16 +25,18 @@ public struct TrainResult: Equatable, Sendable {
 /// Builds the model that runs on the compute device, sized for micro-batches of B x T.
 public typealias TrainableModelFactory = (_ layout: ModelLayout, _ maxBatch: Int, _ maxSeqLen: Int) throws -> any TrainableModel
 
-/// The CPU reference training loop. Per optimizer step:
+/// The training loop, with the whole training state on the model's backend (CPU, or GPU
+/// resident). Per optimizer step:
 ///   1. fetch the step's `gradAccum` micro-batches and count their target tokens (after the
 ///      shift): the loss scale is 1 / total, so the summed gradients are those of the step's
 ///      token-weighted mean loss;
 ///   2. zero the device gradients, forward + backward every micro-batch;
-///   3. copy the gradients to the host, take their global norm (before clipping) and the clip
+///   3. the global norm of the gradients (before clipping) on the device, and the clip
 ///      coefficient;
-///   4. AdamW on the fp32 masters with the scheduled learning rate (gradients multiplied by the
-///      coefficient on the fly), then load the updated weights onto the device;
+///   4. AdamW on the device's fp32 masters with the scheduled learning rate (gradients
+///      multiplied by the coefficient on the fly), emitting the next step's compute weights;
 ///   5. log the step (loss of the step before its update, lr, grad norm, tokens, tokens/s).
+/// Masters and moments come to the host only for checkpoints and the final model.
 /// Checkpoints every `saveEvery` steps, at the end, and when stopped (Ctrl-C, SIGTERM,
 /// --stop-after); a resumed run continues with the exact losses of an uninterrupted one.
 public final class Trainer {
@@ -99,14 +101,15 @@ public final class Trainer {
             log("resuming from \(checkpoint) at step \(saved.step) of \(totalSteps)")
         }
         let model = try makeModel(layout, B, T)
-        try model.loadParameters(masters)
+        let state = try DeviceTrainingState(model: model, hyperparameters: options.adamW)
+        state.upload(host)
+        log("model on \(model.backend.name)")
         try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
         let metrics = try MetricsLog(path: options.outputDirectory + "/" + OutputFolder.metricsFile, keepThroughStep: saved?.step)
 
         log("training \(totalSteps) steps of \(accum)x\(B)x\(T) tokens, \(schedule.kind.rawValue) lr \(Format.sci(options.learningRate, 2))"
             + " (warm-up \(options.warmupSteps)), output \(options.outputDirectory)")
         sf_install_stop_signal_handlers()
-        let optimizer = AdamW(options.adamW)
         let reporter = ProgressReporter(totalSteps: totalSteps, logEvery: options.logEvery)
         let clock = ContinuousClock()
         let start = clock.now
@@ -117,9 +120,10 @@ public final class Trainer {
         var lastLoss = Double.nan
 
         func saveCheckpoint() throws {
-            let state = CheckpointState(step: step, elapsedSeconds: elapsedBefore + seconds(clock.now - start),
-                                        settings: settings, data: loader.state)
-            lastCheckpoint = try Checkpoint.save(state, host: host, hyperparameters: options.adamW, outputDirectory: options.outputDirectory)
+            let record = CheckpointState(step: step, elapsedSeconds: elapsedBefore + seconds(clock.now - start),
+                                         settings: settings, data: loader.state)
+            if host.step != state.step { state.download(into: host) }
+            lastCheckpoint = try Checkpoint.save(record, host: host, hyperparameters: options.adamW, outputDirectory: options.outputDirectory)
             try OutputFolder.writeCurves(metrics, output: options.outputDirectory)
         }
 
@@ -133,8 +137,7 @@ public final class Trainer {
                 lossSum += try model.forwardBackward(inputIds: b.inputIds, labels: b.labels, batch: b.batchSize,
                                                      seqLen: b.seqLen, lossScale: normalization.lossScale)
             }
-            try model.readGradients(into: host.gradients)
-            let gradNorm = host.gradientNorm(pool: pool)
+            let gradNorm = state.gradientNorm()
             let loss = normalization.totalTargets > 0 ? lossSum / Double(normalization.totalTargets) : .nan
             guard gradNorm.isFinite, loss.isFinite || normalization.totalTargets == 0 else {
                 reporter.finishLine()
@@ -143,8 +146,7 @@ public final class Trainer {
             }
             let lr = schedule.learningRate(stepsTaken: step)
             let coefficient = GradientClipping.coefficient(totalNorm: gradNorm, maxNorm: options.maxGradNorm)
-            host.update(optimizer: optimizer, learningRate: lr, gradScale: coefficient, pool: pool)
-            try model.loadParameters(host.masters)
+            state.update(learningRate: lr, gradScale: coefficient)
             step += 1
             stepsHere += 1
             lastLoss = loss
@@ -166,6 +168,7 @@ public final class Trainer {
             if stop { break }
         }
         reporter.finishLine()
+        if host.step != state.step { state.download(into: host) }
         try OutputFolder.writeModel(host.masters, modelDirectory: options.modelDirectory, output: options.outputDirectory)
         try OutputFolder.writeCurves(metrics, output: options.outputDirectory)
         return TrainResult(step: step, totalSteps: totalSteps, checkpoint: lastCheckpoint, lastLoss: lastLoss)

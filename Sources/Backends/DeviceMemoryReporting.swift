@@ -1,0 +1,8 @@
+/// Memory figures of a backend whose buffers live on a device with memory of its own (a GPU),
+/// for plans and benchmark reports.
+public protocol DeviceMemoryReporting {
+    /// The most bytes the backend has held for its buffers at once (its pool's high-water mark).
+    var peakReservedBytes: Int { get }
+    /// The device's free and total memory now (all processes together).
+    func deviceMemory() throws -> (free: Int, total: Int)
+}

@@ -1,0 +1,10 @@
+import Backends
+
+extension CUDABackend: DeviceMemoryReporting {
+    public var peakReservedBytes: Int { pool.peakReservedBytes }
+
+    public func deviceMemory() throws -> (free: Int, total: Int) {
+        try device.makeCurrent()
+        return try device.memoryInfo()
+    }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import ModelFormats
+import Support
+import Training
+
+/// `slideformer bench train`: end-to-end training steps of a random-init model from a config.
+struct BenchTrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Training throughput (tok/s, TFLOPS, peak GPU memory) of a random-init model built from a config.json alone."
+    )
+
+    @Option(help: "A Hugging Face config.json (e.g. bench/configs/llama-1.5b.json).")
+    var config: String
+
+    @Option(help: "Rows per step.")
+    var batchSize = 8
+
+    @Option(help: "Tokens per row.")
+    var seqLen = 1024
+
+    @Option(help: "Compute device: auto, cpu or cuda.")
+    var device = TrainOptions.Device.auto
+
+    @Option(help: "Timed optimizer steps (after 2 warm-up steps).")
+    var steps = 5
+
+    @Flag(help: "Also time every op of one more step with device events (GPU only) and print where the time goes.")
+    var profile = false
+
+    func run() throws {
+        let bench = try TrainingBenchmark(config: try ModelConfig.load(path: config), batch: batchSize, seqLen: seqLen, steps: steps)
+        let r = try bench.run(device: try ComputeDevice.open(device), profile: profile)
+        let gib = { (b: Int) in Format.fixed(Double(b) / Double(1 << 30), 2) + " GiB" }
+        print("\(batchSize)x\(seqLen) tokens, \(r.parameters) parameters: \(Format.fixed(r.secondsPerStep * 1e3, 1)) ms/step, "
+              + "\(Format.fixed(r.tokensPerSecond, 0)) tok/s, loss \(Format.fixed(r.lastLoss, 3))")
+        print("TFLOPS: " + r.tflops.map { "\($0.name) \(Format.fixed($0.value, 1))" }.joined(separator: ", "))
+        if let pool = r.peakPoolBytes, let used = r.deviceUsedBytes {
+            print("GPU memory: pool peak \(gib(pool)), device in use \(gib(used)) (cuMemGetInfo, all processes)")
+        }
+        if let ops = r.profile {
+            let total = ops.reduce(0) { $0 + $1.milliseconds }
+            print("one step by op (device time, events around each op; \(Format.fixed(total, 1)) ms in ops):")
+            for o in ops {
+                print("  " + o.op.rightPadded(22) + Format.fixed(o.milliseconds, 2).leftPadded(9)
+                      + " ms  " + Format.fixed(100 * o.milliseconds / total, 1).leftPadded(5) + " %  \(o.calls) calls")
+            }
+        }
+    }
+}
+
+private extension String {
+    func rightPadded(_ n: Int) -> String { count >= n ? self + " " : self + String(repeating: " ", count: n - count) }
+    func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
+}
