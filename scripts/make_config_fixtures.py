@@ -71,6 +71,7 @@ def expected_fields(path):
         "sliding_window": min(windows) if windows else None,
         "bos_token_id": config.bos_token_id,
         "eos_token_ids": [] if eos is None else (list(eos) if isinstance(eos, (list, tuple)) else [eos]),
+        "padding_idx": model.model.embed_tokens.padding_idx,
     }
 
 
@@ -81,7 +82,7 @@ def main():
                                        rope_parameters={"rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0,
                                                         "low_freq_factor": 1.0, "high_freq_factor": 4.0,
                                                         "original_max_position_embeddings": 128}))
-    saved("llama_bias", LlamaConfig(**TINY, attention_bias=True, mlp_bias=True, head_dim=16,
+    saved("llama_bias", LlamaConfig(**TINY, attention_bias=True, mlp_bias=True, head_dim=16, pad_token_id=0,
                                     rope_parameters={"rope_type": "linear", "rope_theta": 10000.0, "factor": 2.0}))
     saved("qwen2", Qwen2Config(**TINY, num_key_value_heads=2))
     saved("qwen3", Qwen3Config(**TINY, num_key_value_heads=2, head_dim=16, attention_bias=True))
@@ -99,7 +100,7 @@ def main():
         "rope_scaling": {"type": "linear", "factor": 4.0}})
     handwritten("qwen3_defaults", {
         "model_type": "qwen3", "hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 1,
-        "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 64})
+        "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 64, "pad_token_id": -1})
     names = sorted(n[:-5] for n in os.listdir(OUT) if n.endswith(".json") and n != "expected.json")
     expected = {n: expected_fields(f"{OUT}/{n}.json") for n in names}
     with open(f"{OUT}/expected.json", "w") as f:

@@ -78,6 +78,25 @@ def rmsnorm(name, module, shape, eps):
          dxacc=(dx0 + dx).reshape(rows, cols), dw0=dw0, dw=dw0 + dw)
 
 
+def rmsnorm_massive_activation():
+    # Rows with one massive activation (as LLM hidden states carry in a few channels) early in
+    # the row and thousands of small ones, each square just under half an ulp of the outlier's
+    # square: an fp32 running sum of squares drops them all, ~1e-4 of the total.
+    rows, cols, eps, outlier = 3, 4096, 1e-5, 2048.0
+    half_ulp = 2.0 ** (math.floor(math.log2(outlier * outlier)) - 24)
+    squares = half_ulp * (0.5 + 0.45 * torch.rand(rows, cols, generator=gen, dtype=torch.float64))
+    signs = torch.randint(0, 2, (rows, cols), generator=gen) * 2 - 1
+    x = (squares.sqrt() * signs).float().double()
+    for r, channel in enumerate([0, 5, 17]):
+        x[r, channel] = outlier
+    m = LlamaRMSNorm(cols, eps=eps).double()
+    with torch.no_grad():
+        m.weight.copy_(torch.randn(cols, generator=gen).float().double())
+        y = m(x)
+    rstd = torch.rsqrt(x.pow(2).mean(-1) + eps)
+    save("rmsnorm_massive_activation", dict(rows=rows, cols=cols, eps=eps), x=x, w=m.weight, y=y, rstd=rstd)
+
+
 def rope_config(head_dim, theta, scaling):
     cfg = LlamaConfig(hidden_size=head_dim * 4, num_attention_heads=4, num_key_value_heads=2, head_dim=head_dim,
                       max_position_embeddings=131072, rope_theta=theta, rope_scaling=scaling)
@@ -122,6 +141,36 @@ def attention():
     b, t, h, hkv, d = 2, 75, 4, 2, 24
     q, k, v = rand(b, t, h, d), rand(b, t, hkv, d), rand(b, t, hkv, d)
     dy = rand(b, t, h, d)
+    out, lse = causal_attention(q, k, v)
+    dq, dk, dv = grads(out, (q, k, v), dy)
+    save("attention", dict(batch=b, seqLen=t, heads=h, kvHeads=hkv, headDim=d), q=q, k=k, v=v, dy=dy,
+         out=out, lse=lse, dq=dq, dk=dk, dv=dv)
+
+
+def attention_sink():
+    # Long-context attention with a sink: key 0 scores ~17 above all others, so behind it each
+    # later key's exp term is just under half an ulp of an fp32 running sum; a query at the end
+    # sees ~1000 of them, ~5e-5 of its softmax mass. One head of dim 4; channel 0 carries the
+    # sink's score.
+    b, t, h, hkv, d = 1, 1024, 1, 1, 4
+    q = torch.randn(b, t, h, d, generator=gen) * 0.1
+    k = torch.randn(b, t, hkv, d, generator=gen) * 0.1
+    q[..., 0] = 1
+    k[..., 0] = 0
+    k[:, 0, :, 0] = 2 * 16.9  # score = q·k / sqrt(4)
+    v = torch.randn(b, t, hkv, d, generator=gen)
+    dy = torch.randn(b, t, h, d, generator=gen)
+    q, k, v, dy = (x.float().double().requires_grad_(True) for x in (q, k, v, dy))
+    out, lse = causal_attention(q, k, v)
+    dq, dk, dv = grads(out, (q, k, v), dy)
+    # dq, dk are stored for completeness; the tests skip them (an fp32 cancellation, see there).
+    save("attention_sink", dict(batch=b, seqLen=t, heads=h, kvHeads=hkv, headDim=d), q=q, k=k, v=v, dy=dy,
+         out=out, lse=lse, dq=dq, dk=dk, dv=dv)
+
+
+def causal_attention(q, k, v):
+    """out (B,T,H,D) and lse (B,H,T) of causal GQA attention, q (B,T,H,D), k/v (B,T,Hkv,D)."""
+    h, hkv, t, d = q.shape[2], k.shape[2], q.shape[1], q.shape[3]
     qh = q.transpose(1, 2)
     kh = k.transpose(1, 2).repeat_interleave(h // hkv, dim=1)
     vh = v.transpose(1, 2).repeat_interleave(h // hkv, dim=1)
@@ -130,9 +179,7 @@ def attention():
     scores = scores.masked_fill(~mask, float("-inf"))
     lse = torch.logsumexp(scores, dim=-1)  # (B, H, T)
     out = (torch.softmax(scores, dim=-1) @ vh).transpose(1, 2)  # (B, T, H, D)
-    dq, dk, dv = grads(out, (q, k, v), dy)
-    save("attention", dict(batch=b, seqLen=t, heads=h, kvHeads=hkv, headDim=d), q=q, k=k, v=v, dy=dy,
-         out=out, lse=lse, dq=dq, dk=dk, dv=dv)
+    return out, lse
 
 
 def swiglu():
@@ -175,6 +222,33 @@ def cross_entropy():
          lossSum=(loss * num_items).reshape(1), dhidden=dh, dw0=dw0, dw=dw0 + dw)
 
 
+def cross_entropy_wide_vocab():
+    # An LM-like distribution: a few likely tokens (low ids, so a sweep over the vocabulary
+    # meets them first), each position's next label the likeliest of them, and a long tail of
+    # unlikely tokens ~e^-15 below. Summed in fp32 after the likely ones, each tail term is
+    # under half an ulp of the running sum and rounds away, though together they hold ~1e-4 of
+    # the probability mass: such a loss comes out ~1e-4 low. Channel 0 of the hidden states is
+    # 1, so w[:, 0] sets the tail's offset.
+    b, t, c, v, hot = 2, 4, 4, 8192, 8
+    hidden = torch.randn(b * t, c, generator=gen)
+    hidden[:, 0] = 1
+    w = torch.randn(v, c, generator=gen) * 0.5
+    w[:, 0] = -15
+    w[:hot] = torch.randn(hot, c, generator=gen)
+    w[:hot, 0] = 0
+    hidden, w = hidden.float().double().requires_grad_(True), w.float().double().requires_grad_(True)
+    likeliest = (hidden @ w[:hot].T).argmax(-1).reshape(b, t)
+    labels = torch.full((b, t), -100)
+    labels[:, 1:] = likeliest[:, :-1]
+    num_items = b * (t - 1)
+    logits = hidden @ w.T
+    loss = ForCausalLMLoss(logits.reshape(b, t, v), labels, v, num_items_in_batch=torch.tensor(num_items))
+    dh, dw = torch.autograd.grad(loss, (hidden, w))
+    targets = torch.nn.functional.pad(labels, (0, 1), value=-100)[:, 1:].reshape(-1).int()
+    save("cross_entropy_wide_vocab", dict(tokens=b * t, channels=c, vocab=v, numItems=num_items),
+         hidden=hidden, w=w, targets=targets, lossSum=(loss * num_items).reshape(1), dhidden=dh, dw=dw)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     linear()
@@ -187,6 +261,9 @@ def main():
     swiglu()
     elementwise()
     cross_entropy()
+    cross_entropy_wide_vocab()
+    rmsnorm_massive_activation()
+    attention_sink()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ docs/golden-reference.md describes the contents and conventions. Usage:
 """
 import json
 import os
+import sys
 
 import torch
 import torch.nn.functional as F
@@ -45,6 +46,10 @@ MODELS = {
     # Qwen3: per-head q/k RMSNorm, head_dim 16 != hidden/heads = 8, untied.
     "qwen3": Qwen3Config(**COMMON, head_dim=16, tie_word_embeddings=False, use_sliding_window=False,
                          rope_parameters=dict(rope_type="default", rope_theta=1000000.0)),
+    # Llama tied with every bias and head_dim 16 (the smallest the GPU's tensor-core attention
+    # takes), so the golden check also runs on the CUDA backend with the tied-head paths.
+    "llama_tied_bias_hd16": LlamaConfig(**COMMON, head_dim=16, tie_word_embeddings=True, attention_bias=True,
+                                        mlp_bias=True, rope_parameters=dict(rope_type="default", rope_theta=10000.0)),
     # Mistral (v0.3 style: no sliding window), untied.
     "mistral": MistralConfig(**COMMON, tie_word_embeddings=False, sliding_window=None,
                              rope_parameters=dict(rope_type="default", rope_theta=1000000.0)),
@@ -66,8 +71,11 @@ def randomize(model, g):
 
 def make_batch(g, vocab, masked_prefix):
     """input_ids (B,T) and labels aligned with them (HF convention), -100 on a prompt prefix of
-    `masked_prefix[b]` positions of row b and on two random positions."""
+    `masked_prefix[b]` positions of row b and on two random positions. Row 0 holds the pad id
+    mid-sequence (as chat data whose pad is its end-of-turn token does): the embedding's
+    padding_idx row gets no gradient from that lookup."""
     ids = torch.randint(3, vocab, (B, T), generator=g)
+    ids[0, T // 2] = COMMON["pad_token_id"]
     labels = ids.clone()
     for b in range(B):
         labels[b, :masked_prefix[b]] = -100
@@ -157,9 +165,12 @@ def build(name, config, seed):
 
 
 def main():
+    """Writes every model, or only those named on the command line."""
     torch.use_deterministic_algorithms(True)
+    wanted = set(sys.argv[1:]) or set(MODELS)
     for i, (name, config) in enumerate(MODELS.items()):
-        build(name, config, seed=100 + i)
+        if name in wanted:
+            build(name, config, seed=100 + i)
 
 
 if __name__ == "__main__":

@@ -123,6 +123,9 @@ public protocol Backend: AnyObject {
 
     // MARK: Attention (causal, grouped-query, scale 1/sqrt(D))
 
+    /// Whether the attention ops take this head dimension (models are refused up front otherwise).
+    func supportsAttention(headDim: Int) -> Bool
+
     /// out (B,T,H,D) = softmax(q kᵀ / sqrt(D) + causal mask) v, per batch row and head; query
     /// head h reads key/value head h / (H / Hkv). q (B,T,H,D); k, v (B,T,Hkv,D);
     /// lse (B,H,T) f32 = log Σ_j exp(score), stored for the backward. Never materializes a

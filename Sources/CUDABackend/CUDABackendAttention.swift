@@ -6,6 +6,8 @@ extension CUDABackend {
     /// a block live in shared memory as f32).
     public static func supportsAttention(headDim: Int) -> Bool { headDim > 0 && headDim % 16 == 0 && headDim <= 128 }
 
+    public func supportsAttention(headDim: Int) -> Bool { Self.supportsAttention(headDim: headDim) }
+
     public func attentionForward(out: TensorRef, lse: TensorRef, q: TensorRef, k: TensorRef, v: TensorRef,
                                  batch: Int, seqLen: Int, heads: Int, kvHeads: Int, headDim: Int) {
         precondition(Self.supportsAttention(headDim: headDim), "CUDA attention: head dim \(headDim) is not a multiple of 16 up to 128")

@@ -43,12 +43,16 @@ public struct ModelConfig: Equatable, Sendable {
     public var slidingWindow: Int?
     public var bosTokenId: Int?
     public var eosTokenIds: [Int]
+    /// `pad_token_id`, in 0..<vocabSize. transformers builds the embedding as
+    /// `nn.Embedding(padding_idx: pad_token_id)`: looking this id up never adds to its row's
+    /// gradient (a tied LM head still does), so training must skip those lookups too.
+    public var padTokenId: Int?
 
     public init(family: Family, hiddenSize: Int, intermediateSize: Int, numLayers: Int, numHeads: Int,
                 numKVHeads: Int, headDim: Int, vocabSize: Int, rmsNormEps: Double, ropeTheta: Double,
                 ropeScaling: RopeScaling = .none, maxPositionEmbeddings: Int, tieWordEmbeddings: Bool,
                 qkvBias: Bool = false, outputBias: Bool = false, mlpBias: Bool = false, qkNorm: Bool = false,
-                slidingWindow: Int? = nil, bosTokenId: Int? = nil, eosTokenIds: [Int] = []) {
+                slidingWindow: Int? = nil, bosTokenId: Int? = nil, eosTokenIds: [Int] = [], padTokenId: Int? = nil) {
         self.family = family
         self.hiddenSize = hiddenSize
         self.intermediateSize = intermediateSize
@@ -69,6 +73,7 @@ public struct ModelConfig: Equatable, Sendable {
         self.slidingWindow = slidingWindow
         self.bosTokenId = bosTokenId
         self.eosTokenIds = eosTokenIds
+        self.padTokenId = padTokenId
     }
 
     /// Width of the concatenated query heads: numHeads * headDim.

@@ -61,7 +61,8 @@ extension ModelConfig {
             qkNorm: family == .qwen3,
             // An absent key takes transformers' default; an explicit null means "no BOS token".
             bosTokenId: keys.object["bos_token_id"] == nil ? [.llama: 1, .mistral: 1][family] : try keys.int("bos_token_id"),
-            eosTokenIds: try Self.eosTokenIds(keys, default: family == .llama || family == .mistral ? [2] : []))
+            eosTokenIds: try Self.eosTokenIds(keys, default: family == .llama || family == .mistral ? [2] : []),
+            padTokenId: try Self.padTokenId(keys, vocab: try keys.positiveInt("vocab_size")))
         (ropeTheta, ropeScaling) = try Self.rope(keys, maxPositions: maxPositions)
         slidingWindow = try Self.slidingWindow(keys, family: family, layers: numLayers)
     }
@@ -95,6 +96,16 @@ extension ModelConfig {
             guard let i = v.int else { throw keys.error("eos_token_id", "expected an integer or a list, found \(v.serialized())") }
             return [i]
         }
+    }
+
+    /// The embedding's padding index as `nn.Embedding` takes it: -vocab..<vocab, a negative
+    /// one counting from the end.
+    static func padTokenId(_ keys: ConfigKeys, vocab: Int) throws -> Int? {
+        guard let id = try keys.int("pad_token_id") else { return nil }
+        guard (-vocab..<vocab).contains(id) else {
+            throw keys.error("pad_token_id", "\(id) is outside the vocabulary of \(vocab) tokens")
+        }
+        return id < 0 ? vocab + id : id
     }
 
     /// RoPE as transformers resolves it: `rope_scaling` (legacy) wins over `rope_parameters`;
@@ -237,6 +248,7 @@ extension ModelConfig {
         case 1: o["eos_token_id"] = .int(eosTokenIds[0])
         default: o["eos_token_id"] = .array(eosTokenIds.map { .int($0) })
         }
+        o["pad_token_id"] = padTokenId.map { .int($0) } ?? .null
         let dtypeName = dtype == .f32 ? "float32" : dtype == .f16 ? "float16" : "bfloat16"
         o["dtype"] = .string(dtypeName)
         o["torch_dtype"] = .string(dtypeName)

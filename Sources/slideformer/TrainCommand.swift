@@ -29,7 +29,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Output folder (created if needed).")
     var output: String
 
-    @Option(help: "Compute device: auto, cpu or cuda (auto picks cpu in this version).")
+    @Option(help: "Compute device: cpu (fp32), cuda (bf16 compute, fp32 masters and AdamW state, all on the GPU), or auto (cuda when a usable GPU is found, else cpu).")
     var device = d.device
 
     @Option(help: "Micro-batches per optimizer step (gradient accumulation).")

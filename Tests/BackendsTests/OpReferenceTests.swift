@@ -63,6 +63,18 @@ final class OpReferenceTests: XCTestCase {
         }
     }
 
+    func testRMSNormCountsSmallChannelsBesideAMassiveActivation() throws {
+        // 4096 channels: one outlier early, the rest each under half an ulp of its square in
+        // fp32; together they are ~1e-4 of the sum of squares and must not round away.
+        let f = try OpFixture("rmsnorm_massive_activation")
+        let (rows, cols, eps) = (try f.int("rows"), try f.int("cols"), Float(try f.scalar("eps")))
+        let x = try buffer(f.floats("x")), w = try buffer(f.floats("w"))
+        let y = try empty(rows * cols), rstd = try empty(rows)
+        backend.rmsNormForward(out: y.ref(), rstd: rstd.ref(), inp: x.ref(), weight: w.ref(), rows: rows, cols: cols, eps: eps)
+        assertClose(read(rstd), try f.floats("rstd"), "rstd")
+        assertClose(read(y), try f.floats("y"), "y")
+    }
+
     func testRopeLlama3ScaledForwardAndBackward() throws {
         let f = try OpFixture("rope")
         let (tokens, heads, d) = (try f.int("tokens"), try f.int("heads"), try f.int("headDim"))
@@ -100,23 +112,31 @@ final class OpReferenceTests: XCTestCase {
     }
 
     func testCausalGQAAttentionForwardAndBackward() throws {
-        let f = try OpFixture("attention")
-        let (b, t, h, hkv, d) = (try f.int("batch"), try f.int("seqLen"), try f.int("heads"), try f.int("kvHeads"), try f.int("headDim"))
-        let q = try buffer(f.floats("q")), k = try buffer(f.floats("k")), v = try buffer(f.floats("v"))
-        let dy = try buffer(f.floats("dy"))
-        let out = try empty(b * t * h * d), lse = try empty(b * h * t)
-        let dq = try empty(b * t * h * d), dk = try empty(b * t * hkv * d), dv = try empty(b * t * hkv * d)
-        // Poison the outputs: every element must be written.
-        for o in [out, lse, dq, dk, dv] { backend.fill(o.ref(), count: o.count, value: .nan) }
-        backend.attentionForward(out: out.ref(), lse: lse.ref(), q: q.ref(), k: k.ref(), v: v.ref(),
-                                 batch: b, seqLen: t, heads: h, kvHeads: hkv, headDim: d)
-        backend.attentionBackward(dq: dq.ref(), dk: dk.ref(), dv: dv.ref(), dOut: dy.ref(), q: q.ref(), k: k.ref(), v: v.ref(),
-                                  out: out.ref(), lse: lse.ref(), batch: b, seqLen: t, heads: h, kvHeads: hkv, headDim: d)
-        assertClose(read(out), try f.floats("out"), "out")
-        assertClose(read(lse), try f.floats("lse"), "lse")
-        assertClose(read(dq), try f.floats("dq"), "dq")
-        assertClose(read(dk), try f.floats("dk"), "dk")
-        assertClose(read(dv), try f.floats("dv"), "dv")
+        // "attention_sink": 1024 keys behind a dominant key 0, each faint key's term under half
+        // an ulp of an fp32 running sum; together ~5e-5 of the softmax mass. Its dq and dk are
+        // not compared: they are p · (dP − delta) with p ≈ 1 on the sink, a cancellation that
+        // leaves any fp32 computation (PyTorch's too) ~7% off the float64 values.
+        for (name, checksScoreGradients) in [("attention", true), ("attention_sink", false)] {
+            let f = try OpFixture(name)
+            let (b, t, h, hkv, d) = (try f.int("batch"), try f.int("seqLen"), try f.int("heads"), try f.int("kvHeads"), try f.int("headDim"))
+            let q = try buffer(f.floats("q")), k = try buffer(f.floats("k")), v = try buffer(f.floats("v"))
+            let dy = try buffer(f.floats("dy"))
+            let out = try empty(b * t * h * d), lse = try empty(b * h * t)
+            let dq = try empty(b * t * h * d), dk = try empty(b * t * hkv * d), dv = try empty(b * t * hkv * d)
+            // Poison the outputs: every element must be written.
+            for o in [out, lse, dq, dk, dv] { backend.fill(o.ref(), count: o.count, value: .nan) }
+            backend.attentionForward(out: out.ref(), lse: lse.ref(), q: q.ref(), k: k.ref(), v: v.ref(),
+                                     batch: b, seqLen: t, heads: h, kvHeads: hkv, headDim: d)
+            backend.attentionBackward(dq: dq.ref(), dk: dk.ref(), dv: dv.ref(), dOut: dy.ref(), q: q.ref(), k: k.ref(), v: v.ref(),
+                                      out: out.ref(), lse: lse.ref(), batch: b, seqLen: t, heads: h, kvHeads: hkv, headDim: d)
+            assertClose(read(out), try f.floats("out"), "\(name) out")
+            assertClose(read(lse), try f.floats("lse"), "\(name) lse")
+            assertClose(read(dv), try f.floats("dv"), "\(name) dv")
+            if checksScoreGradients {
+                assertClose(read(dq), try f.floats("dq"), "\(name) dq")
+                assertClose(read(dk), try f.floats("dk"), "\(name) dk")
+            }
+        }
     }
 
     func testSwiGLUForwardAndBackward() throws {
@@ -173,5 +193,20 @@ final class OpReferenceTests: XCTestCase {
             assertClose(read(dh), try f.floats("dhidden"), "dHidden, chunk \(chunk)")
             assertClose(read(dw), try f.floats("dw"), "dW accumulated, chunk \(chunk)")
         }
+    }
+
+    func testCrossEntropyOverWideVocabularyKeepsTheUnlikelyTail() throws {
+        // 8192 tokens, a few likely ones first and a tail each under half an ulp of an fp32
+        // running sum: the softmax denominator must still count the tail (~1e-4 of the loss).
+        let f = try OpFixture("cross_entropy_wide_vocab")
+        let (n, c, v, items) = (try f.int("tokens"), try f.int("channels"), try f.int("vocab"), try f.int("numItems"))
+        let hidden = try buffer(f.floats("hidden")), w = try buffer(f.floats("w")), tg = try buffer(f.ints("targets"))
+        let loss = try buffer([Float(0)]), dh = try empty(n * c), dw = try buffer([Float](repeating: 0, count: v * c))
+        backend.linearCrossEntropy(lossSum: loss.ref(), dHidden: dh.ref(), dWeight: dw.ref(), hidden: hidden.ref(),
+                                   weight: w.ref(), targets: tg.ref(), tokens: n, channels: c, vocab: v,
+                                   scale: 1 / Float(items), chunkTokens: n)
+        assertClose(read(loss), try f.floats("lossSum"), "loss sum")
+        assertClose(read(dh), try f.floats("dhidden"), "dHidden")
+        assertClose(read(dw), try f.floats("dw"), "dW")
     }
 }

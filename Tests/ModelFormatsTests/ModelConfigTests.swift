@@ -30,6 +30,7 @@ final class ModelConfigTests: XCTestCase {
             XCTAssertEqual(c.slidingWindow, int("sliding_window"), name)
             XCTAssertEqual(c.bosTokenId, int("bos_token_id"), name)
             XCTAssertEqual(c.eosTokenIds, e["eos_token_ids"]?.array?.compactMap(\.int), name)
+            XCTAssertEqual(c.padTokenId, int("padding_idx"), name)
             let rope: ModelConfig.RopeScaling
             switch e["rope_type"]?.string {
             case "linear": rope = .linear(factor: e["rope_factor"]?.double ?? -1)
@@ -121,6 +122,8 @@ final class ModelConfigTests: XCTestCase {
             $0["rope_parameters"] = .object(JSONObject([("rope_type", .string("linear"))]))
         }
         try assertRejected("mistral", key: "sliding_window") { $0["sliding_window"] = .int(-4) }
+        try assertRejected("qwen2", key: "pad_token_id") { $0["pad_token_id"] = .int(64) }
+        try assertRejected("qwen2", key: "pad_token_id") { $0["pad_token_id"] = .int(-65) }
         XCTAssertThrowsError(try ModelConfig(json: .array([]), file: "cfg.json")) { XCTAssertEqual(($0 as? InputError)?.file, "cfg.json") }
     }
 

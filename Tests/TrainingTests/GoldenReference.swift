@@ -13,7 +13,7 @@ import XCTest
 /// the PyTorch reference states (reference.safetensors, all F32; reference.json). A missing
 /// fixture is an error, never a skip: they are committed.
 struct GoldenReference {
-    static let modelNames = ["llama_tied_rope3", "llama_untied_bias", "qwen2", "qwen3", "mistral"]
+    static let modelNames = ["llama_tied_rope3", "llama_untied_bias", "qwen2", "qwen3", "llama_tied_bias_hd16", "mistral"]
 
     let name: String
     let weights: ModelWeights

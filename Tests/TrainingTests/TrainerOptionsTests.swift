@@ -69,7 +69,7 @@ final class TrainerOptionsTests: XCTestCase {
         let plan = MemoryPlan(layout: layout, batchSize: 2, seqLen: 16, documents: 10)
         XCTAssertEqual(plan.parameters, layout.parameterCount)
         let fp32 = 4 * (2 * layout.layer.count + 2 * layout.embedding.count + layout.finalNorm.count)
-        XCTAssertEqual(plan.items.map(\.bytes)[0..<4], [fp32, fp32, 2 * fp32, 2 * fp32])
+        XCTAssertEqual(plan.items.map(\.bytes)[0..<4], [fp32, 2 * fp32, 2 * fp32, 2 * fp32])
         XCTAssertEqual(plan.items.last?.bytes, 80)
         XCTAssertNoThrow(try plan.check(availableBytes: plan.totalBytes))
         XCTAssertThrowsError(try plan.check(availableBytes: plan.totalBytes - 1))

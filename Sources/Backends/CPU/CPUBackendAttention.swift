@@ -7,6 +7,9 @@ import Glibc
 /// per head. The forward stores the log-sum-exp of each query's scores; the backward
 /// recomputes probabilities from it.
 extension CPUBackend {
+    /// Any head dimension.
+    public func supportsAttention(headDim: Int) -> Bool { headDim > 0 }
+
     /// Queries (or keys) per task.
     static let attentionBlock = 64
 
@@ -29,15 +32,17 @@ extension CPUBackend {
                     let row = s + r * keys, valid = q0 + r + 1
                     var m = -Float.infinity
                     for j in 0..<valid { m = max(m, row[j]) }
-                    var sum: Float = 0
+                    // fp64 sum: behind a dominant key (an attention sink), an fp32 running
+                    // sum would round away each of thousands of faint keys' terms.
+                    var sum: Double = 0
                     for j in 0..<valid {
                         row[j] = expf(row[j] - m)
-                        sum += row[j]
+                        sum += Double(row[j])
                     }
-                    let inv = 1 / sum
+                    let inv = Float(1 / sum)
                     for j in 0..<valid { row[j] *= inv }
                     for j in valid..<keys { row[j] = 0 }
-                    l[(b * heads + h) * seqLen + q0 + r] = m + logf(sum)
+                    l[(b * heads + h) * seqLen + q0 + r] = Float(Double(m) + log(sum))
                 }
                 // out (rows, D) = p v
                 serialGemm(transA: false, transB: false, m: rows, n: headDim, k: keys, alpha: 1,

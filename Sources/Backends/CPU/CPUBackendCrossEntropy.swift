@@ -40,12 +40,16 @@ extension CPUBackend {
                         }
                         var m = -Float.infinity
                         for j in 0..<vocab { m = max(m, row[j]) }
-                        var sum: Float = 0
-                        for j in 0..<vocab { sum += expf(row[j] - m) }
-                        let lse = m + logf(sum)
-                        rl[i] = Double(lse - row[Int(target)])
+                        // The sum runs in fp64: in fp32, once the few likely tokens have made it
+                        // ~1, each of the tens of thousands of unlikely tokens' terms (< 6e-8)
+                        // rounds away, so the sum and the loss come out systematically low.
+                        var sum: Double = 0
+                        for j in 0..<vocab { sum += Double(expf(row[j] - m)) }
+                        let lse = Double(m) + log(sum)
+                        rl[i] = lse - Double(row[Int(target)])
                         // dlogits = (softmax − onehot) · scale
-                        for j in 0..<vocab { row[j] = expf(row[j] - lse) * scale }
+                        let lse32 = Float(lse)
+                        for j in 0..<vocab { row[j] = expf(row[j] - lse32) * scale }
                         row[Int(target)] -= scale
                     }
                 }

@@ -5,9 +5,11 @@ extension CPUBackend {
         forEachPiece(rows, minChunk: max(1, 4096 / max(1, cols))) { _, r in
             for i in r {
                 let xi = x + i * cols, oi = o + i * cols
-                var ss: Float = 0
-                for j in 0..<cols { ss += xi[j] * xi[j] }
-                let s = 1 / (ss / Float(cols) + eps).squareRoot()
+                // fp64 sum: beside a massive activation (|x| ~ 1e3..1e4 in some LLM channels),
+                // an fp32 running sum would round each ordinary channel's square away.
+                var ss: Double = 0
+                for j in 0..<cols { ss += Double(xi[j]) * Double(xi[j]) }
+                let s = Float(1 / (ss / Double(cols) + Double(eps)).squareRoot())
                 rs[i] = s
                 for j in 0..<cols { oi[j] = w[j] * (xi[j] * s) }
             }

@@ -11,8 +11,9 @@ import ModelFormats
 import Support
 import Tokenization
 
-/// `slideformer demo`: trains a tiny built-in Llama-shaped model on the bundled text, on the
-/// CPU, with no files or network needed, and writes the same output folder as `train`.
+/// `slideformer demo`: trains a tiny built-in Llama-shaped model on the bundled text (on the GPU
+/// when one is usable, else the CPU), with no files or network needed, and writes the same output
+/// folder as `train`.
 public enum Demo {
     public struct Result: Sendable {
         public let train: TrainResult
@@ -27,10 +28,11 @@ public enum Demo {
     public static let defaultSteps = 500
     static let seed: UInt64 = 1234
 
-    public static func options(output: String, steps: Int, modelDirectory: String, dataPath: String) -> TrainOptions {
+    public static func options(output: String, steps: Int, modelDirectory: String, dataPath: String,
+                               device: TrainOptions.Device = .auto) -> TrainOptions {
         var o = TrainOptions(modelDirectory: modelDirectory, dataPath: dataPath, outputDirectory: output,
                              data: DataLoaderOptions(seqLen: 64, batchSize: 8, seed: seed))
-        o.device = .cpu
+        o.device = device
         o.length = .steps(steps)
         o.learningRate = 3e-3
         o.minLearningRate = 3e-4
@@ -41,7 +43,7 @@ public enum Demo {
         return o
     }
 
-    public static func run(output: String = defaultOutput, steps: Int = defaultSteps,
+    public static func run(output: String = defaultOutput, steps: Int = defaultSteps, device: TrainOptions.Device = .auto,
                            log: @escaping (String) -> Void = { print($0) }) throws -> Result {
         guard steps >= 1 else { throw UsageError("--steps must be at least 1, got \(steps)") }
         try removePreviousDemo(output, log: log)
@@ -54,7 +56,7 @@ public enum Demo {
         log("demo: a \(DemoModel.config.numLayers)-layer Llama-shaped model (random init, seed \(seed)), byte-level tokenizer, "
             + "\(DemoText.paragraphs.count) public-domain texts")
 
-        let options = options(output: output, steps: steps, modelDirectory: modelDirectory, dataPath: dataPath)
+        let options = options(output: output, steps: steps, modelDirectory: modelDirectory, dataPath: dataPath, device: device)
         let trainer = try Trainer(options: options, log: log)
         let train = try trainer.run()
         let curve = try MetricsLog.read(output + "/" + OutputFolder.metricsFile)

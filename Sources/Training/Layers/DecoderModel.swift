@@ -50,7 +50,7 @@ public final class DecoderModel {
     private let dResidual: any DeviceBuffer           // (N,C) gradient flowing down the residual stream
     private let lossSum: any DeviceBuffer             // (1)
     private let logits: any DeviceBuffer              // (V) one row, for sampling
-    /// Tokens per `linearCrossEntropy` chunk: at most ~16M logits at once.
+    /// Tokens per `linearCrossEntropy` chunk: at most `maxChunkLogits` logits at once.
     private let chunkTokens: Int
 
     // Host staging, reused across passes.
@@ -63,7 +63,7 @@ public final class DecoderModel {
     private var maxTokens: Int { maxBatch * maxSeqLen }
 
     public init(layout: ModelLayout, backend: any Backend, maxBatch: Int, maxSeqLen: Int,
-                storage: ElementType = .f32) throws {
+                storage: ElementType = .f32, maxChunkLogits: Int = 1 << 24) throws {
         precondition(storage != .i32, "model storage is f32 or bf16")
         let c = layout.config
         guard maxBatch >= 1, maxSeqLen >= 1 else {
@@ -72,6 +72,9 @@ public final class DecoderModel {
         if let window = c.slidingWindow, maxSeqLen > window {
             // Attention is full causal, equal to the windowed one only up to the window.
             throw UsageError("sequences of \(maxSeqLen) tokens exceed the model's sliding window of \(window)")
+        }
+        guard backend.supportsAttention(headDim: c.headDim) else {
+            throw UsageError("\(backend.name) cannot run attention with head dim \(c.headDim)")
         }
         self.layout = layout
         self.backend = backend
@@ -103,7 +106,7 @@ public final class DecoderModel {
         dResidual = try floats(n * C)
         lossSum = try floats(1)
         logits = try floats(V)
-        chunkTokens = max(1, min(n, (1 << 24) / V))
+        chunkTokens = max(1, min(n, maxChunkLogits / V))
         hostTargets = [Int32](repeating: ignoredTarget, count: n)
         hostPositions = [Int32](repeating: 0, count: n)
 
@@ -182,6 +185,7 @@ public final class DecoderModel {
             layer.backward(input: checkpoints.slot(i), dResidual: dResidual.ref(), weights: layerWeightTensors[i],
                            gradients: layerGradientTensors[i], grid: grid)
         }
+        dropPaddingLookups(inputIds, tokens: n)
         backend.embeddingBackward(dTable: embeddingGradient.ref(), dOut: dResidual.ref(), ids: ids.ref(),
                                   tokens: n, channels: C, vocab: config.vocabSize)
         // Read after the backward is queued, so the device never waits for the host mid-pass.
@@ -278,6 +282,25 @@ public final class DecoderModel {
         backend.linearForward(out: logits.ref(), inp: normedFinal.ref(), weight: (lmHead ?? embedding).ref(),
                               bias: nil, tokens: 1, inFeatures: C, outFeatures: V)
         return backend.downloadFloats(logits.ref(), count: V)
+    }
+
+    /// Zeroes the rows of `dResidual` (∂L/∂embedding output) at tokens holding the pad id, run
+    /// by run, so the embedding backward adds nothing for them: transformers' embedding has
+    /// `padding_idx = pad_token_id`, whose lookups get no gradient (see `ModelConfig.padTokenId`).
+    private func dropPaddingLookups(_ inputIds: [Int32], tokens n: Int) {
+        guard let pad = config.padTokenId.map(Int32.init) else { return }
+        let C = config.hiddenSize
+        var start = 0
+        while start < n {
+            guard inputIds[start] == pad else {
+                start += 1
+                continue
+            }
+            var end = start + 1
+            while end < n && inputIds[end] == pad { end += 1 }
+            backend.fill(dResidual.ref().advanced(by: start * C), count: (end - start) * C, value: 0)
+            start = end
+        }
     }
 
     // MARK: Host transfers

@@ -13,11 +13,15 @@ public struct ComputeDevice {
     public let storage: ElementType
     /// What was chosen, and for `auto` why.
     public let description: String
+    /// The fused cross-entropy's logits per chunk: 16M (64 MiB) on the CPU; 256M (1 GiB f32)
+    /// on the GPU, so its GEMMs see ~2k-token chunks even with a 128k vocabulary.
+    public let maxChunkLogits: Int
 
-    public init(backend: any Backend, storage: ElementType, description: String) {
+    public init(backend: any Backend, storage: ElementType, description: String, maxChunkLogits: Int = 1 << 24) {
         self.backend = backend
         self.storage = storage
         self.description = description
+        self.maxChunkLogits = maxChunkLogits
     }
 
     /// Opens `device`: `cuda` fails with the loader's message when no GPU can be used; `auto`
@@ -46,13 +50,15 @@ public struct ComputeDevice {
     private static func cuda(_ why: String) throws -> ComputeDevice {
         let backend = try CUDABackend(libraries: try CUDALibraries.load())
         return ComputeDevice(backend: backend, storage: .bf16,
-                             description: "\(why), \(backend.name), bf16 compute with fp32 masters and AdamW state on the GPU")
+                             description: "\(why), \(backend.name), bf16 compute with fp32 masters and AdamW state on the GPU",
+                             maxChunkLogits: 1 << 28)
     }
 
     /// Builds decoder models on this device.
     public var modelFactory: TrainableModelFactory {
-        { [backend, storage] layout, maxBatch, maxSeqLen in
-            try DecoderModel(layout: layout, backend: backend, maxBatch: maxBatch, maxSeqLen: maxSeqLen, storage: storage)
+        { [backend, storage, maxChunkLogits] layout, maxBatch, maxSeqLen in
+            try DecoderModel(layout: layout, backend: backend, maxBatch: maxBatch, maxSeqLen: maxSeqLen, storage: storage,
+                             maxChunkLogits: maxChunkLogits)
         }
     }
 }

@@ -34,10 +34,10 @@ public struct MemoryPlan: Equatable, Sendable {
         let activations = 4 * (c.numLayers * perLayer + perLayer + logits + 4 * n * c.hiddenSize)
         parameters = layout.parameterCount
         items = [
-            Item(name: "weights (fp32 masters)", bytes: fp32),
-            Item(name: "gradients (fp32, host)", bytes: fp32),
-            Item(name: "AdamW moments m and v (fp32)", bytes: 2 * fp32),
+            Item(name: "weights (fp32 masters, host copy for checkpoints)", bytes: fp32),
+            Item(name: "AdamW moments m and v (fp32, host copy for checkpoints)", bytes: 2 * fp32),
             Item(name: "model on the compute device (weights and gradients, fp32)", bytes: 2 * fp32),
+            Item(name: "AdamW moments m and v on the compute device (fp32)", bytes: 2 * fp32),
             Item(name: "activations and workspace (estimate)", bytes: activations),
             Item(name: "dataset index", bytes: 8 * documents),
         ]

@@ -68,8 +68,7 @@ public struct TrainingBenchmark {
         var start = clock.now
         let masters = Self.randomWeights(config, pool: pool)
         let host = HostTrainingState(masters: masters)
-        let model = try DecoderModel(layout: layout, backend: device.backend, maxBatch: batch, maxSeqLen: seqLen,
-                                     storage: device.storage)
+        let model = try device.modelFactory(layout, batch, seqLen)
         let state = try DeviceTrainingState(model: model, hyperparameters: AdamWHyperparameters(weightDecay: 0.1))
         state.upload(host)
         device.backend.synchronize()

@@ -57,17 +57,27 @@ public struct GoldenCheck {
     }
 
     /// Every model folder under `directory` (those holding reference.json), in name order;
-    /// `report` gets each line as it is measured.
-    public func run(directory: String, report: (Line) -> Void) throws -> [Line] {
+    /// `report` gets each line as it is measured. Models whose head dimension the backend's
+    /// attention does not take are listed in `skipped` (an error if that leaves none).
+    public func run(directory: String, report: (Line) -> Void) throws -> (lines: [Line], skipped: [String]) {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted().filter {
             FileManager.default.fileExists(atPath: directory + "/" + $0 + "/reference.json")
         }
         guard !names.isEmpty else { throw InputError(file: directory, "no golden model folders (with reference.json) here") }
-        var lines: [Line] = []
+        var lines: [Line] = [], skipped: [String] = []
         for name in names {
-            try check(directory + "/" + name, name: name) { lines.append($0); report($0) }
+            let folder = directory + "/" + name
+            let headDim = try ModelConfig.load(path: folder + "/config.json").headDim
+            guard device.backend.supportsAttention(headDim: headDim) else {
+                skipped.append("\(name) (head dim \(headDim))")
+                continue
+            }
+            try check(folder, name: name) { lines.append($0); report($0) }
         }
-        return lines
+        guard !lines.isEmpty else {
+            throw UsageError("\(device.backend.name) takes none of the golden models of \(directory): \(skipped.joined(separator: ", "))")
+        }
+        return (lines, skipped)
     }
 
     private func check(_ folder: String, name: String, _ add: (Line) -> Void) throws {
@@ -135,8 +145,7 @@ public struct GoldenCheck {
             throw InputError(file: file, location: "reference.json train.losses", "expected \(steps) steps")
         }
         let schedule = LearningRateSchedule(kind: kind, peak: lr, warmupSteps: warmup, totalSteps: total, minLR: minLR)
-        let model = try DecoderModel(layout: weights.layout, backend: device.backend, maxBatch: batch, maxSeqLen: seqLen,
-                                     storage: device.storage)
+        let model = try device.modelFactory(weights.layout, batch, seqLen)
         let state = try DeviceTrainingState(model: model, hyperparameters: AdamWHyperparameters(
             beta1: beta1, beta2: beta2, eps: eps, weightDecay: decay))
         let host = HostTrainingState(masters: masters)
