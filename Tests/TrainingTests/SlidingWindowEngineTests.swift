@@ -51,6 +51,13 @@ final class SlidingWindowEngineTests: XCTestCase {
         try assertIdentical(Self.config(layers: 3), window: 0, residentLayers: 3)
     }
 
+    func testPaddingLookupsGetNoGradientInBothRuns() throws {
+        var config = Self.config(layers: 3)
+        config.vocabSize = 7  // 24 random tokens of 7: the pad id occurs
+        config.padTokenId = 3
+        try assertIdentical(config, window: 2)
+    }
+
     func testSingleLayerModel() throws {
         try assertIdentical(Self.config(layers: 1), window: 1)
     }

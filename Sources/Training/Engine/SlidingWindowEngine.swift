@@ -326,6 +326,7 @@ public final class SlidingWindowEngine {
         }
 
         onCompute {
+            backend.dropPaddingLookups(dResidual.ref(), inputIds: inputIds, tokens: n, channels: C, padId: config.padTokenId)
             backend.embeddingBackward(dTable: resident.embedding.gradients.ref(), dOut: dResidual.ref(), ids: ids.ref(),
                                       tokens: n, channels: C, vocab: config.vocabSize)
             resident.updateModelLevel(hyperparameters: hyperparameters, learningRate: learningRate, step: version + 1)

@@ -185,7 +185,7 @@ public final class DecoderModel {
             layer.backward(input: checkpoints.slot(i), dResidual: dResidual.ref(), weights: layerWeightTensors[i],
                            gradients: layerGradientTensors[i], grid: grid)
         }
-        dropPaddingLookups(inputIds, tokens: n)
+        backend.dropPaddingLookups(dResidual.ref(), inputIds: inputIds, tokens: n, channels: C, padId: config.padTokenId)
         backend.embeddingBackward(dTable: embeddingGradient.ref(), dOut: dResidual.ref(), ids: ids.ref(),
                                   tokens: n, channels: C, vocab: config.vocabSize)
         // Read after the backward is queued, so the device never waits for the host mid-pass.
@@ -282,25 +282,6 @@ public final class DecoderModel {
         backend.linearForward(out: logits.ref(), inp: normedFinal.ref(), weight: (lmHead ?? embedding).ref(),
                               bias: nil, tokens: 1, inFeatures: C, outFeatures: V)
         return backend.downloadFloats(logits.ref(), count: V)
-    }
-
-    /// Zeroes the rows of `dResidual` (∂L/∂embedding output) at tokens holding the pad id, run
-    /// by run, so the embedding backward adds nothing for them: transformers' embedding has
-    /// `padding_idx = pad_token_id`, whose lookups get no gradient (see `ModelConfig.padTokenId`).
-    private func dropPaddingLookups(_ inputIds: [Int32], tokens n: Int) {
-        guard let pad = config.padTokenId.map(Int32.init) else { return }
-        let C = config.hiddenSize
-        var start = 0
-        while start < n {
-            guard inputIds[start] == pad else {
-                start += 1
-                continue
-            }
-            var end = start + 1
-            while end < n && inputIds[end] == pad { end += 1 }
-            backend.fill(dResidual.ref().advanced(by: start * C), count: (end - start) * C, value: 0)
-            start = end
-        }
     }
 
     // MARK: Host transfers
