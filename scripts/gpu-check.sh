@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # One visit to a GPU host: doctor, the full selftest (fixed seed, then a fresh one), the op
-# benchmark; logs go to $OUT (or ./gpu-check-logs). Usage: scripts/gpu-check.sh [binary]
+# benchmark. Usage: scripts/gpu-check.sh [binary] [log folder (default ./gpu-check-logs)]
 set -uo pipefail
 bin=${1:-dist/slideformer}
-out=${OUT:-gpu-check-logs}
+out=${2:-gpu-check-logs}
 mkdir -p "$out"
 export SLIDEFORMER_CACHE=${SLIDEFORMER_CACHE:-/tmp/slideformer-cache}
 { date -u; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null; } | tee "$out/host.log"
