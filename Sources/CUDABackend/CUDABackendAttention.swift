@@ -2,8 +2,8 @@ import Backends
 import CCUDA
 
 extension CUDABackend {
-    /// Any head dimension whose fp32 tiles fit the device's shared memory per block (up to 192
-    /// on sm_80/sm_90): those kernels take every head dim and storage; bf16 inputs with head dims
+    /// Any head dimension whose fp32 tiles fit the device's shared memory per block (192 on
+    /// sm_90, 144 on sm_80): those kernels take every head dim and storage; bf16 inputs with head dims
     /// that are multiples of 16 up to 128 take the tensor-core kernels.
     public func supportsAttention(headDim: Int) -> Bool {
         headDim > 0 && AttentionSharedMemory.largest(headDim: headDim) <= device.maxSharedMemoryPerBlock
