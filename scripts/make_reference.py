@@ -5,9 +5,13 @@ built and run by transformers + torch on CPU in fp32 (eager attention).
 For each model NAME, writes Tests/Fixtures/golden/NAME/:
   config.json, model.safetensors   the model (save_pretrained, fp32; a tied model has no lm_head.weight)
   reference.safetensors            inputs, logits, loss, every gradient, a 5-step training run
-  reference.json                   the hyperparameters and per-step scalars
+  reference.json                   the hyperparameters and per-step scalars, and PyTorch's own
+                                   bf16-autocast deviation from these fp32 results
 docs/golden-reference.md describes the contents and conventions. Usage:
-  python scripts/make_reference.py
+  python scripts/make_reference.py [NAME...]
+  python scripts/make_reference.py --bf16-deviation-only [NAME...]
+      recomputes only reference.json's "bf16_autocast" field from the committed fixture (the
+      fp32 files stay as they are; their recomputation is checked against them first)
 """
 import json
 import os
@@ -16,7 +20,7 @@ import sys
 import torch
 import torch.nn.functional as F
 import transformers
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM, LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config
 from transformers.optimization import get_cosine_schedule_with_warmup
 
@@ -54,6 +58,12 @@ MODELS = {
     "mistral": MistralConfig(**COMMON, tie_word_embeddings=False, sliding_window=None,
                              rope_parameters=dict(rope_type="default", rope_theta=1000000.0)),
 }
+
+
+# Each model's seed, fixed so that adding a model never changes the others' fixtures (mistral and
+# llama_tied_bias_hd16 share 104: the committed fixtures were generated so).
+SEEDS = {"llama_tied_rope3": 100, "llama_untied_bias": 101, "qwen2": 102, "qwen3": 103,
+         "llama_tied_bias_hd16": 104, "mistral": 104}
 
 
 def randomize(model, g):
@@ -117,35 +127,13 @@ def build(name, config, seed):
         tensors["grad." + n] = p.grad.detach().clone()
 
     # Training: STEPS optimizer steps of MICRO_BATCHES micro-batches each.
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([dict(params=decay, weight_decay=TRAIN["weight_decay"]),
-                             dict(params=no_decay, weight_decay=0.0)],
-                            lr=TRAIN["lr"], betas=TRAIN["betas"], eps=TRAIN["eps"])
-    s = TRAIN["schedule"]
-    sched = get_cosine_schedule_with_warmup(opt, s["warmup_steps"], s["total_steps"])
     train_ids = torch.empty(STEPS, MICRO_BATCHES, B, T, dtype=torch.int64)
     train_labels = torch.empty_like(train_ids)
-    losses, norms, lrs, targets_per_step = [], [], [], []
     for step in range(STEPS):
-        micro = [make_batch(g, config.vocab_size, masked_prefix=[(step + m) % 5 * 2, m * 5])
-                 for m in range(MICRO_BATCHES)]
-        total = sum(targets(l) for _, l in micro)
-        lrs.append(opt.param_groups[0]["lr"])
-        opt.zero_grad()
-        step_loss = 0.0
-        for m, (mids, mlabels) in enumerate(micro):
-            train_ids[step, m], train_labels[step, m] = mids, mlabels
-            loss_sum = sum_ce(model(input_ids=mids).logits, mlabels)
-            (loss_sum / total).backward()
-            step_loss += float(loss_sum.detach())
-        losses.append(step_loss / total)
-        targets_per_step.append(total)
-        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), TRAIN["max_grad_norm"])
-        assert float(norm) > TRAIN["max_grad_norm"], "clipping must be active at every step"
-        norms.append(float(norm))
-        opt.step()
-        sched.step()
+        for m in range(MICRO_BATCHES):
+            train_ids[step, m], train_labels[step, m] = make_batch(
+                g, config.vocab_size, masked_prefix=[(step + m) % 5 * 2, m * 5])
+    losses, norms, lrs, targets_per_step = train(model, train_ids, train_labels)
     tensors.update({"train.input_ids": train_ids.float(), "train.labels": train_labels.float(),
                     "train.losses": torch.tensor(losses), "train.grad_norms": torch.tensor(norms),
                     "train.lrs": torch.tensor(lrs)})
@@ -160,17 +148,109 @@ def build(name, config, seed):
                    loss="sum of next-token CE over the step's micro-batches / the step's total targets",
                    losses=losses, grad_norms=norms, lrs=lrs, targets=targets_per_step),
         loss=float(out.loss.detach()), targets=targets(labels))
+    meta["bf16_autocast"] = bf16_deviation(out_dir, {k: v.contiguous() for k, v in tensors.items()})
     with open(os.path.join(out_dir, "reference.json"), "w") as f:
         json.dump(meta, f, indent=1)
+
+
+def train(model, train_ids, train_labels, autocast=False):
+    """STEPS AdamW steps (decay on >= 2-D tensors only, cosine schedule, clipping) of
+    MICRO_BATCHES micro-batches each; the forwards under bf16 autocast if asked.
+    Returns per-step losses, gradient norms, learning rates and target counts."""
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([dict(params=decay, weight_decay=TRAIN["weight_decay"]),
+                             dict(params=no_decay, weight_decay=0.0)],
+                            lr=TRAIN["lr"], betas=TRAIN["betas"], eps=TRAIN["eps"])
+    s = TRAIN["schedule"]
+    sched = get_cosine_schedule_with_warmup(opt, s["warmup_steps"], s["total_steps"])
+    losses, norms, lrs, targets_per_step = [], [], [], []
+    for step in range(STEPS):
+        total = sum(targets(train_labels[step, m]) for m in range(MICRO_BATCHES))
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.zero_grad()
+        step_loss = 0.0
+        for m in range(MICRO_BATCHES):
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                loss_sum = sum_ce(model(input_ids=train_ids[step, m]).logits, train_labels[step, m])
+            (loss_sum / total).backward()
+            step_loss += float(loss_sum.detach())
+        losses.append(step_loss / total)
+        targets_per_step.append(total)
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), TRAIN["max_grad_norm"])
+        assert float(norm) > TRAIN["max_grad_norm"], "clipping must be active at every step"
+        norms.append(float(norm))
+        opt.step()
+        sched.step()
+    return losses, norms, lrs, targets_per_step
+
+
+def relative(a, ref):
+    """||a - ref|| / ||ref|| in float64."""
+    a, ref = a.double(), ref.double()
+    return float((a - ref).norm() / ref.norm())
+
+
+def bf16_deviation(model_dir, ref):
+    """PyTorch's own bf16-autocast results (fp32 weights, torch.autocast("cpu", bfloat16) around
+    each forward, backward outside it) against the fp32 reference tensors `ref` of the model in
+    `model_dir`: the rounding noise of bf16 mixed precision on this model, the scale for the
+    bounds our bf16 compute is held to. Relative L2 errors (relative differences for scalars);
+    per-step worst for the training scalars."""
+    def load():
+        return AutoModelForCausalLM.from_pretrained(model_dir, attn_implementation="eager", dtype=torch.float32)
+    ids, labels = ref["input_ids"].long(), ref["labels"].long()
+    model = load()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(input_ids=ids, labels=labels)
+    out.loss.backward()
+    gradients = {n: relative(p.grad, ref["grad." + n]) for n, p in model.named_parameters()}
+    model = load()
+    losses, norms, _, _ = train(model, ref["train.input_ids"].long(), ref["train.labels"].long(), autocast=True)
+    ref_losses, ref_norms = ref["train.losses"].double().tolist(), ref["train.grad_norms"].double().tolist()
+    return dict(
+        about="PyTorch bf16 autocast (CPU, fp32 weights and optimizer) vs the fp32 reference: relative L2 "
+              "errors (tensors) or relative differences (scalars, worst step for training)",
+        logits=relative(out.logits.float().detach(), ref["logits"]),
+        loss=abs(float(out.loss.detach()) - float(ref["loss"])) / abs(float(ref["loss"])),
+        gradients=gradients,
+        train=dict(losses=max(abs(a - b) / abs(b) for a, b in zip(losses, ref_losses)),
+                   grad_norms=max(abs(a - b) / abs(b) for a, b in zip(norms, ref_norms)),
+                   final={n: relative(p.detach(), ref["final." + n]) for n, p in model.named_parameters()}))
+
+
+def update_bf16_deviation(name):
+    """Rewrites only reference.json's "bf16_autocast" field of the committed fixture `name`,
+    after checking that fp32 recomputation reproduces its reference tensors."""
+    out_dir = os.path.join(OUT, name)
+    ref = load_file(os.path.join(out_dir, "reference.safetensors"))
+    model = AutoModelForCausalLM.from_pretrained(out_dir, attn_implementation="eager", dtype=torch.float32)
+    out = model(input_ids=ref["input_ids"].long(), labels=ref["labels"].long())
+    out.loss.backward()
+    worst = max([relative(out.logits.detach(), ref["logits"])]
+                + [relative(p.grad, ref["grad." + n]) for n, p in model.named_parameters()])
+    assert worst <= 1e-6, f"{name}: fp32 recomputation differs from the committed reference ({worst:.2e})"
+    path = os.path.join(out_dir, "reference.json")
+    with open(path) as f:
+        meta = json.load(f)
+    meta["bf16_autocast"] = bf16_deviation(out_dir, ref)
+    with open(path + ".tmp", "w") as f:
+        json.dump(meta, f, indent=1)
+    os.replace(path + ".tmp", path)
 
 
 def main():
     """Writes every model, or only those named on the command line."""
     torch.use_deterministic_algorithms(True)
-    wanted = set(sys.argv[1:]) or set(MODELS)
-    for i, (name, config) in enumerate(MODELS.items()):
+    args = sys.argv[1:]
+    deviation_only = "--bf16-deviation-only" in args
+    wanted = set(a for a in args if a != "--bf16-deviation-only") or set(MODELS)
+    for name, config in MODELS.items():
         if name in wanted:
-            build(name, config, seed=100 + i)
+            if deviation_only:
+                update_bf16_deviation(name)
+            else:
+                build(name, config, seed=SEEDS[name])
 
 
 if __name__ == "__main__":

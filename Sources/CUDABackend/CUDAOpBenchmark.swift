@@ -5,7 +5,7 @@ import Support
 /// around warmed-up repetitions on random (never zero) data; reports the median.
 public enum CUDAOpBenchmark {
     public static func run(_ backend: CUDABackend, _ emit: (String) -> Void) throws {
-        let n = 8192, c = 4096, kv = 1024, inter = 14336, vocab = 128_256
+        let n = 8192, c = 4096, inter = 14336, vocab = 128_256
         func random(_ type: ElementType, _ count: Int, scale: Float = 1) throws -> any DeviceBuffer {
             let b = try backend.makeBuffer(type, count: count)
             backend.fillRandom(b.ref(), count: count, seed: UInt32.random(in: 0...UInt32.max), scale: scale)
@@ -48,27 +48,33 @@ public enum CUDAOpBenchmark {
             backend.gemm(transA: true, transB: false, m: 2 * inter, n: c, k: n, alpha: 1, a: y.ref(), b: x.ref(), beta: 1, c: dwUp.ref())
         }, flops: 2 * Double(n) * Double(2 * inter) * Double(c))
 
-        let batch = 8, seq = 1024, heads = 32, kvHeads = 8, d = 128
-        let q = try random(.bf16, n * c), k = try random(.bf16, n * kv), v = try random(.bf16, n * kv)
-        let o = try random(.bf16, n * c), lse = try random(.f32, batch * heads * seq)
-        let dq = try random(.bf16, n * c), dk = try random(.bf16, n * kv), dv = try random(.bf16, n * kv)
-        let causalFlops = 4 * Double(batch * heads) * Double(seq) * Double(seq) / 2 * Double(d)
-        report("attention fwd 8x1024, 32/8 heads, d 128", try time {
-            backend.attentionForward(out: o.ref(), lse: lse.ref(), q: q.ref(), k: k.ref(), v: v.ref(),
-                                     batch: batch, seqLen: seq, heads: heads, kvHeads: kvHeads, headDim: d)
-        }, flops: causalFlops)
-        report("attention bwd (incl. recompute)", try time {
-            backend.attentionBackward(dq: dq.ref(), dk: dk.ref(), dv: dv.ref(), dOut: o.ref(), q: q.ref(), k: k.ref(), v: v.ref(),
-                                      out: o.ref(), lse: lse.ref(), batch: batch, seqLen: seq, heads: heads, kvHeads: kvHeads, headDim: d)
-        }, flops: 2.5 * causalFlops)
+        // Attention of the 8B (head dim 128) and 1.5B (head dim 64) Llama shapes: 32 query and
+        // 8 kv heads; the forward writes the lse the backward reads.
+        let batch = 8, seq = 1024, heads = 32, kvHeads = 8
+        for d in [128, 64] {
+            let qCount = n * heads * d, kvCount = n * kvHeads * d
+            let q = try random(.bf16, qCount), k = try random(.bf16, kvCount), v = try random(.bf16, kvCount)
+            let o = try random(.bf16, qCount), lse = try random(.f32, batch * heads * seq)
+            let dq = try random(.bf16, qCount), dk = try random(.bf16, kvCount), dv = try random(.bf16, kvCount)
+            let causalFlops = 4 * Double(batch * heads) * Double(seq) * Double(seq) / 2 * Double(d)
+            report("attention fwd 8x1024, 32/8 heads, d \(d)", try time {
+                backend.attentionForward(out: o.ref(), lse: lse.ref(), q: q.ref(), k: k.ref(), v: v.ref(),
+                                         batch: batch, seqLen: seq, heads: heads, kvHeads: kvHeads, headDim: d)
+            }, flops: causalFlops)
+            report("attention bwd d \(d) (2.5 x fwd FLOPs)", try time {
+                backend.attentionBackward(dq: dq.ref(), dk: dk.ref(), dv: dv.ref(), dOut: o.ref(), q: q.ref(), k: k.ref(), v: v.ref(),
+                                          out: o.ref(), lse: lse.ref(), batch: batch, seqLen: seq, heads: heads, kvHeads: kvHeads,
+                                          headDim: d)
+            }, flops: 2.5 * causalFlops)
+        }
 
         let w = try random(.bf16, c), rstd = try random(.f32, n), normed = try random(.bf16, n * c)
         report("rmsnorm fwd 8192 x 4096 bf16", try time {
             backend.rmsNormForward(out: normed.ref(), rstd: rstd.ref(), inp: x.ref(), weight: w.ref(), rows: n, cols: c, eps: 1e-5)
         }, bytes: Double(2 * n * c * 2))
-        let dw = try random(.f32, c)
+        let dw = try random(.f32, c), dNormed = try random(.bf16, n * c)
         report("rmsnorm bwd 8192 x 4096 bf16 (+ dW)", try time {
-            backend.rmsNormBackward(dInp: normed.ref(), dWeight: dw.ref(), dOut: q.ref(), inp: x.ref(), weight: w.ref(), rstd: rstd.ref(),
+            backend.rmsNormBackward(dInp: normed.ref(), dWeight: dw.ref(), dOut: dNormed.ref(), inp: x.ref(), weight: w.ref(), rstd: rstd.ref(),
                                     rows: n, cols: c, accumulate: false)
         }, bytes: Double(4 * n * c * 2))
         let act = try random(.bf16, n * inter)

@@ -1,4 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import Backends
+import Support
 import TestSupport
 import XCTest
 @testable import Training
@@ -18,6 +24,22 @@ final class GoldenCheckTests: XCTestCase {
         XCTAssertEqual(Set(lines.map(\.model)), Set(GoldenReference.modelNames))
         XCTAssertGreaterThanOrEqual(lines.count, 6 * GoldenReference.modelNames.count)
         for l in lines { XCTAssertTrue(l.passed, GoldenCheck.format(l)) }
+    }
+
+    /// A bf16 device's bounds come from reference.json's record of PyTorch's own bf16 deviation:
+    /// without it the check refuses to run, naming the file and the field.
+    func testBF16BoundsNeedTheAutocastDeviation() throws {
+        let folder = try TestPaths.temporaryDirectory() + "/qwen2"
+        try FileManager.default.copyItem(atPath: TestPaths.fixture("golden/qwen2"), toPath: folder)
+        var json = try readJSONFile(folder + "/reference.json")
+        guard case .object(var object) = json else { return XCTFail("reference.json is not an object") }
+        object["bf16_autocast"] = nil
+        json = .object(object)
+        try AtomicOutput.write(json.serialized(.init(indent: 1)), to: folder + "/reference.json")
+        let device = ComputeDevice(backend: CPUBackend(threads: 1), storage: .bf16, description: "cpu bf16")
+        XCTAssertThrowsError(try GoldenCheck(device: device).run(directory: folder + "/..") { _ in }) { error in
+            XCTAssertTrue("\(error)".contains("reference.json") && "\(error)".contains("bf16_autocast"), "\(error)")
+        }
     }
 
     func testAFolderWithoutReferencesIsAnError() throws {

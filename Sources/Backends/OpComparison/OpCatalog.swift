@@ -81,9 +81,12 @@ enum OpCatalog {
             b.ropeBackward(dInp: t[0], dOut: t[1], positions: t[2], invFreq: t[3], tokens: n, heads: heads, headDim: headDim)
         })
 
-        for (batch, seqLen, h, hkv, d) in [(2, 150, 4, 2, 64), (1, 70, 2, 1, 128)] {
+        // Head dims 64 and 128 (the GPU's tensor-core kernels; 300 tokens span three 128-row
+        // blocks, groups of 2 and 4 query heads) and 8 and 40 (its generic kernels).
+        for (batch, seqLen, h, hkv, d) in [(2, 150, 4, 2, 64), (1, 300, 8, 2, 64), (1, 70, 2, 1, 128), (2, 70, 4, 2, 8),
+                                           (1, 130, 6, 2, 40)] {
             let qCount = batch * seqLen * h * d, kvCount = batch * seqLen * hkv * d, rows = batch * h * seqLen
-            let tag = "_d\(d)"
+            let tag = "_d\(d)_t\(seqLen)"
             cases.append(OpCase(name: "attention_forward" + tag,
                                 operands: [.output("out", qCount), .output("lse", rows, .f32),
                                            .input("q", qCount), .input("k", kvCount), .input("v", kvCount)]) { b, t in

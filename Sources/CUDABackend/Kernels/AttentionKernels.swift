@@ -1,45 +1,53 @@
-/// Causal grouped-query flash attention, fp32 math on tiles in shared memory. The source is
-/// compiled once per head dimension (`HEAD_DIM`, a multiple of 16, at most 256): per-thread
-/// accumulators are register arrays indexed only by unrolled loops.
+/// Causal grouped-query flash attention, fp32 math on tiles in shared memory, for any head
+/// dimension (the tensor-core kernels take multiples of 16 up to 128; these take the rest and
+/// f32 storage). The source is compiled once per head dimension (`HEAD_DIM`); tiles are
+/// `HEAD_DIM_PADDED` (the next multiple of 16) wide in shared memory, zero beyond `HEAD_DIM`,
+/// so per-thread accumulators are register arrays indexed only by unrolled loops.
 ///
 /// Layouts: q, out, dOut, dq (B,T,H,D); k, v, dk, dv (B,T,Hkv,D); lse, delta (B,H,T) f32.
 /// Threads: 256 per block, 4 per tile row (`quad`); a row's thread owns the 4-float column
 /// chunks quad, quad+4, ... (so the 4 threads of a row read 64 contiguous bytes) and the keys
 /// (or queries) quad, quad+4, ... of the other tile dimension.
 func attentionKernelSource(headDim: Int) -> String {
-    "#define HEAD_DIM \(headDim)\n" + kernelPrelude + attentionKernelBody + "\n" + tensorCoreAttentionKernelBody
+    "#define HEAD_DIM \(headDim)\n#define HEAD_DIM_PADDED \(AttentionSharedMemory.padded(headDim))\n" + kernelPrelude
+        + attentionKernelBody + "\n" + (TensorCoreAttention.takes(headDim: headDim) ? tensorCoreAttentionKernelBody : "")
 }
 
-/// Bytes of dynamic shared memory each attention kernel needs for `headDim`.
+/// Bytes of dynamic shared memory each fp32 attention kernel needs for `headDim`.
 enum AttentionSharedMemory {
-    static func forward(headDim: Int) -> Int { (64 + 2 * 64) * (headDim + 4) * 4 + 64 * 68 * 4 }
-    static func backwardQuery(headDim: Int) -> Int { 4 * 64 * (headDim + 4) * 4 + 64 * 68 * 4 }
-    static func backwardKeyValue(headDim: Int) -> Int { (2 * 64 + 2 * 32) * (headDim + 4) * 4 + 2 * 64 * 36 * 4 }
-    /// Tensor-core kernels: 3 (forward) or 4 (backward) 64-row bf16 tiles.
-    static func tensorCoreForward(headDim: Int) -> Int { 3 * 64 * (headDim + 8) * 2 }
-    static func tensorCoreBackward(headDim: Int) -> Int { 4 * 64 * (headDim + 8) * 2 }
+    /// The width of a tile row in shared memory: `headDim` rounded up to a multiple of 16.
+    static func padded(_ headDim: Int) -> Int { (headDim + 15) / 16 * 16 }
+    static func forward(headDim: Int) -> Int { (64 + 2 * 64) * (padded(headDim) + 4) * 4 + 64 * 68 * 4 }
+    static func backwardQuery(headDim: Int) -> Int { 4 * 64 * (padded(headDim) + 4) * 4 + 64 * 68 * 4 }
+    static func backwardKeyValue(headDim: Int) -> Int { (2 * 64 + 2 * 32) * (padded(headDim) + 4) * 4 + 2 * 64 * 36 * 4 }
+    /// The most any of them needs.
+    static func largest(headDim: Int) -> Int {
+        max(forward(headDim: headDim), backwardQuery(headDim: headDim), backwardKeyValue(headDim: headDim))
+    }
 }
 
 private let attentionKernelBody = #"""
 #define D HEAD_DIM
-#define DP (HEAD_DIM + 4)          // padded row of a D-wide tile (floats)
-#define CHUNKS (HEAD_DIM / 16)     // 4-float column chunks per thread
+#define DPAD HEAD_DIM_PADDED       // tile row width: D rounded up to 16, zeros past D
+#define DP (DPAD + 4)              // padded row of a tile (floats, bank-conflict free)
+#define CHUNKS (DPAD / 16)         // 4-float column chunks per thread
 #define NEG_INF (-INFINITY)
 
-// rows x D tile from a (B,T,heads,D) tensor at (b, t0, head) into shared memory as f32; rows past T are 0.
+// rows x DPAD tile from a (B,T,heads,D) tensor at (b, t0, head) into shared memory as f32;
+// rows past T and columns past D are 0.
 __device__ __forceinline__ void load_tile(float* dst, const void* src, int bf, int b, int t0, int rows,
                                           int T, int heads, int head) {
-    for (int idx = threadIdx.x; idx < rows * D; idx += blockDim.x) {
-        const int r = idx / D, d = idx - r * D, t = t0 + r;
-        dst[r * DP + d] = t < T ? ld(src, (((i64)b * T + t) * heads + head) * D + d, bf) : 0.0f;
+    for (int idx = threadIdx.x; idx < rows * DPAD; idx += blockDim.x) {
+        const int r = idx / DPAD, d = idx - r * DPAD, t = t0 + r;
+        dst[r * DP + d] = t < T && d < D ? ld(src, (((i64)b * T + t) * heads + head) * D + d, bf) : 0.0f;
     }
 }
 
-// dot of two D-float rows in shared memory
+// dot of two DPAD-float rows in shared memory
 __device__ __forceinline__ float dot_rows(const float* a, const float* b) {
     float s = 0.0f;
 #pragma unroll 8
-    for (int d = 0; d < D; d += 4) {
+    for (int d = 0; d < DPAD; d += 4) {
         const float4 x = *reinterpret_cast<const float4*>(a + d), y = *reinterpret_cast<const float4*>(b + d);
         s += x.x * y.x + x.y * y.y + x.z * y.z + x.w * y.w;
     }
@@ -55,11 +63,15 @@ __device__ __forceinline__ void axpy_chunks(float* acc, float p, const float* ro
     }
 }
 
+// the columns below D of this thread's chunks
 __device__ __forceinline__ void store_chunks(void* dst, int bf, i64 base, const float* acc, int quad, float factor) {
 #pragma unroll
     for (int k = 0; k < CHUNKS; k++)
 #pragma unroll
-        for (int e = 0; e < 4; e++) st(dst, base + (quad + 4 * k) * 4 + e, bf, acc[4 * k + e] * factor);
+        for (int e = 0; e < 4; e++) {
+            const int d = (quad + 4 * k) * 4 + e;
+            if (d < D) st(dst, base + d, bf, acc[4 * k + e] * factor);
+        }
 }
 
 // Forward: grid (ceil(T/64), H, B). Per query tile, walks the causal key tiles with an online softmax.

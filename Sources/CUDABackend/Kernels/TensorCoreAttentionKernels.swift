@@ -1,15 +1,41 @@
+/// Block shapes and shared memory of the tensor-core attention kernels below.
+enum TensorCoreAttention {
+    /// Head dims these kernels take (others take the fp32 kernels of AttentionKernels.swift).
+    static func takes(headDim: Int) -> Bool { headDim > 0 && headDim % 16 == 0 && headDim <= 128 }
+
+    /// Threads per block: 8 warps of 16 rows each.
+    static let threads = 256
+    /// Query rows per block of the forward and dq kernels, key rows per block of the dk/dv kernel.
+    static let blockRows = 128
+
+    /// bf16 tiles with rows of headDim + 8 elements: the block's 128 rows (one tile forward, two
+    /// backward) and two pipeline stages of two 64-row tiles; dk/dv adds lse and delta per stage.
+    static func forwardShared(headDim: Int) -> Int { (128 + 2 * 2 * 64) * (headDim + 8) * 2 }
+    static func backwardQueryShared(headDim: Int) -> Int { (2 * 128 + 2 * 2 * 64) * (headDim + 8) * 2 }
+    static func backwardKeyValueShared(headDim: Int) -> Int { backwardQueryShared(headDim: headDim) + 2 * 2 * 64 * 4 }
+}
+
 /// Causal GQA flash attention on bf16 tensor cores (mma.sync m16n8k16, sm_80+), for q, k, v
 /// (and dOut) stored as bf16 with 16-byte aligned rows; fp32 accumulation and softmax, P and dS
 /// rounded to bf16 as operands of the second product (as FlashAttention 2 does). Appended to
 /// the attention source (same `HEAD_DIM`, layouts and outputs as the fp32 kernels there).
 ///
-/// A block is 4 warps; each warp owns 16 rows of a 64-row tile (queries in the forward and dq
-/// kernels, keys in the dk/dv kernel) and walks 64-wide tiles of the other side. Fragment
-/// layouts follow the PTX ISA for mma.m16n8k16: g = lane / 4, c = lane % 4; an accumulator
-/// holds rows g and g+8, columns 2c and 2c+1 of an 8-wide n tile.
+/// A block is 8 warps; each warp owns 16 rows of a 128-row tile (queries in the forward and dq
+/// kernels, keys in the dk/dv kernel) and walks 64-row tiles of the other side, which cp.async
+/// loads into shared memory one tile ahead (two stages) while the current one is computed.
+/// Fragments come from shared memory by ldmatrix (.trans for the operand whose k runs along
+/// rows); softmax runs in base 2 with log2(e) folded into the score scale. Fragment layouts
+/// follow the PTX ISA for mma.m16n8k16: g = lane / 4, c = lane % 4; an accumulator holds rows g
+/// and g+8, columns 2c and 2c+1 of an 8-wide n tile. Blocks with the most causal work start first.
 let tensorCoreAttentionKernelBody = #"""
-#define LDS (HEAD_DIM + 8)          // bf16 row stride of a tile in shared memory (bank-conflict free)
+#define LDS (HEAD_DIM + 8)          // bf16 row stride of a tile in shared memory (16-byte rows, ldmatrix conflict-free)
 #define NT (HEAD_DIM / 8)           // 8-wide n tiles across the head dimension
+#define TILE_BYTES (64 * LDS * 2)   // one 64-row tile
+#define LOG2E 1.4426950408889634f
+#define LN2 0.6931471805599453f
+// Blocks per SM the register budget aims at (the forward always 2: 128 registers, no spills;
+// dq 2 up to head dim 64, where its accumulators still fit 128 registers).
+#define DQ_BLOCKS_PER_SM (HEAD_DIM <= 64 ? 2 : 1)
 
 __device__ __forceinline__ void mma_bf16(float* acc, const unsigned* a, unsigned b0, unsigned b1) {
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
@@ -17,46 +43,79 @@ __device__ __forceinline__ void mma_bf16(float* acc, const unsigned* a, unsigned
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 __device__ __forceinline__ unsigned pack_bf16(float lo, float hi) { return (unsigned)f2bf(lo) | ((unsigned)f2bf(hi) << 16); }
-__device__ __forceinline__ unsigned ld32(const bf16_t* p) { return *reinterpret_cast<const unsigned*>(p); }
-__device__ __forceinline__ unsigned ld_pair_down(const bf16_t* p) { return (unsigned)p[0] | ((unsigned)p[LDS] << 16); }
+__device__ __forceinline__ unsigned smem_address(const void* p) {
+    unsigned a;
+    asm volatile("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }\n" : "=r"(a) : "l"(p));
+    return a;
+}
+__device__ __forceinline__ void ldmatrix_x4(unsigned* r, unsigned address) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(address));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(unsigned* r, unsigned address) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(address));
+}
+// 16 (or `bytes` < 16, the rest zero-filled) bytes global -> shared, asynchronous.
+__device__ __forceinline__ void cp_async16(unsigned dst, const void* src, int bytes) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(dst), "l"(src), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void cp_async4(unsigned dst, const void* src, int bytes) {
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" :: "r"(dst), "l"(src), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+// Waits until at most `pending` committed groups of this thread are still in flight.
+template <int pending> __device__ __forceinline__ void cp_async_wait() {
+    asm volatile("cp.async.wait_group %0;\n" :: "n"(pending) : "memory");
+}
 
-// rows x D bf16 tile of a (B,T,heads,D) tensor into shared memory, 16 bytes at a time; rows past T are 0.
-__device__ __forceinline__ void load_tile_bf16(bf16_t* dst, const bf16_t* src, int b, int t0, int rows,
-                                               int T, int heads, int head) {
+// rows x D bf16 tile of a (B,T,heads,D) tensor into shared memory at `dst` (row stride LDS),
+// asynchronously; rows past T are zero-filled.
+__device__ __forceinline__ void load_tile_async(unsigned dst, const bf16_t* src, int b, int t0, int rows,
+                                                int T, int heads, int head) {
     const int vecs = D / 8;
     for (int idx = threadIdx.x; idx < rows * vecs; idx += blockDim.x) {
-        const int r = idx / vecs, c = (idx - r * vecs) * 8, t = t0 + r;
-        uint4 val = make_uint4(0u, 0u, 0u, 0u);
-        if (t < T) val = *reinterpret_cast<const uint4*>(src + (((i64)b * T + t) * heads + head) * D + c);
-        *reinterpret_cast<uint4*>(dst + r * LDS + c) = val;
+        const int r = idx / vecs, col = (idx - r * vecs) * 8, t = t0 + r;
+        const bf16_t* from = src + (((i64)b * T + min(t, T - 1)) * heads + head) * D + col;
+        cp_async16(dst + (r * LDS + col) * 2, from, t < T ? 16 : 0);
     }
 }
 
-// acc[8][4] (16 rows x 64 cols) = X[r0..r0+16) . Y[0..64)^T over D, X and Y row-major tiles.
-__device__ __forceinline__ void rows_times_rows(float (*acc)[4], const bf16_t* X, int r0, const bf16_t* Y, int g, int c) {
+// acc[8][4] (16 rows x 64 cols) = X[r0..r0+16) . Y[0..64)^T over D; X and Y row-major tiles
+// (A rows and B columns both along rows of shared memory).
+__device__ __forceinline__ void rows_times_rows(float (*acc)[4], unsigned X, int r0, unsigned Y, int lane) {
 #pragma unroll
     for (int j = 0; j < 8; j++) { acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.0f; }
+    const int aRow = r0 + (lane & 7) + ((lane >> 3) & 1) * 8, aCol = (lane >> 4) * 8;
+    const int bRow = (lane & 7) + (lane >> 4) * 8, bCol = ((lane >> 3) & 1) * 8;
 #pragma unroll
     for (int kk = 0; kk < D / 16; kk++) {
-        const bf16_t* xa = X + (r0 + g) * LDS + kk * 16 + 2 * c;
-        unsigned a[4] = { ld32(xa), ld32(xa + 8 * LDS), ld32(xa + 8), ld32(xa + 8 * LDS + 8) };
+        unsigned a[4];
+        ldmatrix_x4(a, X + (aRow * LDS + kk * 16 + aCol) * 2);
 #pragma unroll
-        for (int j = 0; j < 8; j++) {
-            const bf16_t* yb = Y + (j * 8 + g) * LDS + kk * 16 + 2 * c;
-            mma_bf16(acc[j], a, ld32(yb), ld32(yb + 8));
+        for (int jp = 0; jp < 4; jp++) {
+            unsigned bf[4];     // n tiles 2jp, 2jp+1
+            ldmatrix_x4(bf, Y + ((jp * 16 + bRow) * LDS + kk * 16 + bCol) * 2);
+            mma_bf16(acc[2 * jp], a, bf[0], bf[1]);
+            mma_bf16(acc[2 * jp + 1], a, bf[2], bf[3]);
         }
     }
 }
 
-// out[NT][4] (16 rows x D) += P (16 x 64, accumulator layout in p) . Z[0..64) (64 rows x D tile).
-__device__ __forceinline__ void probs_times_tile(float (*out)[4], float (*p)[4], const bf16_t* Z, int g, int c) {
+// out[NT][4] (16 rows x D) += P (16 x 64, accumulator layout in p, rounded to bf16) . Z[0..64) (64 rows x D tile).
+__device__ __forceinline__ void probs_times_tile(float (*out)[4], float (*p)[4], unsigned Z, int lane) {
+    const int zRow = (lane & 7) + ((lane >> 3) & 1) * 8, zCol = (lane >> 4) * 8;
 #pragma unroll
     for (int kk = 0; kk < 4; kk++) {
-        unsigned a[4] = { pack_bf16(p[2 * kk][0], p[2 * kk][1]), pack_bf16(p[2 * kk][2], p[2 * kk][3]),
-                          pack_bf16(p[2 * kk + 1][0], p[2 * kk + 1][1]), pack_bf16(p[2 * kk + 1][2], p[2 * kk + 1][3]) };
-        const bf16_t* z = Z + (kk * 16 + 2 * c) * LDS + g;
+        const unsigned a[4] = { pack_bf16(p[2 * kk][0], p[2 * kk][1]), pack_bf16(p[2 * kk][2], p[2 * kk][3]),
+                                pack_bf16(p[2 * kk + 1][0], p[2 * kk + 1][1]), pack_bf16(p[2 * kk + 1][2], p[2 * kk + 1][3]) };
 #pragma unroll
-        for (int nt = 0; nt < NT; nt++) mma_bf16(out[nt], a, ld_pair_down(z + nt * 8), ld_pair_down(z + 8 * LDS + nt * 8));
+        for (int np = 0; np < NT / 2; np++) {
+            unsigned bf[4];     // n tiles 2np, 2np+1
+            ldmatrix_x4_trans(bf, Z + ((kk * 16 + zRow) * LDS + np * 16 + zCol) * 2);
+            mma_bf16(out[2 * np], a, bf[0], bf[1]);
+            mma_bf16(out[2 * np + 1], a, bf[2], bf[3]);
+        }
     }
 }
 
@@ -71,172 +130,226 @@ __device__ __forceinline__ void store_rows(void* dst, int bf, int b, int T, int 
         const float f = half ? factorB : factorA;
 #pragma unroll
         for (int nt = 0; nt < NT; nt++) {
-            st(dst, base + nt * 8 + 2 * c, bf, acc[nt][2 * half] * f);
-            st(dst, base + nt * 8 + 2 * c + 1, bf, acc[nt][2 * half + 1] * f);
+            const float x = acc[nt][2 * half] * f, y = acc[nt][2 * half + 1] * f;
+            if (bf) *reinterpret_cast<unsigned*>((bf16_t*)dst + base + nt * 8 + 2 * c) = pack_bf16(x, y);
+            else *reinterpret_cast<float2*>((float*)dst + base + nt * 8 + 2 * c) = make_float2(x, y);
         }
     }
 }
 
-// Forward: grid (ceil(T/64), H, B), 128 threads.
-extern "C" __global__ void __launch_bounds__(128) attention_forward_tc(
+__device__ __forceinline__ void zero_rows(float (*acc)[4]) {
+#pragma unroll
+    for (int nt = 0; nt < NT; nt++) { acc[nt][0] = acc[nt][1] = acc[nt][2] = acc[nt][3] = 0.0f; }
+}
+
+// Forward: grid (ceil(T/128), H, B), 256 threads. Key tiles [0, end of the block's queries).
+extern "C" __global__ void __launch_bounds__(256, 2) attention_forward_tc(
     void* out, int obf, float* lse, const bf16_t* q, const bf16_t* k, const bf16_t* v, int T, int H, int Hkv, float scale)
 {
     extern __shared__ __align__(16) unsigned char smemBytes[];
-    bf16_t* Qs = reinterpret_cast<bf16_t*>(smemBytes);
-    bf16_t* Ks = Qs + 64 * LDS;
-    bf16_t* Vs = Ks + 64 * LDS;
-    const int b = blockIdx.z, h = blockIdx.y, q0 = blockIdx.x * 64, grp = h / (H / Hkv);
+    const unsigned Qs = smem_address(smemBytes);         // 128 x LDS
+    const unsigned Ks = Qs + 2 * TILE_BYTES;             // 2 stages x 64 x LDS
+    const unsigned Vs = Ks + 2 * TILE_BYTES;             // 2 stages x 64 x LDS
+    const int b = blockIdx.z, h = blockIdx.y, q0 = (gridDim.x - 1 - blockIdx.x) * 128, grp = h / (H / Hkv);
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
-    const int rowA = q0 + warp * 16 + g, rowB = rowA + 8;
-    load_tile_bf16(Qs, q, b, q0, 64, T, H, h);
+    const int w0 = q0 + warp * 16, rowA = w0 + g, rowB = rowA + 8;
+    const float scale2 = scale * LOG2E;
+    const int tiles = (min(q0 + 128, T) + 63) / 64;
+    load_tile_async(Qs, q, b, q0, 128, T, H, h);
+    load_tile_async(Ks, k, b, 0, 64, T, Hkv, grp);
+    load_tile_async(Vs, v, b, 0, 64, T, Hkv, grp);
+    cp_async_commit();
     float o[NT][4];
-#pragma unroll
-    for (int nt = 0; nt < NT; nt++) { o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f; }
-    float mA = NEG_INF, mB = NEG_INF, lA = 0.0f, lB = 0.0f;
-    const int keyEnd = min(q0 + 64, T);
-    for (int k0 = 0; k0 < keyEnd; k0 += 64) {
+    zero_rows(o);
+    float mA = NEG_INF, mB = NEG_INF, lA = 0.0f, lB = 0.0f;   // running max (base 2) and sum per row
+    for (int kt = 0; kt < tiles; kt++) {
+        if (kt + 1 < tiles) {
+            const unsigned next = ((kt + 1) & 1) * TILE_BYTES;
+            load_tile_async(Ks + next, k, b, (kt + 1) * 64, 64, T, Hkv, grp);
+            load_tile_async(Vs + next, v, b, (kt + 1) * 64, 64, T, Hkv, grp);
+            cp_async_commit();
+            cp_async_wait<1>();
+        } else {
+            cp_async_wait<0>();
+        }
         __syncthreads();
-        load_tile_bf16(Ks, k, b, k0, 64, T, Hkv, grp);
-        load_tile_bf16(Vs, v, b, k0, 64, T, Hkv, grp);
-        __syncthreads();
-        float s[8][4];
-        rows_times_rows(s, Qs, warp * 16, Ks, g, c);
-        float maxA = NEG_INF, maxB = NEG_INF;
+        const int k0 = kt * 64;
+        const unsigned stage = (kt & 1) * TILE_BYTES;
+        if (k0 <= w0 + 15) {    // the warp's rows see some key of this tile
+            float s[8][4];
+            rows_times_rows(s, Qs, warp * 16, Ks + stage, lane);
+            const bool diagonal = k0 + 63 > w0;
+            float maxA = NEG_INF, maxB = NEG_INF;
 #pragma unroll
-        for (int j = 0; j < 8; j++) {
+            for (int j = 0; j < 8; j++) {
 #pragma unroll
-            for (int e = 0; e < 4; e++) {
-                const int key = k0 + j * 8 + 2 * c + (e & 1), row = e < 2 ? rowA : rowB;
-                s[j][e] = key <= row ? s[j][e] * scale : NEG_INF;
+                for (int e = 0; e < 4; e++) {
+                    const int key = k0 + j * 8 + 2 * c + (e & 1), row = e < 2 ? rowA : rowB;
+                    s[j][e] = diagonal && key > row ? NEG_INF : s[j][e] * scale2;
+                }
+                maxA = fmaxf(maxA, fmaxf(s[j][0], s[j][1]));
+                maxB = fmaxf(maxB, fmaxf(s[j][2], s[j][3]));
             }
-            maxA = fmaxf(maxA, fmaxf(s[j][0], s[j][1]));
-            maxB = fmaxf(maxB, fmaxf(s[j][2], s[j][3]));
-        }
-        maxA = fmaxf(maxA, __shfl_xor_sync(0xffffffffu, maxA, 1)); maxA = fmaxf(maxA, __shfl_xor_sync(0xffffffffu, maxA, 2));
-        maxB = fmaxf(maxB, __shfl_xor_sync(0xffffffffu, maxB, 1)); maxB = fmaxf(maxB, __shfl_xor_sync(0xffffffffu, maxB, 2));
-        const float newA = fmaxf(mA, maxA), newB = fmaxf(mB, maxB);
-        // Rows past T may see no valid key: keep them finite (never stored).
-        const float baseA = newA == NEG_INF ? 0.0f : newA, baseB = newB == NEG_INF ? 0.0f : newB;
-        float sumA = 0.0f, sumB = 0.0f;
+            maxA = fmaxf(maxA, __shfl_xor_sync(0xffffffffu, maxA, 1)); maxA = fmaxf(maxA, __shfl_xor_sync(0xffffffffu, maxA, 2));
+            maxB = fmaxf(maxB, __shfl_xor_sync(0xffffffffu, maxB, 1)); maxB = fmaxf(maxB, __shfl_xor_sync(0xffffffffu, maxB, 2));
+            const float newA = fmaxf(mA, maxA), newB = fmaxf(mB, maxB);
+            // A row that has seen no valid key yet keeps a finite base (its terms are all 0).
+            const float baseA = newA == NEG_INF ? 0.0f : newA, baseB = newB == NEG_INF ? 0.0f : newB;
+            float sumA = 0.0f, sumB = 0.0f;
 #pragma unroll
-        for (int j = 0; j < 8; j++) {
-            s[j][0] = expf(s[j][0] - baseA); s[j][1] = expf(s[j][1] - baseA);
-            s[j][2] = expf(s[j][2] - baseB); s[j][3] = expf(s[j][3] - baseB);
-            sumA += s[j][0] + s[j][1];
-            sumB += s[j][2] + s[j][3];
-        }
-        sumA += __shfl_xor_sync(0xffffffffu, sumA, 1); sumA += __shfl_xor_sync(0xffffffffu, sumA, 2);
-        sumB += __shfl_xor_sync(0xffffffffu, sumB, 1); sumB += __shfl_xor_sync(0xffffffffu, sumB, 2);
-        const float corrA = mA == NEG_INF ? 0.0f : expf(mA - baseA), corrB = mB == NEG_INF ? 0.0f : expf(mB - baseB);
-        lA = lA * corrA + sumA; lB = lB * corrB + sumB;
-        mA = newA; mB = newB;
+            for (int j = 0; j < 8; j++) {
+                s[j][0] = exp2f(s[j][0] - baseA); s[j][1] = exp2f(s[j][1] - baseA);
+                s[j][2] = exp2f(s[j][2] - baseB); s[j][3] = exp2f(s[j][3] - baseB);
+                sumA += s[j][0] + s[j][1];
+                sumB += s[j][2] + s[j][3];
+            }
+            sumA += __shfl_xor_sync(0xffffffffu, sumA, 1); sumA += __shfl_xor_sync(0xffffffffu, sumA, 2);
+            sumB += __shfl_xor_sync(0xffffffffu, sumB, 1); sumB += __shfl_xor_sync(0xffffffffu, sumB, 2);
+            const float corrA = exp2f(mA - baseA), corrB = exp2f(mB - baseB);    // 0 while m is -inf
+            lA = lA * corrA + sumA; lB = lB * corrB + sumB;
+            mA = newA; mB = newB;
 #pragma unroll
-        for (int nt = 0; nt < NT; nt++) { o[nt][0] *= corrA; o[nt][1] *= corrA; o[nt][2] *= corrB; o[nt][3] *= corrB; }
-        probs_times_tile(o, s, Vs, g, c);
+            for (int nt = 0; nt < NT; nt++) { o[nt][0] *= corrA; o[nt][1] *= corrA; o[nt][2] *= corrB; o[nt][3] *= corrB; }
+            probs_times_tile(o, s, Vs + stage, lane);
+        }
+        __syncthreads();    // the next iteration's loads overwrite this stage
     }
     store_rows(out, obf, b, T, H, h, rowA, o, c, 1.0f / lA, 1.0f / lB);
     if (c == 0) {
-        if (rowA < T) lse[((i64)b * H + h) * T + rowA] = mA + logf(lA);
-        if (rowB < T) lse[((i64)b * H + h) * T + rowB] = mB + logf(lB);
+        if (rowA < T) lse[((i64)b * H + h) * T + rowA] = (mA + log2f(lA)) * LN2;
+        if (rowB < T) lse[((i64)b * H + h) * T + rowB] = (mB + log2f(lB)) * LN2;
     }
 }
 
-// dq: grid (ceil(T/64), H, B), 128 threads. dS = P (dOut v^T - delta); dq = scale dS k.
-extern "C" __global__ void __launch_bounds__(128) attention_backward_query_tc(
+// dq: grid (ceil(T/128), H, B), 256 threads. dS = P (dOut v^T - delta); dq = scale dS k.
+extern "C" __global__ void __launch_bounds__(256, DQ_BLOCKS_PER_SM) attention_backward_query_tc(
     void* dq, int dqbf, const bf16_t* dout, const bf16_t* q, const bf16_t* k, const bf16_t* v,
     const float* lse, const float* delta, int T, int H, int Hkv, float scale)
 {
     extern __shared__ __align__(16) unsigned char smemBytes[];
-    bf16_t* Qs = reinterpret_cast<bf16_t*>(smemBytes);
-    bf16_t* Os = Qs + 64 * LDS;
-    bf16_t* Ks = Os + 64 * LDS;
-    bf16_t* Vs = Ks + 64 * LDS;
-    const int b = blockIdx.z, h = blockIdx.y, q0 = blockIdx.x * 64, grp = h / (H / Hkv);
+    const unsigned Qs = smem_address(smemBytes);         // 128 x LDS
+    const unsigned Os = Qs + 2 * TILE_BYTES;             // dOut, 128 x LDS
+    const unsigned Ks = Os + 2 * TILE_BYTES;             // 2 stages x 64 x LDS
+    const unsigned Vs = Ks + 2 * TILE_BYTES;             // 2 stages x 64 x LDS
+    const int b = blockIdx.z, h = blockIdx.y, q0 = (gridDim.x - 1 - blockIdx.x) * 128, grp = h / (H / Hkv);
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
-    const int rowA = q0 + warp * 16 + g, rowB = rowA + 8;
-    load_tile_bf16(Qs, q, b, q0, 64, T, H, h);
-    load_tile_bf16(Os, dout, b, q0, 64, T, H, h);
+    const int w0 = q0 + warp * 16, rowA = w0 + g, rowB = rowA + 8;
+    const float scale2 = scale * LOG2E;
+    const int tiles = (min(q0 + 128, T) + 63) / 64;
+    load_tile_async(Qs, q, b, q0, 128, T, H, h);
+    load_tile_async(Os, dout, b, q0, 128, T, H, h);
+    load_tile_async(Ks, k, b, 0, 64, T, Hkv, grp);
+    load_tile_async(Vs, v, b, 0, 64, T, Hkv, grp);
+    cp_async_commit();
     const i64 statA = ((i64)b * H + h) * T + rowA;
-    const float lseA = rowA < T ? lse[statA] : 0.0f, lseB = rowB < T ? lse[statA + 8] : 0.0f;
+    // Rows past T get finite stand-ins (their dq is never stored).
+    const float lseA = rowA < T ? lse[statA] * LOG2E : 0.0f, lseB = rowB < T ? lse[statA + 8] * LOG2E : 0.0f;
     const float deltaA = rowA < T ? delta[statA] : 0.0f, deltaB = rowB < T ? delta[statA + 8] : 0.0f;
     float acc[NT][4];
-#pragma unroll
-    for (int nt = 0; nt < NT; nt++) { acc[nt][0] = acc[nt][1] = acc[nt][2] = acc[nt][3] = 0.0f; }
-    const int keyEnd = min(q0 + 64, T);
-    for (int k0 = 0; k0 < keyEnd; k0 += 64) {
-        __syncthreads();
-        load_tile_bf16(Ks, k, b, k0, 64, T, Hkv, grp);
-        load_tile_bf16(Vs, v, b, k0, 64, T, Hkv, grp);
-        __syncthreads();
-        float s[8][4], dp[8][4];
-        rows_times_rows(s, Qs, warp * 16, Ks, g, c);
-        rows_times_rows(dp, Os, warp * 16, Vs, g, c);
-#pragma unroll
-        for (int j = 0; j < 8; j++) {
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                const int key = k0 + j * 8 + 2 * c + (e & 1), row = e < 2 ? rowA : rowB;
-                const float p = key <= row && row < T ? expf(s[j][e] * scale - (e < 2 ? lseA : lseB)) : 0.0f;
-                s[j][e] = p * (dp[j][e] - (e < 2 ? deltaA : deltaB));
-            }
+    zero_rows(acc);
+    for (int kt = 0; kt < tiles; kt++) {
+        if (kt + 1 < tiles) {
+            const unsigned next = ((kt + 1) & 1) * TILE_BYTES;
+            load_tile_async(Ks + next, k, b, (kt + 1) * 64, 64, T, Hkv, grp);
+            load_tile_async(Vs + next, v, b, (kt + 1) * 64, 64, T, Hkv, grp);
+            cp_async_commit();
+            cp_async_wait<1>();
+        } else {
+            cp_async_wait<0>();
         }
-        probs_times_tile(acc, s, Ks, g, c);
+        __syncthreads();
+        const int k0 = kt * 64;
+        const unsigned stage = (kt & 1) * TILE_BYTES;
+        if (k0 <= w0 + 15) {
+            float s[8][4], dp[8][4];
+            rows_times_rows(s, Qs, warp * 16, Ks + stage, lane);
+            rows_times_rows(dp, Os, warp * 16, Vs + stage, lane);
+            const bool diagonal = k0 + 63 > w0;
+#pragma unroll
+            for (int j = 0; j < 8; j++) {
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    const int key = k0 + j * 8 + 2 * c + (e & 1), row = e < 2 ? rowA : rowB;
+                    const float p = diagonal && key > row ? 0.0f : exp2f(s[j][e] * scale2 - (e < 2 ? lseA : lseB));
+                    s[j][e] = p * (dp[j][e] - (e < 2 ? deltaA : deltaB));
+                }
+            }
+            probs_times_tile(acc, s, Ks + stage, lane);
+        }
+        __syncthreads();
     }
     store_rows(dq, dqbf, b, T, H, h, rowA, acc, c, scale, scale);
 }
 
-// dk, dv: grid (ceil(T/64), Hkv, B), 128 threads; a warp owns 16 keys, walks every query head
-// of its group and every 64-query tile at or after its keys. dv = P^T dOut, dk = scale dS^T q.
-extern "C" __global__ void __launch_bounds__(128) attention_backward_key_value_tc(
+// dk, dv: grid (ceil(T/128), Hkv, B), 256 threads; a warp owns 16 keys of the block's 128; the
+// block walks every query head of its group and every 64-query tile at or after its keys.
+// dv = P^T dOut, dk = scale dS^T q.
+extern "C" __global__ void __launch_bounds__(256) attention_backward_key_value_tc(
     void* dk, int dkbf, void* dv, int dvbf, const bf16_t* dout, const bf16_t* q, const bf16_t* k, const bf16_t* v,
     const float* lse, const float* delta, int T, int H, int Hkv, float scale)
 {
     extern __shared__ __align__(16) unsigned char smemBytes[];
-    bf16_t* Ks = reinterpret_cast<bf16_t*>(smemBytes);
-    bf16_t* Vs = Ks + 64 * LDS;
-    bf16_t* Qs = Vs + 64 * LDS;
-    bf16_t* Os = Qs + 64 * LDS;
-    __shared__ float tileLse[64], tileDelta[64];
-    const int b = blockIdx.z, grp = blockIdx.y, k0 = blockIdx.x * 64;
+    const unsigned Ks = smem_address(smemBytes);         // 128 x LDS
+    const unsigned Vs = Ks + 2 * TILE_BYTES;             // 128 x LDS
+    const unsigned Qs = Vs + 2 * TILE_BYTES;             // 2 stages x 64 x LDS
+    const unsigned Os = Qs + 2 * TILE_BYTES;             // dOut, 2 stages x 64 x LDS
+    float* stats = reinterpret_cast<float*>(smemBytes + 8 * TILE_BYTES);   // 2 stages x (lse[64], delta[64])
+    const unsigned statsAddress = Qs + 4 * TILE_BYTES;
+    const int b = blockIdx.z, grp = blockIdx.y, k0 = blockIdx.x * 128, group = H / Hkv;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
-    const int keyA = k0 + warp * 16 + g, keyB = keyA + 8;
-    const int group = H / Hkv;
-    load_tile_bf16(Ks, k, b, k0, 64, T, Hkv, grp);
-    load_tile_bf16(Vs, v, b, k0, 64, T, Hkv, grp);
+    const int w0 = k0 + warp * 16, keyA = w0 + g, keyB = keyA + 8;
+    const float scale2 = scale * LOG2E;
+    const int queryTiles = (T - k0 + 63) / 64, steps = group * queryTiles;
+    // Step i: query head grp * group + i / queryTiles, queries k0 + (i % queryTiles) * 64 onward.
+    auto loadStep = [&](int i, int st) {
+        const int h = grp * group + i / queryTiles, q0 = k0 + (i % queryTiles) * 64;
+        load_tile_async(Qs + st * TILE_BYTES, q, b, q0, 64, T, H, h);
+        load_tile_async(Os + st * TILE_BYTES, dout, b, q0, 64, T, H, h);
+        if (threadIdx.x < 128) {
+            const int r = threadIdx.x & 63, t = q0 + r;
+            const float* src = (threadIdx.x < 64 ? lse : delta) + ((i64)b * H + h) * T + min(t, T - 1);
+            cp_async4(statsAddress + (st * 128 + threadIdx.x) * 4, src, t < T ? 4 : 0);
+        }
+    };
+    load_tile_async(Ks, k, b, k0, 128, T, Hkv, grp);
+    load_tile_async(Vs, v, b, k0, 128, T, Hkv, grp);
+    loadStep(0, 0);
+    cp_async_commit();
     float dkAcc[NT][4], dvAcc[NT][4];
-#pragma unroll
-    for (int nt = 0; nt < NT; nt++) {
-        dkAcc[nt][0] = dkAcc[nt][1] = dkAcc[nt][2] = dkAcc[nt][3] = 0.0f;
-        dvAcc[nt][0] = dvAcc[nt][1] = dvAcc[nt][2] = dvAcc[nt][3] = 0.0f;
-    }
-    for (int h = grp * group; h < (grp + 1) * group; h++) {
-        for (int q0 = k0; q0 < T; q0 += 64) {
-            __syncthreads();
-            load_tile_bf16(Qs, q, b, q0, 64, T, H, h);
-            load_tile_bf16(Os, dout, b, q0, 64, T, H, h);
-            if (threadIdx.x < 64) {
-                const int t = q0 + threadIdx.x;
-                const i64 stat = ((i64)b * H + h) * T + t;
-                tileLse[threadIdx.x] = t < T ? lse[stat] : 0.0f;
-                tileDelta[threadIdx.x] = t < T ? delta[stat] : 0.0f;
-            }
-            __syncthreads();
+    zero_rows(dkAcc);
+    zero_rows(dvAcc);
+    for (int i = 0; i < steps; i++) {
+        if (i + 1 < steps) {
+            loadStep(i + 1, (i + 1) & 1);
+            cp_async_commit();
+            cp_async_wait<1>();
+        } else {
+            cp_async_wait<0>();
+        }
+        __syncthreads();
+        const int q0 = k0 + (i % queryTiles) * 64, st = i & 1;
+        const float* tileLse = stats + st * 128;
+        const float* tileDelta = tileLse + 64;
+        if (q0 + 63 >= w0) {    // some query of the tile sees some key of the warp
             float p[8][4], ds[8][4];
-            rows_times_rows(p, Ks, warp * 16, Qs, g, c);     // S^T: keys x queries
-            rows_times_rows(ds, Vs, warp * 16, Os, g, c);    // dP^T
+            rows_times_rows(p, Ks, warp * 16, Qs + st * TILE_BYTES, lane);     // S^T: keys x queries
+            rows_times_rows(ds, Vs, warp * 16, Os + st * TILE_BYTES, lane);    // dP^T
+            const bool masked = q0 < w0 + 15 || q0 + 63 >= T;    // the causal diagonal or queries past T
 #pragma unroll
             for (int j = 0; j < 8; j++) {
 #pragma unroll
                 for (int e = 0; e < 4; e++) {
                     const int col = j * 8 + 2 * c + (e & 1), query = q0 + col, key = e < 2 ? keyA : keyB;
-                    const float pr = key <= query && query < T ? expf(p[j][e] * scale - tileLse[col]) : 0.0f;
+                    const float pr = masked && (key > query || query >= T) ? 0.0f
+                                                                           : exp2f(p[j][e] * scale2 - tileLse[col] * LOG2E);
                     p[j][e] = pr;
                     ds[j][e] = pr * (ds[j][e] - tileDelta[col]);
                 }
             }
-            probs_times_tile(dvAcc, p, Os, g, c);
-            probs_times_tile(dkAcc, ds, Qs, g, c);
+            probs_times_tile(dvAcc, p, Os + st * TILE_BYTES, lane);
+            probs_times_tile(dkAcc, ds, Qs + st * TILE_BYTES, lane);
         }
+        __syncthreads();
     }
     store_rows(dk, dkbf, b, T, Hkv, grp, keyA, dkAcc, c, scale, scale);
     store_rows(dv, dvbf, b, T, Hkv, grp, keyA, dvAcc, c, 1.0f, 1.0f);

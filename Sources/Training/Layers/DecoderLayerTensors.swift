@@ -24,10 +24,11 @@ struct DecoderLayerTensors {
     let downProj: TensorRef         // (C, I)
     let downBias: TensorRef?        // (C)
 
-    /// `buffer` holds `layout.count` elements, starting at `offset`.
-    init(layout: LayerLayout, buffer: any DeviceBuffer, offset: Int = 0) {
+    /// `buffer` holds `layout.count` elements, starting at `offset`; the norm weights come
+    /// from `norms` when given (a bf16 model's f32 norms).
+    init(layout: LayerLayout, buffer: any DeviceBuffer, offset: Int = 0, norms: NormWeightCopies? = nil) {
         func optional(_ name: String) -> TensorRef? {
-            layout.slot(name).map { buffer.ref(offset + $0.offset) }
+            norms?.ref(name) ?? layout.slot(name).map { buffer.ref(offset + $0.offset) }
         }
         func required(_ name: String) -> TensorRef {
             guard let ref = optional(name) else { preconditionFailure("LayerLayout has no \(name)") }

@@ -16,9 +16,10 @@ import Support
 /// by chunk by the backend's fused `linearCrossEntropy`, never materializing (N,V) logits.
 ///
 /// Precision: `storage` is the element type of the weights and of the activations that GEMMs
-/// read or write (f32 on the CPU; bf16 on the GPU, like PyTorch autocast with bf16). Weight
-/// gradients, the residual stream (activation checkpoints and its gradient), norms' rstd
-/// and attention's lse are f32 whatever the storage; math is fp32.
+/// read or write (f32 on the CPU; bf16 on the GPU, like PyTorch autocast with bf16). RMSNorm
+/// weights (`NormWeightCopies`, the final norm), weight gradients, the residual stream
+/// (activation checkpoints and its gradient), norms' rstd and attention's lse are f32 whatever
+/// the storage, as under autocast; math is fp32.
 public final class DecoderModel {
     public let layout: ModelLayout
     public let backend: any Backend
@@ -31,10 +32,12 @@ public final class DecoderModel {
     private let layerWeights: [any DeviceBuffer]
     private let layerGradients: [any DeviceBuffer]
     private let layerWeightTensors: [DecoderLayerTensors]
+    /// The layers' norm weights in f32 when the storage is not f32 (empty otherwise).
+    private let layerNorms: [NormWeightCopies]
     private let layerGradientTensors: [DecoderLayerTensors]
     private let embedding: any DeviceBuffer           // (V,C)
     private let embeddingGradient: any DeviceBuffer
-    private let finalNorm: any DeviceBuffer           // (C)
+    private let finalNorm: any DeviceBuffer           // (C) f32
     private let finalNormGradient: any DeviceBuffer
     private let lmHead: (any DeviceBuffer)?           // (V,C), nil when tied
     private let lmHeadGradient: (any DeviceBuffer)?
@@ -87,11 +90,15 @@ public final class DecoderModel {
         func stored(_ count: Int) throws -> any DeviceBuffer { try backend.makeBuffer(storage, count: count) }
         layerWeights = try (0..<c.numLayers).map { _ in try stored(layout.layer.count) }
         layerGradients = try (0..<c.numLayers).map { _ in try floats(layout.layer.count) }
-        layerWeightTensors = layerWeights.map { DecoderLayerTensors(layout: layout.layer, buffer: $0) }
+        let norms = try storage == .f32 ? [] : (0..<c.numLayers).map { _ in try NormWeightCopies(layout: layout.layer, backend: backend) }
+        layerNorms = norms
+        layerWeightTensors = zip(layerWeights.indices, layerWeights).map { i, weights in
+            DecoderLayerTensors(layout: layout.layer, buffer: weights, norms: norms.isEmpty ? nil : norms[i])
+        }
         layerGradientTensors = layerGradients.map { DecoderLayerTensors(layout: layout.layer, buffer: $0) }
         embedding = try stored(layout.embedding.count)
         embeddingGradient = try floats(layout.embedding.count)
-        finalNorm = try stored(layout.finalNorm.count)
+        finalNorm = try floats(layout.finalNorm.count)
         finalNormGradient = try floats(layout.finalNorm.count)
         lmHead = try layout.lmHead.map { try stored($0.count) }
         lmHeadGradient = try layout.lmHead.map { try floats($0.count) }
@@ -126,7 +133,7 @@ public final class DecoderModel {
         let l = layout
         var buffers = (0..<config.numLayers).map {
             TrainableBuffer(name: "model.layers.\($0)", weights: layerWeights[$0], gradients: layerGradients[$0],
-                            segments: OptimizerSegments(l.layer.tensors))
+                            segments: OptimizerSegments(l.layer.tensors), f32Copies: layerNorms.isEmpty ? [] : layerNorms[$0].f32Copies)
         }
         buffers.append(TrainableBuffer(name: l.embedding.name, weights: embedding, gradients: embeddingGradient,
                                        segments: OptimizerSegments([l.embedding])))
@@ -140,10 +147,11 @@ public final class DecoderModel {
     }
 
     /// Copies every parameter from host memory (its layout must be this model's), rounded to
-    /// the storage type.
+    /// the storage type (norm weights stay f32).
     public func loadParameters(_ p: HostParameters) {
         precondition(p.layout == layout, "parameters of another model layout")
         for (buffer, host) in zip(layerWeights, p.layers) { upload(host, to: buffer) }
+        for (norms, host) in zip(layerNorms, p.layers) { norms.upload(from: host, backend: backend) }
         upload(p.embedding, to: embedding)
         upload(p.finalNorm, to: finalNorm)
         if let lmHead, let host = p.lmHead { upload(host, to: lmHead) }

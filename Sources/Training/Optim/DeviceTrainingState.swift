@@ -9,7 +9,8 @@ import ModelFormats
 ///      per tensor), the slots summed in double on the host: the global 2-norm;
 ///   2. the clip coefficient from that norm (`GradientClipping.coefficient`, by the caller);
 ///   3. `update`: the backend's `adamW` per tensor with its decay flag and the coefficient as
-///      `gradScale`, writing the bf16 compute weights in the same pass.
+///      `gradScale`, writing the bf16 compute weights in the same pass (and copying the fp32
+///      masters of the tensors the model reads in f32, its norm weights).
 /// Masters and moments cross to the host only for checkpoints (`download`) and resume
 /// (`upload`). No allocation per step.
 public final class DeviceTrainingState {
@@ -21,6 +22,8 @@ public final class DeviceTrainingState {
         /// masters are the model's weights.
         let computeCopy: (any DeviceBuffer)?
         let gradients: any DeviceBuffer
+        /// Master ranges the model reads from separate f32 copies.
+        let f32Copies: [TrainableBuffer.F32Copy]
         let m: any DeviceBuffer
         let v: any DeviceBuffer
         let segments: OptimizerSegments
@@ -44,7 +47,7 @@ public final class DeviceTrainingState {
             let separate = b.weights.elementType != .f32
             let m = try backend.makeBuffer(.f32, count: count), v = try backend.makeBuffer(.f32, count: count)
             return Buffer(name: b.name, masters: separate ? try backend.makeBuffer(.f32, count: count) : b.weights,
-                          computeCopy: separate ? b.weights : nil, gradients: b.gradients, m: m, v: v,
+                          computeCopy: separate ? b.weights : nil, gradients: b.gradients, f32Copies: b.f32Copies, m: m, v: v,
                           segments: b.segments)
         }
         let tensors = buffers.reduce(0) { $0 + $1.segments.segments.count }
@@ -63,6 +66,7 @@ public final class DeviceTrainingState {
             upload(UnsafeMutableBufferPointer(start: h.moments.expAvg, count: h.moments.count), to: b.m)
             upload(UnsafeMutableBufferPointer(start: h.moments.expAvgSq, count: h.moments.count), to: b.v)
             if let copy = b.computeCopy { backend.copy(b.masters.ref(), to: copy.ref(), count: copy.count) }
+            refreshF32Copies(b)
         }
         step = host.step
     }
@@ -120,6 +124,13 @@ public final class DeviceTrainingState {
                               computeCopy: b.computeCopy?.ref(i), count: s.range.count,
                               scalars: s.decays ? withDecay : withoutDecay)
             }
+            refreshF32Copies(b)
+        }
+    }
+
+    private func refreshF32Copies(_ b: Buffer) {
+        for c in b.f32Copies {
+            backend.copy(b.masters.ref(c.range.lowerBound), to: c.target, count: c.range.count)
         }
     }
 }

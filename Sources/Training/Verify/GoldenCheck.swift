@@ -13,7 +13,8 @@ import Support
 /// `DeviceTrainingState` (per-step loss and gradient norm, final masters).
 /// Errors are ‖ours − ref‖ / ‖ref‖ (relative differences for scalars).
 public struct GoldenCheck {
-    /// The bounds of one storage type.
+    /// The bounds of one storage type: fixed floors, for bf16 raised per quantity to twice
+    /// PyTorch's own autocast deviation (`AutocastDeviation`).
     public struct Bounds {
         public var logits: Double
         public var loss: Double
@@ -25,19 +26,28 @@ public struct GoldenCheck {
         /// and Adam (dividing by sqrt(v)) still steps them by O(lr): their final values carry
         /// the rounding noise (DecoderModelTrainingTests measured ~2e-4 in fp32).
         public var finalKeyBias: Double
+        /// Whether a quantity's bound is max(floor, 2 × PyTorch's bf16 autocast deviation on it).
+        /// Our bf16 compute rounds where autocast rounds (bf16 GEMM operands and outputs, fp32
+        /// accumulation, fp32 residual stream and norms), so its distance from the fp32 result is
+        /// rounding noise of the same kind and size as PyTorch's own, drawn independently
+        /// (other summation orders, fused kernels, bf16 P in attention): two such draws differ
+        /// by about √2 × one of them, and 2× leaves room for the luck of the draw. On the tiny
+        /// O(1)-weight fixtures PyTorch's own logits deviate by 0.7–1.1e-2: a fixed 1e-2 would
+        /// be a bound PyTorch itself fails.
+        public var scalesWithAutocastDeviation = false
 
         /// f32: only summation orders differ (the bounds of the CPU golden tests).
         public static let f32 = Bounds(logits: 1e-5, loss: 1e-5, gradient: 1e-4, gradNorm: 1e-5, finalWeights: 1e-4,
                                        finalKeyBias: 1e-3)
         /// bf16 storage (unit roundoff 2⁻⁹ ≈ 2e-3 per rounding; weights, activations and the
-        /// gradients that flow between GEMMs are rounded, a few times per layer, over 2 layers):
-        /// logits and loss within 1e-2, gradients within 5e-2 of their tensor's norm (small
+        /// gradients that flow between GEMMs are rounded, a few times per layer, over 2 layers),
+        /// floors before the autocast scaling: logits and loss within 1e-2, gradients within 5e-2 of their tensor's norm (small
         /// bias and norm vectors sum many rounded terms), the global norm within 2e-2; the final
         /// fp32 masters within 1e-2 (five small updates on weights of size ~0.02-1).
         /// The key bias's noise-driven components are at bf16's rounding floor: only its size is
         /// checked (within 100% of the reference's norm).
         public static let bf16 = Bounds(logits: 1e-2, loss: 1e-2, gradient: 5e-2, gradNorm: 2e-2, finalWeights: 1e-2,
-                                        finalKeyBias: 1)
+                                        finalKeyBias: 1, scalesWithAutocastDeviation: true)
     }
 
     public struct Line {
@@ -83,6 +93,8 @@ public struct GoldenCheck {
     private func check(_ folder: String, name: String, _ add: (Line) -> Void) throws {
         let weights = try ModelWeights.load(directory: folder)
         let json = try readJSONFile(folder + "/reference.json")
+        let deviation = bounds.scalesWithAutocastDeviation
+            ? try AutocastDeviation(json, file: folder + "/reference.json") : nil
         let referencePath = folder + "/reference.safetensors"
         let reference = try SafeTensorsFile(path: referencePath)
         func tensor(_ t: String) throws -> (shape: [Int], values: [Float]) {
@@ -108,28 +120,32 @@ public struct GoldenCheck {
                                      storage: device.storage)
         model.loadParameters(weights)
         let logits = try model.allLogits(inputIds: ids, batch: batch, seqLen: seqLen)
-        line("logits", Self.relativeL2Error(logits, try tensor("logits").values), bounds.logits)
+        line("logits", Self.relativeL2Error(logits, try tensor("logits").values), bound(bounds.logits, deviation?.logits))
         let targets = Self.targetCount(labels, seqLen: seqLen)
         model.zeroGradients()
         let lossSum = try model.forwardBackward(inputIds: ids, labels: labels, batch: batch, seqLen: seqLen,
                                                 lossScale: 1 / Float(targets))
         let referenceLoss = Double(try tensor("loss").values[0])
-        line("loss", abs(lossSum / Double(targets) - referenceLoss) / referenceLoss, bounds.loss)
+        line("loss", abs(lossSum / Double(targets) - referenceLoss) / referenceLoss, bound(bounds.loss, deviation?.loss))
         let gradients = ModelWeights(config: weights.config)
         model.readGradients(into: gradients)
-        var worst = (error: 0.0, tensor: "")
+        var worst = Worst()
         for t in gradients.namedTensors {
-            let error = Self.relativeL2Error(Array(t.values), try tensor("grad." + t.name).values)
-            if error > worst.error || !error.isFinite { worst = (error, t.name) }
+            let limit = bound(bounds.gradient, try deviation.map {
+                try AutocastDeviation.of(t.name, in: $0.gradients, file: folder + "/reference.json", "gradients")
+            })
+            worst.add(t.name, Self.relativeL2Error(Array(t.values), try tensor("grad." + t.name).values), limit)
         }
-        line("worst gradient (\(worst.tensor))", worst.error, bounds.gradient)
+        line("worst gradient (\(worst.tensor))", worst.error, worst.bound)
 
-        try checkTraining(weights: weights, masters: try ModelWeights.load(directory: folder), json: json, ids: try ints("train.input_ids"), labels: try ints("train.labels"),
+        try checkTraining(weights: weights, masters: try ModelWeights.load(directory: folder), json: json, jsonFile: folder + "/reference.json", deviation: deviation,
+                          ids: try ints("train.input_ids"), labels: try ints("train.labels"),
                           shape: try tensor("train.input_ids").shape, file: referencePath, tensor: tensor, line: line)
     }
 
     /// Five steps as scripts/make_reference.py trains them, through the device optimizer.
-    private func checkTraining(weights: ModelWeights, masters: ModelWeights, json: JSON, ids: [Int32], labels: [Int32], shape: [Int], file: String,
+    private func checkTraining(weights: ModelWeights, masters: ModelWeights, json: JSON, jsonFile: String, deviation: AutocastDeviation?,
+                               ids: [Int32], labels: [Int32], shape: [Int], file: String,
                                tensor: (String) throws -> (shape: [Int], values: [Float]),
                                line: (String, Double, Double) -> Void) throws {
         guard shape.count == 4, let train = json["train"], let betas = train["betas"]?.array, betas.count == 2,
@@ -170,20 +186,36 @@ public struct GoldenCheck {
             state.update(learningRate: schedule.learningRate(stepsTaken: step),
                          gradScale: GradientClipping.coefficient(totalNorm: norm, maxNorm: maxNorm))
         }
-        line("\(steps)-step training: worst step loss", worstLoss, bounds.loss)
-        line("\(steps)-step training: worst gradient norm", worstNorm, bounds.gradNorm)
+        line("\(steps)-step training: worst step loss", worstLoss, bound(bounds.loss, deviation?.trainLosses))
+        line("\(steps)-step training: worst gradient norm", worstNorm, bound(bounds.gradNorm, deviation?.trainGradNorms))
         state.download(into: host)
-        var worst = (error: 0.0, tensor: ""), worstKeyBias: Double?
+        var worst = Worst(), worstKeyBias: Double?
         for t in host.masters.namedTensors {
             let error = Self.relativeL2Error(Array(t.values), try tensor("final." + t.name).values)
             if t.name.hasSuffix("self_attn.k_proj.bias") {
                 worstKeyBias = max(worstKeyBias ?? 0, error.isNaN ? .infinity : error)
-            } else if error > worst.error || !error.isFinite {
-                worst = (error, t.name)
+            } else {
+                worst.add(t.name, error, bound(bounds.finalWeights, try deviation.map {
+                    try AutocastDeviation.of(t.name, in: $0.finalWeights, file: jsonFile, "train.final")
+                }))
             }
         }
-        line("\(steps)-step training: worst final weight (\(worst.tensor))", worst.error, bounds.finalWeights)
+        line("\(steps)-step training: worst final weight (\(worst.tensor))", worst.error, worst.bound)
         if let worstKeyBias { line("\(steps)-step training: final k_proj.bias", worstKeyBias, bounds.finalKeyBias) }
+    }
+
+    /// `floor`, or for bf16 max(floor, 2 × PyTorch's autocast deviation on the quantity).
+    private func bound(_ floor: Double, _ autocastDeviation: Double?) -> Double {
+        autocastDeviation.map { max(floor, 2 * $0) } ?? floor
+    }
+
+    /// The tensor closest to (or furthest past) its bound: the largest error / bound.
+    private struct Worst {
+        var tensor = "", error = 0.0, bound = 1.0
+
+        mutating func add(_ name: String, _ e: Double, _ b: Double) {
+            if tensor.isEmpty || !e.isFinite || e / b > error / bound { (tensor, error, bound) = (name, e.isNaN ? .infinity : e, b) }
+        }
     }
 
     /// Target tokens of HF labels (B,T): positions 1..<T of each row not ignored.
