@@ -23,6 +23,8 @@ final class LayerOptimizerWorker {
         let landed: any DeviceEvent
         let gradients: UnsafePointer<Float>
         let learningRate: Double
+        /// The clipping coefficient (1 without clipping).
+        let gradScale: Float
     }
 
     /// What one layer's update needs: its masters, moments, tensor segments and staging.
@@ -131,7 +133,7 @@ final class LayerOptimizerWorker {
         let l = layers[job.layer]
         let bf16 = l.stagingType == .bf16 ? l.staging.assumingMemoryBound(to: UInt16.self) : nil
         optimizer.update(params: l.masters, gradients: .f32(job.gradients), moments: l.moments, segments: l.segments,
-                         learningRate: job.learningRate, bf16Output: bf16, pool: pool)
+                         learningRate: job.learningRate, gradScale: job.gradScale, bf16Output: bf16, pool: pool)
         if bf16 == nil { l.staging.copyMemory(from: l.masters, byteCount: l.count * 4) }
     }
 }
