@@ -89,6 +89,13 @@ final class LayerOptimizerWorker {
         pthread_mutex_unlock(&mutex)
     }
 
+    /// Whether layer `layer` has had `count` updates in all (without waiting).
+    func hasUpdate(layer: Int, count: Int) -> Bool {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return updates[layer] >= count
+    }
+
     /// Blocks until every submitted job has run.
     func drain() {
         pthread_mutex_lock(&mutex)

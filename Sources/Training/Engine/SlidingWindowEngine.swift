@@ -363,8 +363,10 @@ public final class SlidingWindowEngine {
                                      tokens: n, channels: C, vocab: config.vocabSize)
         }
         for i in 0..<L {
+            // Layer i waits for its update; the layers ahead are prefetched only when theirs is
+            // done, so the forward of i is enqueued while the AdamW of later layers still runs.
             let first = max(i, residentLayers)
-            for j in first..<min(L, first + window) { loadWeights(j, version: version) }
+            for j in first..<min(L, first + window) { loadWeights(j, version: version, wait: j == i) }
             let x = i % 2, y = (i + 1) % 2
             if let k = slot(i) { compute.wait(for: slotLoaded[k]) }
             if i < L - 1 {
@@ -480,10 +482,12 @@ public final class SlidingWindowEngine {
     }
 
     /// Enqueues H2D of streamed layer j's compute weights of `version` into its slot, unless
-    /// already there.
-    private func loadWeights(_ j: Int, version: Int) {
+    /// already there; waits for the layer's update unless `wait` is false (then it skips a
+    /// layer whose update is not done yet).
+    private func loadWeights(_ j: Int, version: Int, wait: Bool = true) {
         guard let k = slot(j) else { return }
         if let c = slotContent[k], c.layer == j, c.version == version { return }
+        if !wait && !worker.hasUpdate(layer: j - residentLayers, count: version) { return }
         worker.waitForUpdate(layer: j - residentLayers, count: version)
         hostToDevice.wait(for: slotReleased[k])
         onHostToDevice {
