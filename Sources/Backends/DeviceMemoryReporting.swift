@@ -5,4 +5,7 @@ public protocol DeviceMemoryReporting {
     var peakReservedBytes: Int { get }
     /// The device's free and total memory now (all processes together).
     func deviceMemory() throws -> (free: Int, total: Int)
+    /// Caps the bytes the backend's pool may hold at once (nil: no cap): an allocation past
+    /// the cap fails as out of memory, as on a card that small.
+    func limitPool(toBytes bytes: Int?)
 }

@@ -7,4 +7,6 @@ extension CUDABackend: DeviceMemoryReporting {
         try device.makeCurrent()
         return try device.memoryInfo()
     }
+
+    public func limitPool(toBytes bytes: Int?) { pool.limitBytes = bytes }
 }

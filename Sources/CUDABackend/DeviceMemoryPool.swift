@@ -13,6 +13,8 @@ final class DeviceMemoryPool {
     private(set) var reservedBytes = 0
     /// The largest `reservedBytes` so far.
     private(set) var peakReservedBytes = 0
+    /// The most `reservedBytes` may reach (nil: what the device has).
+    var limitBytes: Int?
 
     init(device: CUDADevice) {
         self.device = device
@@ -43,6 +45,10 @@ final class DeviceMemoryPool {
             return (p, size)
         }
         pthread_mutex_unlock(&lock)
+        if let limit = limitBytes, reservedBytes + size > limit {
+            try trim()
+            guard reservedBytes + size <= limit else { throw BackendError.outOfMemory(bytes: size) }
+        }
         var p: CUdeviceptr = 0
         if device.driver.cuMemAlloc(&p, size) != 0 {
             // Out of memory: give every cached block back to the driver, then try once more.

@@ -37,6 +37,12 @@ struct BenchSlidingCommand: ParsableCommand {
     @Option(help: "GPU memory to plan the window for, e.g. 24GiB (default: every layer).")
     var gpuMemory: String?
 
+    @Option(help: "Clip the global gradient norm to this value (0: no clipping): AdamW after the backward, in forward order.")
+    var maxGradNorm = 0.0
+
+    @Option(help: "Micro-batches per optimizer step (gradient accumulation).")
+    var gradAccum = 1
+
     @Option(help: "Instead of timing: train this many steps both GPU-resident and sliding-window and print both losses per step.")
     var compareResident: Int?
 
@@ -48,22 +54,26 @@ struct BenchSlidingCommand: ParsableCommand {
         }
         if let compareSteps = compareResident {
             let parity = SlidingWindowParity(config: modelConfig, batch: batchSize, seqLen: seqLen, steps: compareSteps,
-                                             window: window ?? 2, residentLayers: residentLayers)
+                                             window: window ?? 2, residentLayers: residentLayers,
+                                             microBatches: gradAccum, maxGradNorm: maxGradNorm)
             let r = try parity.run(backend: backend, storage: compute.storage)
             print("step  resident loss          sliding loss           difference")
             for (i, (a, b)) in zip(r.residentLosses, r.slidingLosses).enumerated() {
                 print("\(i + 1)".padding(6) + Format.fixed(a, 9).padding(23) + Format.fixed(b, 9).padding(23)
                       + Format.sci(b - a, 2))
             }
+            print("gradient norms, resident: " + r.residentNorms.map { Format.fixed($0, 6) }.joined(separator: " "))
+            print("gradient norms, sliding:  " + r.slidingNorms.map { Format.fixed($0, 6) }.joined(separator: " "))
             print("max |master weight difference| after \(compareSteps) steps: \(Format.sci(r.maxMasterDifference, 3))")
             return
         }
         let bench = try SlidingWindowBenchmark(config: modelConfig, batch: batchSize, seqLen: seqLen, steps: steps,
                                                window: window, residentLayers: residentLayers,
+                                               microBatches: gradAccum, maxGradNorm: maxGradNorm,
                                                gpuBudget: try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") })
         let r = try bench.run(backend: backend, storage: compute.storage)
         let t = r.times
-        print("\(batchSize)x\(seqLen) tokens, \(r.parameters) parameters, window \(r.window): "
+        print("\(gradAccum)x\(batchSize)x\(seqLen) tokens, clip \(maxGradNorm), \(r.parameters) parameters, window \(r.window): "
               + "\(Format.fixed(r.secondsPerStep * 1e3, 1)) ms/step, \(Format.fixed(r.tokensPerSecond, 0)) tok/s, "
               + "loss \(Format.fixed(r.lastLoss, 3))")
         print("per step: compute \(Format.fixed(t.computeMilliseconds, 1)) ms (GPU busy \(Format.fixed(100 * r.gpuBusyFraction, 1)) %), "

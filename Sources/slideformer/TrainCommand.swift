@@ -1,7 +1,9 @@
 import ArgumentParser
+import Support
 import Training
 
 extension TrainOptions.Device: ExpressibleByArgument {}
+extension TrainOptions.Engine: ExpressibleByArgument {}
 extension LearningRateSchedule.Kind: ExpressibleByArgument {}
 
 /// `slideformer train`: full-parameter fine-tuning of a Hugging Face model folder.
@@ -31,6 +33,18 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Compute device: cpu (fp32), cuda (bf16 compute, fp32 masters and AdamW state, all on the GPU), or auto (cuda when a usable GPU is found, else cpu).")
     var device = d.device
+
+    @Option(help: "Where the training state lives: resident (all of it on the device), sliding (the GPU as a window over the layers; masters and AdamW state in host RAM), or auto (resident when the planner says it fits the GPU, else sliding).")
+    var engine = d.engine
+
+    @Option(help: "Sliding engine: the first N decoder layers stay on the GPU with their AdamW state, or auto (the fewest that hide the host AdamW behind compute, within GPU memory).")
+    var residentLayers = "auto"
+
+    @Option(help: "Sliding engine: streamed decoder layers on the GPU at once (default: the plan's).")
+    var window: Int?
+
+    @Option(help: "GPU memory the run may use, e.g. 24GiB (default: the GPU's free memory); the memory pool is capped to it.")
+    var gpuMemory: String?
 
     @Option(help: "Micro-batches per optimizer step (gradient accumulation).")
     var gradAccum = d.gradAccum
@@ -84,6 +98,13 @@ struct TrainCommand: ParsableCommand {
         var o = TrainOptions(modelDirectory: model, dataPath: dataFlags.data, outputDirectory: output, data: dataFlags.loaderOptions)
         o.device = device
         o.gradAccum = gradAccum
+        o.engine = engine
+        if residentLayers != "auto" {
+            guard let m = Int(residentLayers) else { throw ValidationError("--resident-layers takes auto or a number, got \(residentLayers)") }
+            o.residentLayers = m
+        }
+        o.window = window
+        o.gpuMemory = try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") }
         if maxSteps != nil && epochs != nil { throw ValidationError("give --max-steps or --epochs, not both") }
         o.length = maxSteps.map { .steps($0) } ?? .epochs(epochs ?? 1)
         o.learningRate = lr

@@ -1,4 +1,5 @@
 import Backends
+import Datasets
 import ModelFormats
 import Support
 import XCTest
@@ -15,16 +16,44 @@ final class SlidingWindowEngineTests: XCTestCase {
     }
 
     private func assertIdentical(_ config: ModelConfig, window: Int, residentLayers: Int = 0, steps: Int = 4,
+                                 microBatches: Int = 1, maxGradNorm: Double = 0,
                                  file: StaticString = #filePath, line: UInt = #line) throws {
         let backend = CPUBackend(threads: 2)
         let parity = SlidingWindowParity(config: config, batch: 2, seqLen: 12, steps: steps, window: window,
-                                         residentLayers: residentLayers, learningRate: 1e-2)
+                                         residentLayers: residentLayers, microBatches: microBatches,
+                                         maxGradNorm: maxGradNorm, learningRate: 1e-2)
         let r = try parity.run(backend: backend, storage: .f32)
+        let what = "window \(window), \(residentLayers) resident, \(microBatches) micro-batches, clip \(maxGradNorm)"
         XCTAssertEqual(r.residentLosses.count, steps, file: file, line: line)
-        XCTAssertEqual(r.residentLosses, r.slidingLosses, "window \(window)", file: file, line: line)
-        XCTAssertEqual(r.maxMasterDifference, 0, "window \(window)", file: file, line: line)
+        XCTAssertEqual(r.residentLosses, r.slidingLosses, what, file: file, line: line)
+        XCTAssertEqual(r.residentNorms, r.slidingNorms, what, file: file, line: line)
+        XCTAssertEqual(r.maxMasterDifference, 0, what, file: file, line: line)
         // Training moved: the losses are not all the same number.
         XCTAssertNotEqual(r.residentLosses.first, r.residentLosses.last, file: file, line: line)
+        if maxGradNorm > 0 {
+            // Clipping acted: every step's norm was above the bound.
+            XCTAssertTrue(r.residentNorms.allSatisfy { $0 > maxGradNorm }, "\(r.residentNorms)", file: file, line: line)
+        }
+    }
+
+    /// Clipping on/off x accumulation 1/2 x windows 1 (one streamed layer), 2 and every layer,
+    /// and with resident first layers.
+    func testClippingAndAccumulationMatchResidentTraining() throws {
+        for clip in [0.0, 0.05] {
+            for microBatches in [1, 2] {
+                try assertIdentical(Self.config(layers: 4), window: 2, microBatches: microBatches, maxGradNorm: clip)
+                try assertIdentical(Self.config(layers: 4), window: 4, microBatches: microBatches, maxGradNorm: clip)
+                try assertIdentical(Self.config(layers: 3), window: 1, residentLayers: 2, microBatches: microBatches,
+                                    maxGradNorm: clip)
+                try assertIdentical(Self.config(layers: 1), window: 1, microBatches: microBatches, maxGradNorm: clip)
+            }
+        }
+    }
+
+    func testClippingWithResidentLayersAndQwen3Matches() throws {
+        try assertIdentical(Self.config(layers: 4, qwen3: true, tied: true), window: 2, residentLayers: 1,
+                            microBatches: 2, maxGradNorm: 0.05)
+        try assertIdentical(Self.config(layers: 3), window: 0, residentLayers: 3, microBatches: 2, maxGradNorm: 0.05)
     }
 
     func testSmallestWindowMatchesResidentTraining() throws {
@@ -82,6 +111,12 @@ final class SlidingWindowEngineTests: XCTestCase {
         let r = try engine.step(inputIds: [1, 2, 3, 4], labels: [-100, 2, 3, -100], batch: 1, seqLen: 4, learningRate: 1e-3)
         XCTAssertEqual(r.targets, 2)
         XCTAssertTrue(r.lossSum.isFinite && r.lossSum > 0)
+        XCTAssertEqual(engine.updates, 1)
+        let batch = MicroBatch(batchSize: 1, seqLen: 4, inputIds: [1, 2, 3, 4], labels: [1, 2, 3, 4])
+        // A ring of landing buffers and one micro-batch: no clipping, no accumulation.
+        XCTAssertThrowsError(try engine.step([batch], learningRate: 1e-3, maxGradNorm: 1))
+        XCTAssertThrowsError(try engine.step([batch, batch], learningRate: 1e-3))
+        XCTAssertThrowsError(try engine.step([], learningRate: 1e-3))
         XCTAssertEqual(engine.updates, 1)
         engine.synchronizeHostState()
         XCTAssertEqual(host.step, 1)

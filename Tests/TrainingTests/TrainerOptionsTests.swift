@@ -55,7 +55,7 @@ final class TrainerOptionsTests: XCTestCase {
         let o = f.options(output: "out")
         var logged: [String] = []
         let trainer = Trainer(options: o, encoder: try Tokenizer(path: f.model), chatTemplate: nil,
-                              makeModel: try o.device.modelFactory(), availableMemory: 100_000, log: { logged.append($0) })
+                              engines: ResidentEngineBuilder(makeModel: try o.device.modelFactory()), availableMemory: 100_000, log: { logged.append($0) })
         XCTAssertThrowsError(try trainer.run()) { error in
             XCTAssertTrue("\(error)".contains("not enough memory"), "\(error)")
             XCTAssertTrue("\(error)".contains("AdamW moments"), "the refusal shows the plan")

@@ -23,6 +23,8 @@ final class LayerOptimizerWorker {
         let landed: any DeviceEvent
         let gradients: UnsafePointer<Float>
         let learningRate: Double
+        /// The clipping coefficient (1 without clipping).
+        let gradScale: Float
     }
 
     /// What one layer's update needs: its masters, moments, tensor segments and staging.
@@ -87,6 +89,13 @@ final class LayerOptimizerWorker {
         pthread_mutex_unlock(&mutex)
     }
 
+    /// Whether layer `layer` has had `count` updates in all (without waiting).
+    func hasUpdate(layer: Int, count: Int) -> Bool {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return updates[layer] >= count
+    }
+
     /// Blocks until every submitted job has run.
     func drain() {
         pthread_mutex_lock(&mutex)
@@ -131,7 +140,7 @@ final class LayerOptimizerWorker {
         let l = layers[job.layer]
         let bf16 = l.stagingType == .bf16 ? l.staging.assumingMemoryBound(to: UInt16.self) : nil
         optimizer.update(params: l.masters, gradients: .f32(job.gradients), moments: l.moments, segments: l.segments,
-                         learningRate: job.learningRate, bf16Output: bf16, pool: pool)
+                         learningRate: job.learningRate, gradScale: job.gradScale, bf16Output: bf16, pool: pool)
         if bf16 == nil { l.staging.copyMemory(from: l.masters, byteCount: l.count * 4) }
     }
 }

@@ -150,6 +150,19 @@ public enum MemoryPlanner {
                                  problems: problems, maxBatchSize: nil)
     }
 
+    /// GPU bytes of resident training (`DecoderModel` + `DeviceTrainingState`, bf16 compute):
+    /// 18 B/param (bf16 weights, fp32 gradients, masters, m, v), every layer's f32 input kept
+    /// for the backward, one layer's workspace, the residual stream, a 2^28-logit cross-entropy
+    /// chunk (`ComputeDevice`'s on the GPU), cuBLASLt, the context and the pool's rounding.
+    public static func residentTrainingBytes(config c: ModelConfig, batchSize: Int, seqLen: Int) -> Int {
+        let n = batchSize * seqLen
+        let chunk = max(1, min(n, (1 << 28) / c.vocabSize))
+        let pooled = ModelLayout(c).parameterCount * 18 + (c.numLayers + 1) * n * c.hiddenSize * f32
+            + layerWorkspaceBytes(c, tokens: n) + streamBytes(c, tokens: n) + chunk * c.vocabSize * (f32 + bf16)
+            + blasWorkspaceBytes
+        return pooled + pooled / 8 + contextBytes
+    }
+
     /// `DecoderLayerWorkspace` at N tokens with bf16 storage: GEMM operands bf16; rstd, lse and
     /// the attention residual f32; plus attention backward's (B,H,T) f32 delta scratch.
     static func layerWorkspaceBytes(_ c: ModelConfig, tokens n: Int) -> Int {

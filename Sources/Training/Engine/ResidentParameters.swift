@@ -36,7 +36,9 @@ final class ResidentParameters {
     let lmHead: Buffer?
     /// Decoder layers 0..<layers.count.
     let layers: [Buffer]
-    private var all: [Buffer] { [embedding, finalNorm] + (lmHead.map { [$0] } ?? []) + layers }
+    /// The embedding, final norm and LM head (the host state's order).
+    var modelLevel: [Buffer] { [embedding, finalNorm] + (lmHead.map { [$0] } ?? []) }
+    private var all: [Buffer] { modelLevel + layers }
 
     /// Uploads the host state's weights and moments of these buffers.
     init(layout: ModelLayout, host: HostTrainingState, decoderLayers: Int, storage: ElementType,
@@ -65,23 +67,22 @@ final class ResidentParameters {
 
     /// Zeroes the gradients of the embedding, final norm and LM head (layers zero their own).
     func zeroModelLevelGradients() {
-        for b in [embedding, finalNorm] + (lmHead.map { [$0] } ?? []) {
+        for b in modelLevel {
             backend.fill(b.gradients.ref(), count: b.gradients.count, value: 0)
         }
     }
 
-    /// AdamW update number `step` of the embedding, final norm and LM head (no clipping).
-    func updateModelLevel(hyperparameters h: AdamWHyperparameters, learningRate: Double, step: Int) {
-        for b in [embedding, finalNorm] + (lmHead.map { [$0] } ?? []) {
-            update(b, hyperparameters: h, learningRate: learningRate, step: step)
-        }
+    /// AdamW update number `step` of the embedding, final norm and LM head, the gradients
+    /// multiplied by `gradScale` (the clipping coefficient).
+    func updateModelLevel(hyperparameters h: AdamWHyperparameters, learningRate: Double, step: Int, gradScale: Float) {
+        for b in modelLevel { update(b, hyperparameters: h, learningRate: learningRate, step: step, gradScale: gradScale) }
     }
 
-    /// AdamW update number `step` of one buffer, tensor by tensor (decay on matrices only),
-    /// rewriting its compute copy in the same pass.
-    func update(_ b: Buffer, hyperparameters h: AdamWHyperparameters, learningRate: Double, step: Int) {
-        let withDecay = h.scalars(learningRate: learningRate, step: step, gradScale: 1, decays: true)
-        let withoutDecay = h.scalars(learningRate: learningRate, step: step, gradScale: 1, decays: false)
+    /// AdamW update number `step` of one buffer, tensor by tensor (decay on matrices only), the
+    /// gradients multiplied by `gradScale`, rewriting its compute copy in the same pass.
+    func update(_ b: Buffer, hyperparameters h: AdamWHyperparameters, learningRate: Double, step: Int, gradScale: Float) {
+        let withDecay = h.scalars(learningRate: learningRate, step: step, gradScale: gradScale, decays: true)
+        let withoutDecay = h.scalars(learningRate: learningRate, step: step, gradScale: gradScale, decays: false)
         for s in b.segments.segments {
             let i = s.range.lowerBound
             backend.adamW(params: b.masters.ref(i), m: b.m.ref(i), v: b.v.ref(i), grads: b.gradients.ref(i),

@@ -46,11 +46,13 @@ public struct SlidingWindowBenchmark {
     /// nil: the plan's window for `gpuBudget`.
     public let window: Int?
     public let residentLayers: Int
+    public let microBatches: Int
+    public let maxGradNorm: Double
     public let gpuBudget: Int?
 
     public init(config: ModelConfig, batch: Int, seqLen: Int, steps: Int, warmup: Int = 2, window: Int?,
-                residentLayers: Int = 0, gpuBudget: Int?) throws {
-        guard batch >= 1, seqLen >= 2, steps >= 1, warmup >= 0 else {
+                residentLayers: Int = 0, microBatches: Int = 1, maxGradNorm: Double = 0, gpuBudget: Int?) throws {
+        guard batch >= 1, seqLen >= 2, steps >= 1, warmup >= 0, microBatches >= 1 else {
             throw UsageError("bench sliding needs batch >= 1, seq-len >= 2, steps >= 1 (got \(batch), \(seqLen), \(steps))")
         }
         self.config = config
@@ -60,13 +62,16 @@ public struct SlidingWindowBenchmark {
         self.warmup = warmup
         self.window = window
         self.residentLayers = residentLayers
+        self.microBatches = microBatches
+        self.maxGradNorm = maxGradNorm
         self.gpuBudget = gpuBudget
     }
 
     public func run(backend: any QueuedTransfers, storage: ElementType, pool: WorkerPool = .shared,
                     log: (String) -> Void = { print($0) }) throws -> Result {
         let plan = MemoryPlanner.plan(config: config, batchSize: batch, seqLen: seqLen, gpuBudget: gpuBudget,
-                                      hostBudget: MemoryPlan.availableHostBytes(), residentLayers: residentLayers)
+                                      hostBudget: MemoryPlan.availableHostBytes(),
+                                      clipping: maxGradNorm > 0 || microBatches > 1, residentLayers: residentLayers)
         guard plan.fits || window != nil else { throw UsageError("the plan does not fit:\n\(plan.description)") }
         let k = window ?? plan.window
         let clock = ContinuousClock()
@@ -75,7 +80,7 @@ public struct SlidingWindowBenchmark {
         let engine = try SlidingWindowEngine(host: host, backend: backend, storage: storage, window: k,
                                              residentLayers: residentLayers,
                                              landingBuffers: plan.gradientLandingBuffers, maxBatch: batch,
-                                             maxSeqLen: seqLen, hyperparameters: AdamWHyperparameters(weightDecay: 0.1),
+                                             maxSeqLen: seqLen, maxMicroBatches: microBatches, hyperparameters: AdamWHyperparameters(weightDecay: 0.1),
                                              measure: true)
         engine.drain()
         let parameters = host.masters.namedTensors.reduce(0) { $0 + $1.values.count }
@@ -84,11 +89,14 @@ public struct SlidingWindowBenchmark {
             + "set up in \(Format.fixed(seconds(clock.now - start), 1)) s")
 
         var rng = SplitMix64(seed: 1)
-        let n = batch * seqLen
-        let ids = (0..<n).map { _ in Int32(truncatingIfNeeded: rng.next() % UInt64(config.vocabSize)) }
+        let n = batch * seqLen * microBatches
+        let batches = (0..<microBatches).map { _ in
+            let ids = (0..<(batch * seqLen)).map { _ in Int32(truncatingIfNeeded: rng.next() % UInt64(config.vocabSize)) }
+            return MicroBatch(batchSize: batch, seqLen: seqLen, inputIds: ids, labels: ids)
+        }
         var loss = Double.nan
         func step() throws {
-            let r = try engine.step(inputIds: ids, labels: ids, batch: batch, seqLen: seqLen, learningRate: 1e-5)
+            let r = try engine.step(batches, learningRate: 1e-5, maxGradNorm: maxGradNorm)
             loss = r.lossSum / Double(r.targets)
         }
         for _ in 0..<warmup { try step() }

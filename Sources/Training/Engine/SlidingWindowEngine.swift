@@ -5,6 +5,7 @@ import Foundation
 #endif
 import Backends
 import CKernels
+import Datasets
 import ModelFormats
 import Support
 
@@ -26,16 +27,19 @@ import Support
 /// compute that read it; a hidden buffer is overwritten after its checkpoint copy; a gradient
 /// slot is zeroed after its copy to the host; the next step's H2D of layer i waits (on the host)
 /// only for AdamW(i). Without clipping AdamW(i) needs nothing but grads(i), so it runs during
-/// the backward of layers i-1...0.
+/// the backward of layers i-1...0; with clipping it runs after the backward, during the next
+/// forward.
 ///
 /// Gradients travel in fp32: they are what the backward accumulates, AdamW consumes fp32 in
 /// torch's mixed precision, and rounding them to bf16 would change the update (not just its
 /// speed). PCIe carries 4 bytes per parameter per step for them, under the backward's compute
 /// time at the batch sizes this engine is for (see docs/engine.md).
 ///
-/// Not yet: global-norm clipping (the host buffers are there: with one landing buffer per
-/// layer the norm can be computed before any update), gradient accumulation over micro-batches,
-/// streaming the embedding / LM head when they do not fit on the GPU, NVMe.
+/// Clipping by the global norm is exact (Σ g² per tensor on the device; with clipping the
+/// updates run after the backward, in forward order) and gradients accumulate over micro-batches
+/// in fp32 (see `step(_:learningRate:maxGradNorm:)`); both need a landing buffer per streamed layer.
+///
+/// Not yet: streaming the embedding / LM head when they do not fit on the GPU, NVMe.
 public final class SlidingWindowEngine {
     /// Device time per queue and host AdamW time of the last step (with `measure`).
     public struct StepTimes: Sendable {
@@ -56,6 +60,8 @@ public final class SlidingWindowEngine {
     public let residentLayers: Int
     public let maxBatch: Int
     public let maxSeqLen: Int
+    /// Micro-batches one step may accumulate.
+    public let maxMicroBatches: Int
     public let hyperparameters: AdamWHyperparameters
     /// The fp32 masters and moments; current after `synchronizeHostState()`.
     public let host: HostTrainingState
@@ -84,6 +90,8 @@ public final class SlidingWindowEngine {
     private let gradientTensors: [DecoderLayerTensors]
     private let gradientReady: [any DeviceEvent]
     private let gradientSent: [any DeviceEvent]
+    /// A partial gradient sum is back in the slot (accumulation).
+    private let gradientLoaded: [any DeviceEvent]
 
     // Two (N,C) f32 hidden buffers: layer i reads hidden[i mod 2] (forward and backward).
     private let hidden: [any DeviceBuffer]
@@ -103,13 +111,20 @@ public final class SlidingWindowEngine {
     private let rstdFinal: any DeviceBuffer      // (N) f32
     private let dNormedFinal: any DeviceBuffer   // (N,C) storage
     private let dResidual: any DeviceBuffer      // (N,C) f32
-    private let lossSum: any DeviceBuffer        // (1) f32
+    private let lossSums: any DeviceBuffer       // (micro-batches) f32
+    /// One f32 Σ g² per tensor: the layers' tensors in layer order, then the embedding, final
+    /// norm and LM head (`DeviceTrainingState`'s order).
+    private let squareSums: any DeviceBuffer
+    private var squareSumsHost: [Float]
+    private let layerSegments: [DecaySegment]
     private let chunkTokens: Int
 
     // Host arenas.
     private let staging: [any PinnedHostMemory]       // per streamed layer, storage type
     private let checkpoints: [any PinnedHostMemory]   // per layer but the last, (N,C) f32
-    private let landing: [any PinnedHostMemory]       // ring of fp32 layer gradients
+    private let landing: [any PinnedHostMemory]       // fp32 layer gradients: one per streamed layer, or a ring
+    /// Every streamed layer has its own landing buffer (needed by clipping and accumulation).
+    private let landingPerLayer: Bool
     private let landed: [any DeviceEvent]
     private var landingUser: [(layer: Int, updates: Int)?]
     private var nextLanding = 0
@@ -119,14 +134,15 @@ public final class SlidingWindowEngine {
     private var hostTargets: [Int32]
     private var hostPositions: [Int32]
     private var positionsSeqLen = 0
-    private var lossHost: [Float] = [0]
+    private var lossHost: [Float]
 
     /// `host`: the starting masters and moments (its step is the updates already applied).
     /// `window` (2...streamed layers, or fewer when there are fewer), `residentLayers` and
-    /// `landingBuffers` (≥ 1) come from the plan; `optimizerThreads` run the CPU AdamW;
-    /// `measure` records timing events.
+    /// `landingBuffers` (≥ 1; one per streamed layer for clipping or accumulation) come from
+    /// the plan; `maxMicroBatches`: the most micro-batches a step accumulates;
+    /// `optimizerThreads` run the CPU AdamW; `measure` records timing events.
     public init(host: HostTrainingState, backend: any QueuedTransfers, storage: ElementType, window: Int,
-                residentLayers: Int = 0, landingBuffers: Int, maxBatch: Int, maxSeqLen: Int,
+                residentLayers: Int = 0, landingBuffers: Int, maxBatch: Int, maxSeqLen: Int, maxMicroBatches: Int = 1,
                 hyperparameters: AdamWHyperparameters, optimizerThreads: Int = WorkerPool.defaultThreadCount,
                 measure: Bool = false) throws {
         let layout = host.masters.layout, c = layout.config, L = c.numLayers
@@ -137,8 +153,8 @@ public final class SlidingWindowEngine {
         guard window >= min(2, streamed), window <= streamed else {
             throw UsageError("window must be between \(min(2, streamed)) and \(streamed) layers (got \(window))")
         }
-        guard landingBuffers >= 1, maxBatch >= 1, maxSeqLen >= 1 else {
-            throw UsageError("landing buffers, batch and sequence length must be positive")
+        guard landingBuffers >= 1, maxBatch >= 1, maxSeqLen >= 1, maxMicroBatches >= 1 else {
+            throw UsageError("landing buffers, batch, sequence length and micro-batches must be positive")
         }
         precondition(storage != .i32, "storage is f32 or bf16")
         self.layout = layout
@@ -148,6 +164,7 @@ public final class SlidingWindowEngine {
         self.residentLayers = residentLayers
         self.maxBatch = maxBatch
         self.maxSeqLen = maxSeqLen
+        self.maxMicroBatches = maxMicroBatches
         self.hyperparameters = hyperparameters
         self.host = host
         updates = host.step
@@ -170,6 +187,7 @@ public final class SlidingWindowEngine {
         gradientTensors = gradientSlots.map { DecoderLayerTensors(layout: layout.layer, buffer: $0) }
         gradientReady = try events(2)
         gradientSent = try events(2)
+        gradientLoaded = try events(2)
         hidden = try (0..<2).map { _ in try backend.makeBuffer(.f32, count: n * C) }
         hiddenProduced = try events(2)
         hiddenSaved = try events(2)
@@ -194,7 +212,12 @@ public final class SlidingWindowEngine {
         rstdFinal = try backend.makeBuffer(.f32, count: n)
         dNormedFinal = try backend.makeBuffer(storage, count: n * C)
         dResidual = try backend.makeBuffer(.f32, count: n * C)
-        lossSum = try backend.makeBuffer(.f32, count: 1)
+        lossSums = try backend.makeBuffer(.f32, count: maxMicroBatches)
+        lossHost = [Float](repeating: 0, count: maxMicroBatches)
+        layerSegments = OptimizerSegments(layout.layer.tensors).segments
+        let tensors = L * layerSegments.count + resident.modelLevel.reduce(0) { $0 + $1.segments.segments.count }
+        squareSums = try backend.makeBuffer(.f32, count: tensors)
+        squareSumsHost = [Float](repeating: 0, count: tensors)
         chunkTokens = max(1, min(n, MemoryPlanner.chunkLogits / c.vocabSize))
         hostTargets = [Int32](repeating: ignoredTarget, count: n)
         hostPositions = [Int32](repeating: 0, count: n)
@@ -203,6 +226,7 @@ public final class SlidingWindowEngine {
         staging = try (0..<streamed).map { _ in try backend.makePinnedHostMemory(bytes: layerBytes) }
         checkpoints = try (0..<max(0, L - 1)).map { _ in try backend.makePinnedHostMemory(bytes: n * C * 4) }
         landing = try (0..<min(landingBuffers, max(1, streamed))).map { _ in try backend.makePinnedHostMemory(bytes: count * 4) }
+        landingPerLayer = landing.count >= streamed
         landed = try events(landing.count)
         landingUser = Array(repeating: nil, count: landing.count)
 
@@ -241,26 +265,108 @@ public final class SlidingWindowEngine {
 
     // MARK: The step
 
-    /// One optimizer step on one batch (B x T, HF labels): forward, token-mean cross-entropy,
-    /// backward and AdamW with `learningRate` (no clipping). Returns Σ CE over the target tokens
-    /// and their count. The step's AdamW of the layers may still be running on return; the next
-    /// step waits for each layer's update just before loading it.
+    /// What one optimizer step reports.
+    public struct StepResult: Sendable {
+        /// Σ cross-entropy over the step's target tokens (each micro-batch's f32 sum, added in
+        /// fp64 in micro-batch order, as the trainer adds `forwardBackward`'s results).
+        public let lossSum: Double
+        /// Target tokens of the whole step (the loss scale is 1 / this).
+        public let targets: Int
+        /// The global 2-norm of the step's gradients before clipping.
+        public let gradientNorm: Double
+    }
+
+    /// One optimizer step on one batch (B x T, HF labels), without clipping.
     public func step(inputIds: [Int32], labels: [Int32], batch: Int, seqLen: Int,
-                     learningRate: Double) throws -> (lossSum: Double, targets: Int) {
-        let (grid, targetCount) = try prepare(inputIds: inputIds, labels: labels, batch: batch, seqLen: seqLen)
-        let L = config.numLayers, n = grid.tokens, C = config.hiddenSize
+                     learningRate: Double) throws -> StepResult {
+        try step([MicroBatch(batchSize: batch, seqLen: seqLen, inputIds: inputIds, labels: labels)],
+                 learningRate: learningRate)
+    }
+
+    /// One optimizer step over `microBatches` (gradient accumulation): forward and backward of
+    /// each, the cross-entropy of every token scaled by 1 / (target tokens of the whole step),
+    /// the layers' fp32 gradients summed over the micro-batches, then AdamW with `learningRate`
+    /// and, when `maxGradNorm` > 0, the gradients multiplied by torch's clip_grad_norm_
+    /// coefficient. Nothing runs when a micro-batch is invalid.
+    ///
+    /// Accumulation: a streamed layer's gradient crosses to its own landing buffer after every
+    /// micro-batch; before the layer's backward of the next micro-batch, the partial sum comes
+    /// back into the gradient slot and the backward adds to it, exactly as resident training
+    /// adds into its gradient buffers. That costs 4 B/param of H2D per extra micro-batch (the
+    /// backward's H2D queue carries little else) and no host memory bandwidth, which the host
+    /// AdamW needs; a host-side sum would also round differently from resident training.
+    ///
+    /// Clipping: Σ g² of every tensor is taken on the device right after its last backward,
+    /// so the norm is known when the backward ends; then the updates run in forward order —
+    /// resident layers and the embedding / final norm / LM head on the device, the streamed
+    /// layers on the AdamW thread — and the next step's forward of layer i waits only for
+    /// AdamW(i). Without clipping a layer's update starts as soon as its gradient is final.
+    ///
+    /// The step's host AdamW may still be running on return; the next step waits for each
+    /// layer's update just before loading it.
+    public func step(_ microBatches: [MicroBatch], learningRate: Double, maxGradNorm: Double = 0) throws -> StepResult {
+        guard !microBatches.isEmpty, microBatches.count <= maxMicroBatches else {
+            throw UsageError("a step takes 1 to \(maxMicroBatches) micro-batches (got \(microBatches.count))")
+        }
+        let clipping = maxGradNorm > 0
+        guard landingPerLayer || (microBatches.count == 1 && !clipping) else {
+            throw UsageError("clipping and gradient accumulation need a gradient landing buffer per streamed layer")
+        }
+        for b in microBatches { try validate(b) }
+        let normalization = StepNormalization(targetCounts: microBatches.map(\.targetTokenCount))
         let version = updates
-        let scale: Float = targetCount > 0 ? 1 / Float(targetCount) : 0
+        onCompute {
+            backend.fill(lossSums.ref(), count: lossSums.count, value: 0)
+            backend.fill(squareSums.ref(), count: squareSums.count, value: 0)
+            resident.zeroModelLevelGradients()
+        }
+        for (k, b) in microBatches.enumerated() {
+            try pass(b, index: k, last: k == microBatches.count - 1, scale: normalization.lossScale,
+                     version: version, learningRate: learningRate, eager: !clipping)
+        }
+
+        // The norm (and the losses) once the backward is done: Σ g² per tensor in the order of
+        // `DeviceTrainingState.gradientNorm`, added in fp64.
+        squareSumsHost.withUnsafeMutableBytes { backend.download(squareSums.ref(), into: $0) }
+        lossHost.withUnsafeMutableBytes { backend.download(lossSums.ref(), into: $0) }
+        let norm = squareSumsHost.reduce(0.0) { $0 + Double($1) }.squareRoot()
+        if clipping {
+            let coefficient = GradientClipping.coefficient(totalNorm: norm, maxNorm: maxGradNorm)
+            onCompute {
+                for b in resident.layers {
+                    resident.update(b, hyperparameters: hyperparameters, learningRate: learningRate, step: version + 1,
+                                    gradScale: coefficient)
+                }
+                resident.updateModelLevel(hyperparameters: hyperparameters, learningRate: learningRate,
+                                          step: version + 1, gradScale: coefficient)
+            }
+            for i in residentLayers..<config.numLayers {
+                submitUpdate(layer: i, landing: i - residentLayers, version: version,
+                             learningRate: learningRate, gradScale: coefficient)
+            }
+        }
+        updates = version + 1
+        let lossSum = lossHost[0..<microBatches.count].reduce(0.0) { $0 + Double($1) }
+        return StepResult(lossSum: lossSum, targets: normalization.totalTargets, gradientNorm: norm)
+    }
+
+    /// Forward and backward of micro-batch `index` of a step. The last one takes each tensor's
+    /// Σ g² and, when `eager` (no clipping), starts each update as soon as its gradient is final.
+    private func pass(_ batch: MicroBatch, index: Int, last: Bool, scale: Float, version: Int,
+                      learningRate: Double, eager: Bool) throws {
+        let grid = upload(batch)
+        let L = config.numLayers, n = grid.tokens, C = config.hiddenSize
 
         // Forward: layer i reads hidden[i mod 2], writes hidden[(i+1) mod 2]; its input goes to the host.
         onCompute {
-            resident.zeroModelLevelGradients()
             backend.embeddingForward(out: hidden[0].ref(), ids: ids.ref(), table: resident.embedding.weights.ref(),
                                      tokens: n, channels: C, vocab: config.vocabSize)
         }
         for i in 0..<L {
+            // Layer i waits for its update; the layers ahead are prefetched only when theirs is
+            // done, so the forward of i is enqueued while the AdamW of later layers still runs.
             let first = max(i, residentLayers)
-            for j in first..<min(L, first + window) { loadWeights(j, version: version) }
+            for j in first..<min(L, first + window) { loadWeights(j, version: version, wait: j == i) }
             let x = i % 2, y = (i + 1) % 2
             if let k = slot(i) { compute.wait(for: slotLoaded[k]) }
             if i < L - 1 {
@@ -277,22 +383,21 @@ public final class SlidingWindowEngine {
         }
 
         // Loss: final norm, fused LM head + cross-entropy, the final norm's backward.
-        let last = L % 2
+        let lastHidden = L % 2
         onCompute {
             let head = resident.lmHead ?? resident.embedding
-            backend.rmsNormForward(out: normedFinal.ref(), rstd: rstdFinal.ref(), inp: hidden[last].ref(),
+            backend.rmsNormForward(out: normedFinal.ref(), rstd: rstdFinal.ref(), inp: hidden[lastHidden].ref(),
                                    weight: resident.finalNorm.weights.ref(), rows: n, cols: C, eps: Float(config.rmsNormEps))
-            backend.fill(lossSum.ref(), count: 1, value: 0)
-            backend.linearCrossEntropy(lossSum: lossSum.ref(), dHidden: dNormedFinal.ref(), dWeight: head.gradients.ref(),
+            backend.linearCrossEntropy(lossSum: lossSums.ref(index), dHidden: dNormedFinal.ref(), dWeight: head.gradients.ref(),
                                        hidden: normedFinal.ref(), weight: head.weights.ref(), targets: targets.ref(),
                                        tokens: n, channels: C, vocab: config.vocabSize, scale: scale,
                                        chunkTokens: chunkTokens)
             backend.rmsNormBackward(dInp: dResidual.ref(), dWeight: resident.finalNorm.gradients.ref(),
-                                    dOut: dNormedFinal.ref(), inp: hidden[last].ref(),
+                                    dOut: dNormedFinal.ref(), inp: hidden[lastHidden].ref(),
                                     weight: resident.finalNorm.weights.ref(), rstd: rstdFinal.ref(), rows: n, cols: C,
                                     accumulate: false)
         }
-        hiddenReleased[last].record(on: compute)
+        hiddenReleased[lastHidden].record(on: compute)
 
         // Backward: x_{L-1} is still on the device; every other input comes back from the host.
         for i in stride(from: L - 1, through: 0, by: -1) {
@@ -301,39 +406,71 @@ public final class SlidingWindowEngine {
             let x = i % 2
             if i < L - 1 { compute.wait(for: hiddenLoaded[x]) }
             if let k = slot(i) {
-                let g = (L - 1 - i) % 2
+                let g = (L - 1 - i) % 2, r = landingIndex(for: i)
                 compute.wait(for: slotLoaded[k])
-                compute.wait(for: gradientSent[g])
+                if index == 0 {
+                    compute.wait(for: gradientSent[g])
+                    onCompute { backend.fill(gradientSlots[g].ref(), count: gradientSlots[g].count, value: 0) }
+                } else {
+                    loadPartialGradient(landing: r, slot: g)
+                    compute.wait(for: gradientLoaded[g])
+                }
                 onCompute {
-                    backend.fill(gradientSlots[g].ref(), count: gradientSlots[g].count, value: 0)
                     layer.backward(input: hidden[x].ref(), dResidual: dResidual.ref(), weights: slotTensors[k],
                                    gradients: gradientTensors[g], grid: grid)
+                    if last { sumOfSquares(of: gradientSlots[g], layer: i) }
                 }
                 hiddenReleased[x].record(on: compute)
                 slotReleased[k].record(on: compute)
                 gradientReady[g].record(on: compute)
-                sendGradients(layer: i, slot: g, learningRate: learningRate)
+                sendGradients(slot: g, landing: r)
+                if last && eager {
+                    submitUpdate(layer: i, landing: r, version: version, learningRate: learningRate, gradScale: 1)
+                }
             } else {
                 let b = resident.layers[i]
                 onCompute {
-                    backend.fill(b.gradients.ref(), count: b.gradients.count, value: 0)
+                    if index == 0 { backend.fill(b.gradients.ref(), count: b.gradients.count, value: 0) }
                     layer.backward(input: hidden[x].ref(), dResidual: dResidual.ref(), weights: residentTensors[i].0,
                                    gradients: residentTensors[i].1, grid: grid)
-                    resident.update(b, hyperparameters: hyperparameters, learningRate: learningRate, step: version + 1)
+                    if last { sumOfSquares(of: b.gradients, layer: i) }
+                    if last && eager {
+                        resident.update(b, hyperparameters: hyperparameters, learningRate: learningRate, step: version + 1,
+                                        gradScale: 1)
+                    }
                 }
                 hiddenReleased[x].record(on: compute)
             }
         }
 
         onCompute {
-            backend.dropPaddingLookups(dResidual.ref(), inputIds: inputIds, tokens: n, channels: C, padId: config.padTokenId)
+            backend.dropPaddingLookups(dResidual.ref(), inputIds: batch.inputIds, tokens: n, channels: C,
+                                       padId: config.padTokenId)
             backend.embeddingBackward(dTable: resident.embedding.gradients.ref(), dOut: dResidual.ref(), ids: ids.ref(),
                                       tokens: n, channels: C, vocab: config.vocabSize)
-            resident.updateModelLevel(hyperparameters: hyperparameters, learningRate: learningRate, step: version + 1)
+            if last {
+                var slot = L * layerSegments.count
+                for b in resident.modelLevel {
+                    for s in b.segments.segments {
+                        backend.sumOfSquares(b.gradients.ref(s.range.lowerBound), count: s.range.count,
+                                             into: squareSums.ref(slot))
+                        slot += 1
+                    }
+                }
+                if eager {
+                    resident.updateModelLevel(hyperparameters: hyperparameters, learningRate: learningRate,
+                                              step: version + 1, gradScale: 1)
+                }
+            }
         }
-        updates = version + 1
-        lossHost.withUnsafeMutableBytes { backend.download(lossSum.ref(), into: $0) }
-        return (Double(lossHost[0]), targetCount)
+    }
+
+    /// Σ g² of each tensor of layer i's gradient into its slots of `squareSums`.
+    private func sumOfSquares(of gradients: any DeviceBuffer, layer i: Int) {
+        for (t, s) in layerSegments.enumerated() {
+            backend.sumOfSquares(gradients.ref(s.range.lowerBound), count: s.range.count,
+                                 into: squareSums.ref(i * layerSegments.count + t))
+        }
     }
 
     /// The weight slot of a streamed layer; nil for a resident one.
@@ -345,10 +482,12 @@ public final class SlidingWindowEngine {
     }
 
     /// Enqueues H2D of streamed layer j's compute weights of `version` into its slot, unless
-    /// already there.
-    private func loadWeights(_ j: Int, version: Int) {
+    /// already there; waits for the layer's update unless `wait` is false (then it skips a
+    /// layer whose update is not done yet).
+    private func loadWeights(_ j: Int, version: Int, wait: Bool = true) {
         guard let k = slot(j) else { return }
         if let c = slotContent[k], c.layer == j, c.version == version { return }
+        if !wait && !worker.hasUpdate(layer: j - residentLayers, count: version) { return }
         worker.waitForUpdate(layer: j - residentLayers, count: version)
         hostToDevice.wait(for: slotReleased[k])
         onHostToDevice {
@@ -369,11 +508,28 @@ public final class SlidingWindowEngine {
         hiddenLoaded[b].record(on: hostToDevice)
     }
 
-    /// Enqueues D2H of layer i's gradient into the next landing buffer (once the AdamW that read
-    /// it before is done) and hands the update to the optimizer thread.
-    private func sendGradients(layer i: Int, slot g: Int, learningRate: Double) {
-        let r = nextLanding
-        nextLanding = (r + 1) % landing.count
+    /// Enqueues H2D of the partial gradient sum in landing buffer r into gradient slot g, once
+    /// the slot's previous content has left and the partial sum has landed.
+    private func loadPartialGradient(landing r: Int, slot g: Int) {
+        hostToDevice.wait(for: gradientSent[g])
+        hostToDevice.wait(for: landed[r])
+        onHostToDevice {
+            backend.copyToDevice(from: landing[r].bytes, to: gradientSlots[g].ref(), bytes: layout.layer.count * 4,
+                                 on: hostToDevice)
+        }
+        gradientLoaded[g].record(on: hostToDevice)
+    }
+
+    /// The landing buffer of streamed layer i's gradient: its own, or the next of the ring.
+    private func landingIndex(for i: Int) -> Int {
+        if landingPerLayer { return i - residentLayers }
+        defer { nextLanding = (nextLanding + 1) % landing.count }
+        return nextLanding
+    }
+
+    /// Enqueues D2H of gradient slot g into landing buffer r, once the AdamW that last read the
+    /// buffer is done.
+    private func sendGradients(slot g: Int, landing r: Int) {
         if let user = landingUser[r] { worker.waitForUpdate(layer: user.layer - residentLayers, count: user.updates) }
         deviceToHost.wait(for: gradientReady[g])
         onDeviceToHost {
@@ -382,12 +538,15 @@ public final class SlidingWindowEngine {
         }
         gradientSent[g].record(on: deviceToHost)
         landed[r].record(on: deviceToHost)
-        worker.submit(.init(layer: i - residentLayers, landed: landed[r],
-                            gradients: UnsafePointer(landing[r].bytes.assumingMemoryBound(to: Float.self)),
-                            learningRate: learningRate))
-        landingUser[r] = (i, updates + 1)
     }
 
+    /// Hands streamed layer i's update number version + 1, from landing buffer r, to the AdamW thread.
+    private func submitUpdate(layer i: Int, landing r: Int, version: Int, learningRate: Double, gradScale: Float) {
+        worker.submit(.init(layer: i - residentLayers, landed: landed[r],
+                            gradients: UnsafePointer(landing[r].bytes.assumingMemoryBound(to: Float.self)),
+                            learningRate: learningRate, gradScale: gradScale))
+        landingUser[r] = (i, version + 1)
+    }
     private func onCompute(_ body: () -> Void) { measured(timelines?.compute, body) }
     private func onHostToDevice(_ body: () -> Void) { measured(timelines?.h2d, body) }
     private func onDeviceToHost(_ body: () -> Void) { measured(timelines?.d2h, body) }
@@ -425,27 +584,29 @@ public final class SlidingWindowEngine {
                          optimizerMilliseconds: worker.takeBusySeconds() * 1e3)
     }
 
-    /// Validates the batch and uploads ids, shifted targets and (when T changes) positions.
-    private func prepare(inputIds: [Int32], labels: [Int32], batch: Int, seqLen: Int) throws -> (TokenGrid, Int) {
-        try TokenBatchValidation.checkShape(batch: batch, seqLen: seqLen, maxBatch: maxBatch, maxSeqLen: maxSeqLen)
-        let n = batch * seqLen, V = config.vocabSize
-        try TokenBatchValidation.checkIds(inputIds, expected: n, seqLen: seqLen, vocab: V)
-        try TokenBatchValidation.checkLabels(labels, expected: n, seqLen: seqLen, vocab: V)
-        var count = 0
+    /// Checks a micro-batch's shape, ids and labels against the model and the engine's sizes.
+    private func validate(_ b: MicroBatch) throws {
+        try TokenBatchValidation.checkShape(batch: b.batchSize, seqLen: b.seqLen, maxBatch: maxBatch, maxSeqLen: maxSeqLen)
+        let n = b.batchSize * b.seqLen, V = config.vocabSize
+        try TokenBatchValidation.checkIds(b.inputIds, expected: n, seqLen: b.seqLen, vocab: V)
+        try TokenBatchValidation.checkLabels(b.labels, expected: n, seqLen: b.seqLen, vocab: V)
+    }
+
+    /// Uploads ids, shifted targets and (when T changes) positions of a validated micro-batch.
+    private func upload(_ b: MicroBatch) -> TokenGrid {
+        let (batch, seqLen) = (b.batchSize, b.seqLen), n = batch * seqLen
         for r in 0..<batch {
             for t in 0..<seqLen {
-                let target = t + 1 < seqLen ? labels[r * seqLen + t + 1] : ignoredTarget
-                hostTargets[r * seqLen + t] = target
-                if target != ignoredTarget { count += 1 }
+                hostTargets[r * seqLen + t] = t + 1 < seqLen ? b.labels[r * seqLen + t + 1] : ignoredTarget
             }
         }
         hostTargets.withUnsafeBytes { backend.upload(UnsafeRawBufferPointer(rebasing: $0[0..<(n * 4)]), to: targets.ref()) }
-        inputIds.withUnsafeBytes { backend.upload($0, to: ids.ref()) }
+        b.inputIds.withUnsafeBytes { backend.upload($0, to: ids.ref()) }
         if positionsSeqLen != seqLen {
             for i in 0..<hostPositions.count { hostPositions[i] = Int32(i % seqLen) }
             backend.upload(hostPositions, to: positions.ref())
             positionsSeqLen = seqLen
         }
-        return (TokenGrid(batch: batch, seqLen: seqLen, positions: positions.ref()), count)
+        return TokenGrid(batch: batch, seqLen: seqLen, positions: positions.ref())
     }
 }

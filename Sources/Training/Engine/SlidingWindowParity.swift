@@ -4,8 +4,11 @@ import ModelFormats
 import Support
 
 /// The same training run twice on one backend, from the same random init on the same random
-/// batches: GPU-resident (`DecoderModel` + `DeviceTrainingState`, no clipping) and sliding-window
-/// (`SlidingWindowEngine`). Both run the same op kernels on the same storage type, so the first
+/// batches: GPU-resident (`DecoderModel` + `DeviceTrainingState`, the `Trainer`'s step:
+/// accumulation over `microBatches`, the global norm, clipping when `maxGradNorm` > 0) and
+/// sliding-window (`SlidingWindowEngine`). The micro-batches after the first have their first
+/// row's labels ignored, so the step's loss scale (1 / all its targets) is not 1 / (micro-batches
+/// x targets of one). Both run the same op kernels on the same storage type, so the first
 /// step's loss is bit-identical; later steps differ only by the AdamW arithmetic (the backend's
 /// `adamW` for the resident run, the host C kernel for the engine's layers), which round alike
 /// on the CPU backend and may differ in the last bit on a GPU (FMA contraction).
@@ -13,6 +16,8 @@ public struct SlidingWindowParity {
     public struct Result: Sendable {
         public let residentLosses: [Double]
         public let slidingLosses: [Double]
+        public let residentNorms: [Double]
+        public let slidingNorms: [Double]
         /// max |Δ| over every fp32 master weight after the last step.
         public let maxMasterDifference: Double
     }
@@ -23,11 +28,13 @@ public struct SlidingWindowParity {
     public let steps: Int
     public let window: Int
     public let residentLayers: Int
+    public let microBatches: Int
+    public let maxGradNorm: Double
     public let learningRate: Double
     public let hyperparameters: AdamWHyperparameters
 
     public init(config: ModelConfig, batch: Int, seqLen: Int, steps: Int, window: Int, residentLayers: Int = 0,
-                learningRate: Double = 1e-3,
+                microBatches: Int = 1, maxGradNorm: Double = 0, learningRate: Double = 1e-3,
                 hyperparameters: AdamWHyperparameters = AdamWHyperparameters(weightDecay: 0.1)) {
         self.config = config
         self.batch = batch
@@ -35,36 +42,51 @@ public struct SlidingWindowParity {
         self.steps = steps
         self.window = window
         self.residentLayers = residentLayers
+        self.microBatches = microBatches
+        self.maxGradNorm = maxGradNorm
         self.learningRate = learningRate
         self.hyperparameters = hyperparameters
     }
 
     public func run(backend: any QueuedTransfers, storage: ElementType, pool: WorkerPool = .shared) throws -> Result {
         let layout = ModelLayout(config)
-        let batches = (0..<steps).map { randomTokens(seed: UInt64($0) + 11) }
-        let scale = StepNormalization(targetCounts: [batch * (seqLen - 1)]).lossScale
+        let steps = (0..<self.steps).map { step in
+            (0..<microBatches).map { randomBatch(seed: UInt64(step * microBatches + $0) + 11, dropFirstRow: $0 > 0) }
+        }
 
         let residentHost = HostTrainingState(masters: TrainingBenchmark.randomWeights(config, pool: pool))
         let model = try DecoderModel(layout: layout, backend: backend, maxBatch: batch, maxSeqLen: seqLen, storage: storage)
         let state = try DeviceTrainingState(model: model, hyperparameters: hyperparameters)
         state.upload(residentHost)
-        var residentLosses: [Double] = []
-        for ids in batches {
+        var residentLosses: [Double] = [], residentNorms: [Double] = []
+        for batches in steps {
+            let normalization = StepNormalization(targetCounts: batches.map(\.targetTokenCount))
             model.zeroGradients()
-            let sum = try model.forwardBackward(inputIds: ids, labels: ids, batch: batch, seqLen: seqLen, lossScale: scale)
-            residentLosses.append(sum / Double(batch * (seqLen - 1)))
-            state.update(learningRate: learningRate, gradScale: 1)
+            var sum = 0.0
+            for b in batches {
+                sum += try model.forwardBackward(inputIds: b.inputIds, labels: b.labels, batch: batch, seqLen: seqLen,
+                                                 lossScale: normalization.lossScale)
+            }
+            let norm = state.gradientNorm()
+            residentLosses.append(sum / Double(normalization.totalTargets))
+            residentNorms.append(norm)
+            state.update(learningRate: learningRate,
+                         gradScale: GradientClipping.coefficient(totalNorm: norm, maxNorm: maxGradNorm))
         }
         state.download(into: residentHost)
 
         let slidingHost = HostTrainingState(masters: TrainingBenchmark.randomWeights(config, pool: pool))
+        let perLayer = microBatches > 1 || maxGradNorm > 0
         let engine = try SlidingWindowEngine(host: slidingHost, backend: backend, storage: storage, window: window,
-                                             residentLayers: residentLayers, landingBuffers: 2, maxBatch: batch, maxSeqLen: seqLen,
+                                             residentLayers: residentLayers,
+                                             landingBuffers: perLayer ? config.numLayers : 2, maxBatch: batch,
+                                             maxSeqLen: seqLen, maxMicroBatches: microBatches,
                                              hyperparameters: hyperparameters, optimizerThreads: 2)
-        var slidingLosses: [Double] = []
-        for ids in batches {
-            let r = try engine.step(inputIds: ids, labels: ids, batch: batch, seqLen: seqLen, learningRate: learningRate)
+        var slidingLosses: [Double] = [], slidingNorms: [Double] = []
+        for batches in steps {
+            let r = try engine.step(batches, learningRate: learningRate, maxGradNorm: maxGradNorm)
             slidingLosses.append(r.lossSum / Double(r.targets))
+            slidingNorms.append(r.gradientNorm)
         }
         engine.synchronizeHostState()
 
@@ -72,11 +94,14 @@ public struct SlidingWindowParity {
         for (a, b) in zip(residentHost.masters.namedTensors, slidingHost.masters.namedTensors) {
             for i in 0..<a.values.count { maxDifference = max(maxDifference, Double(abs(a.values[i] - b.values[i]))) }
         }
-        return Result(residentLosses: residentLosses, slidingLosses: slidingLosses, maxMasterDifference: maxDifference)
+        return Result(residentLosses: residentLosses, slidingLosses: slidingLosses, residentNorms: residentNorms,
+                      slidingNorms: slidingNorms, maxMasterDifference: maxDifference)
     }
 
-    private func randomTokens(seed: UInt64) -> [Int32] {
+    private func randomBatch(seed: UInt64, dropFirstRow: Bool) -> MicroBatch {
         var rng = SplitMix64(seed: seed)
-        return (0..<(batch * seqLen)).map { _ in Int32(truncatingIfNeeded: rng.next() % UInt64(config.vocabSize)) }
+        let ids = (0..<(batch * seqLen)).map { _ in Int32(truncatingIfNeeded: rng.next() % UInt64(config.vocabSize)) }
+        let labels = ids.enumerated().map { dropFirstRow && $0.offset < seqLen ? ignoredTarget : $0.element }
+        return MicroBatch(batchSize: batch, seqLen: seqLen, inputIds: ids, labels: labels)
     }
 }

@@ -71,13 +71,33 @@ extension TrainOptions.Device {
 }
 
 extension Trainer {
-    /// The tokenizer and chat template of `options.modelDirectory`, the model on `options.device`.
+    /// The tokenizer and chat template of `options.modelDirectory`, the model on `options.device`
+    /// with `options.engine`.
     public convenience init(options: TrainOptions, log: @escaping (String) -> Void = { print($0) }) throws {
         try options.validate()
         let tokenizer = try ModelTokenizer.load(directory: options.modelDirectory)
         let device = try ComputeDevice.open(options.device)
         log("device: \(device.description)")
         self.init(options: options, encoder: tokenizer.encoder, chatTemplate: tokenizer.chatTemplate,
-                  makeModel: device.modelFactory, log: log)
+                  engines: try device.engineBuilder(options), log: log)
+    }
+}
+
+extension ComputeDevice {
+    /// The engine builder `options.engine` asks for on this device. The GPU budget is
+    /// `options.gpuMemory`, else the device's free memory; the CPU backend has none.
+    public func engineBuilder(_ options: TrainOptions) throws -> any TrainingEngineBuilder {
+        let resident = ResidentEngineBuilder(makeModel: modelFactory)
+        if options.engine == .resident { return resident }
+        guard let queued = backend as? QueuedTransfers else {
+            if options.engine == .auto { return resident }
+            throw UsageError("\(backend.name) has no transfer queues for the sliding-window engine")
+        }
+        let memory = backend as? DeviceMemoryReporting
+        let budget = try options.gpuMemory ?? memory.map { try $0.deviceMemory().free }
+        let sliding = SlidingEngineBuilder(backend: queued, storage: storage, gpuBudget: budget,
+                                           residentLayers: options.residentLayers, window: options.window)
+        if options.engine == .sliding { return sliding }
+        return AutomaticEngineBuilder(resident: resident, sliding: memory == nil ? nil : sliding)
     }
 }

@@ -22,6 +22,20 @@ public struct TrainOptions: Equatable, Sendable {
     public var dataPath: String
     public var outputDirectory: String
     public var device: Device = .auto
+    /// Where the training state lives: the whole of it on the device (`resident`), the GPU as a
+    /// window over the layers with masters and moments in host RAM (`sliding`), or `auto`:
+    /// resident when the plan says the whole state fits on the GPU, else sliding (resident on the CPU).
+    public enum Engine: String, CaseIterable, Sendable {
+        case auto, resident, sliding
+    }
+    public var engine: Engine = .auto
+    /// Sliding engine: first decoder layers kept on the GPU with their AdamW state (nil: chosen
+    /// by `ResidentLayerChoice`).
+    public var residentLayers: Int?
+    /// Sliding engine: streamed layers on the GPU at once (nil: the plan's).
+    public var window: Int?
+    /// GPU bytes the run may use (nil: the device's free memory); the pool is capped to it.
+    public var gpuMemory: Int?
     /// Format, sequence length, micro-batch size, packing, shuffling, seed.
     public var data: DataLoaderOptions
     /// Micro-batches per optimizer step.
@@ -63,6 +77,8 @@ public struct TrainOptions: Equatable, Sendable {
         guard maxGradNorm >= 0, maxGradNorm.isFinite else { throw UsageError("--max-grad-norm must be >= 0, got \(maxGradNorm)") }
         guard saveEvery >= 0 else { throw UsageError("--save-every must be >= 0, got \(saveEvery)") }
         guard logEvery >= 1 else { throw UsageError("--log-every must be at least 1, got \(logEvery)") }
+        if let m = residentLayers, m < 0 { throw UsageError("--resident-layers must be >= 0, got \(m)") }
+        if let k = window, k < 1 { throw UsageError("--window must be at least 1, got \(k)") }
         if let n = stopAfter, n < 1 { throw UsageError("--stop-after must be at least 1, got \(n)") }
         try adamW.validate()
         try schedule(totalSteps: 1).validate()

@@ -25,17 +25,15 @@ public struct TrainResult: Equatable, Sendable {
 /// Builds the model that runs on the compute device, sized for micro-batches of B x T.
 public typealias TrainableModelFactory = (_ layout: ModelLayout, _ maxBatch: Int, _ maxSeqLen: Int) throws -> any TrainableModel
 
-/// The training loop, with the whole training state on the model's backend (CPU, or GPU
-/// resident). Per optimizer step:
+/// The training loop, with the training state wherever its `TrainingStepEngine` keeps it (the
+/// whole state on the model's backend, CPU or GPU; or the GPU as a sliding window over the
+/// layers). The engine is planned before anything large is allocated. Per optimizer step:
 ///   1. fetch the step's `gradAccum` micro-batches and count their target tokens (after the
 ///      shift): the loss scale is 1 / total, so the summed gradients are those of the step's
 ///      token-weighted mean loss;
-///   2. zero the device gradients, forward + backward every micro-batch;
-///   3. the global norm of the gradients (before clipping) on the device, and the clip
-///      coefficient;
-///   4. AdamW on the device's fp32 masters with the scheduled learning rate (gradients
-///      multiplied by the coefficient on the fly), emitting the next step's compute weights;
-///   5. log the step (loss of the step before its update, lr, grad norm, tokens, tokens/s).
+///   2. the engine's step: forward + backward of every micro-batch, the global gradient norm
+///      (before clipping), AdamW with the scheduled learning rate and the clip coefficient;
+///   3. log the step (loss of the step before its update, lr, grad norm, tokens, tokens/s).
 /// Masters and moments come to the host only for checkpoints and the final model.
 /// Checkpoints every `saveEvery` steps, at the end, and when stopped (Ctrl-C, SIGTERM,
 /// --stop-after); a resumed run continues with the exact losses of an uninterrupted one.
@@ -43,19 +41,19 @@ public final class Trainer {
     public let options: TrainOptions
     private let encoder: any TextEncoding
     private let chatTemplate: (any ChatRendering)?
-    private let makeModel: TrainableModelFactory
+    private let engines: any TrainingEngineBuilder
     private let availableMemory: Int?
     private let pool: WorkerPool
     private let log: (String) -> Void
 
     /// `availableMemory`: host bytes the plan may use (nil: not checked).
     public init(options: TrainOptions, encoder: any TextEncoding, chatTemplate: (any ChatRendering)?,
-                makeModel: @escaping TrainableModelFactory, availableMemory: Int? = MemoryPlan.availableHostBytes(),
+                engines: any TrainingEngineBuilder, availableMemory: Int? = MemoryPlan.availableHostBytes(),
                 pool: WorkerPool = .shared, log: @escaping (String) -> Void = { print($0) }) {
         self.options = options
         self.encoder = encoder
         self.chatTemplate = chatTemplate
-        self.makeModel = makeModel
+        self.engines = engines
         self.availableMemory = availableMemory
         self.pool = pool
         self.log = log
@@ -74,9 +72,8 @@ public final class Trainer {
         try schedule.validate()
         log("data: \(loader.format.rawValue), \(loader.stats); \(loader.batchesPerEpoch) micro-batches of \(B)x\(T) per epoch")
         let layout = ModelLayout(config)
-        let plan = MemoryPlan(layout: layout, batchSize: B, seqLen: T, documents: loader.stats.documents)
-        log(plan.description)
-        try plan.check(availableBytes: availableMemory)
+        try engines.plan(layout: layout, batchSize: B, seqLen: T, gradAccum: accum, maxGradNorm: options.maxGradNorm,
+                         documents: loader.stats.documents, hostBytes: availableMemory, log: log)
 
         // Resume: the checkpoint's masters replace the model folder's weights.
         let checkpoint = try options.resume.map(Checkpoint.locate)
@@ -100,10 +97,9 @@ public final class Trainer {
             try loader.restore(saved.data)
             log("resuming from \(checkpoint) at step \(saved.step) of \(totalSteps)")
         }
-        let model = try makeModel(layout, B, T)
-        let state = try DeviceTrainingState(model: model, hyperparameters: options.adamW)
-        state.upload(host)
-        log("model on \(model.backend.name)")
+        let engine = try engines.make(host: host, layout: layout, batchSize: B, seqLen: T, gradAccum: accum,
+                                      maxGradNorm: options.maxGradNorm, hyperparameters: options.adamW)
+        log(engine.summary)
         try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
         let metrics = try MetricsLog(path: options.outputDirectory + "/" + OutputFolder.metricsFile, keepThroughStep: saved?.step)
 
@@ -122,7 +118,7 @@ public final class Trainer {
         func saveCheckpoint() throws {
             let record = CheckpointState(step: step, elapsedSeconds: elapsedBefore + seconds(clock.now - start),
                                          settings: settings, data: loader.state)
-            if host.step != state.step { state.download(into: host) }
+            engine.synchronize(into: host)
             lastCheckpoint = try Checkpoint.save(record, host: host, hyperparameters: options.adamW, outputDirectory: options.outputDirectory)
             try OutputFolder.writeCurves(metrics, output: options.outputDirectory)
         }
@@ -131,22 +127,15 @@ public final class Trainer {
             let stepStart = clock.now
             let batches = try (0..<accum).map { _ in try loader.next() }
             let normalization = StepNormalization(targetCounts: batches.map(\.targetTokenCount))
-            model.zeroGradients()
-            var lossSum = 0.0
-            for b in batches {
-                lossSum += try model.forwardBackward(inputIds: b.inputIds, labels: b.labels, batch: b.batchSize,
-                                                     seqLen: b.seqLen, lossScale: normalization.lossScale)
-            }
-            let gradNorm = state.gradientNorm()
+            let lr = schedule.learningRate(stepsTaken: step)
+            let (lossSum, gradNorm) = try engine.step(batches, normalization: normalization, learningRate: lr,
+                                                      maxGradNorm: options.maxGradNorm)
             let loss = normalization.totalTargets > 0 ? lossSum / Double(normalization.totalTargets) : .nan
             guard gradNorm.isFinite, loss.isFinite || normalization.totalTargets == 0 else {
                 reporter.finishLine()
                 throw UsageError("training diverged at step \(step + 1): loss \(loss), gradient norm \(gradNorm) "
                                  + "(try a lower --lr; the last checkpoint is \(lastCheckpoint ?? "none"))")
             }
-            let lr = schedule.learningRate(stepsTaken: step)
-            let coefficient = GradientClipping.coefficient(totalNorm: gradNorm, maxNorm: options.maxGradNorm)
-            state.update(learningRate: lr, gradScale: coefficient)
             step += 1
             stepsHere += 1
             lastLoss = loss
@@ -168,7 +157,7 @@ public final class Trainer {
             if stop { break }
         }
         reporter.finishLine()
-        if host.step != state.step { state.download(into: host) }
+        engine.synchronize(into: host)
         try OutputFolder.writeModel(host.masters, modelDirectory: options.modelDirectory, output: options.outputDirectory)
         try OutputFolder.writeCurves(metrics, output: options.outputDirectory)
         return TrainResult(step: step, totalSteps: totalSteps, checkpoint: lastCheckpoint, lastLoss: lastLoss)

@@ -1,0 +1,84 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Support
+import XCTest
+@testable import Training
+
+/// `train --engine sliding` on the CPU backend: the same metrics, checkpoints and model as the
+/// resident engine, bit for bit (clipping active, 2 micro-batches per step), and a stopped and
+/// resumed sliding run equals an uninterrupted one.
+final class TrainerSlidingEngineTests: XCTestCase {
+    private func deterministic(_ rows: [StepMetrics]) -> [String] {
+        rows.map { "\($0.step) \($0.loss) \($0.lr) \($0.gradNorm) \($0.tokens)" }
+    }
+
+    private func options(_ f: TrainerFixture, output: String, engine: TrainOptions.Engine, residentLayers: Int = 0) -> TrainOptions {
+        var o = f.options(output: output)
+        o.engine = engine
+        o.residentLayers = residentLayers
+        o.maxGradNorm = 0.5
+        return o
+    }
+
+    private func assertSameRun(_ f: TrainerFixture, _ a: String, _ b: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let ma = try MetricsLog.read(f.root + "/\(a)/metrics.csv"), mb = try MetricsLog.read(f.root + "/\(b)/metrics.csv")
+        XCTAssertEqual(ma.count, 6, file: file, line: line)
+        XCTAssertEqual(deterministic(ma), deterministic(mb), file: file, line: line)
+        XCTAssertEqual(try readFileBytes(f.root + "/\(a)/model.safetensors"),
+                       try readFileBytes(f.root + "/\(b)/model.safetensors"), file: file, line: line)
+        XCTAssertEqual(try readFileBytes(f.root + "/\(a)/checkpoints/step-000006/optimizer.safetensors"),
+                       try readFileBytes(f.root + "/\(b)/checkpoints/step-000006/optimizer.safetensors"), file: file, line: line)
+    }
+
+    func testSlidingEngineTrainsLikeTheResidentEngine() throws {
+        let f = try TrainerFixture()
+        defer { f.remove() }
+        _ = try f.run(options(f, output: "resident", engine: .resident))
+        _ = try f.run(options(f, output: "sliding", engine: .sliding))
+        _ = try f.run(options(f, output: "sliding1", engine: .sliding, residentLayers: 1))
+        try assertSameRun(f, "resident", "sliding")
+        try assertSameRun(f, "resident", "sliding1")
+        // Clipping acted on every step.
+        XCTAssertTrue(try MetricsLog.read(f.root + "/resident/metrics.csv").allSatisfy { $0.gradNorm > 0.5 })
+    }
+
+    func testSlidingStopAndResumeReproduceAnUninterruptedRun() throws {
+        let f = try TrainerFixture()
+        defer { f.remove() }
+        _ = try f.run(options(f, output: "straight", engine: .sliding))
+        var first = options(f, output: "resumed", engine: .sliding)
+        first.stopAfter = 3
+        XCTAssertEqual(try f.run(first).step, 3)
+        var second = options(f, output: "resumed", engine: .sliding)
+        second.resume = f.root + "/resumed"
+        XCTAssertEqual(try f.run(second).step, 6)
+        try assertSameRun(f, "straight", "resumed")
+    }
+
+    func testPlanIsCheckedBeforeAnythingIsAllocated() throws {
+        let f = try TrainerFixture()
+        defer { f.remove() }
+        var o = options(f, output: "small", engine: .sliding)
+        o.gpuMemory = 1 << 20
+        XCTAssertThrowsError(try f.run(o)) { error in
+            XCTAssertTrue("\(error)".contains("does not fit"), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: f.root + "/small"), "nothing written")
+        o.gpuMemory = nil
+        o.window = 5
+        XCTAssertThrowsError(try f.run(o))
+    }
+
+    func testAutoIsResidentOnTheCPU() throws {
+        let f = try TrainerFixture()
+        defer { f.remove() }
+        var logged: [String] = []
+        var o = f.options(output: "auto", steps: 1)
+        o.engine = .auto
+        _ = try Trainer(options: o, log: { logged.append($0) }).run()
+        XCTAssertTrue(logged.contains { $0.hasPrefix("model on CPU") }, "\(logged)")
+    }
+}
