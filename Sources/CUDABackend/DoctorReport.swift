@@ -44,11 +44,14 @@ public enum DoctorReport {
 
 /// Pinned host↔device copy bandwidth over 256 MiB buffers, each direction alone and both at
 /// once (separate streams), timed with events; the median of a few repetitions.
-struct TransferBenchmark {
-    let backend: CUDABackend
+public struct TransferBenchmark {
+    public let backend: CUDABackend
     let bytes = 256 << 20
 
-    func run() throws -> (hostToDevice: Double, deviceToHost: Double, bothWays: Double) {
+    public init(backend: CUDABackend) { self.backend = backend }
+
+    /// Pinned copy GB/s: host → device, device → host, and both at once (medians).
+    public func run() throws -> (hostToDevice: Double, deviceToHost: Double, bothWays: Double) {
         let device = backend.device, d = device.driver
         let up = try PinnedHostBuffer(device: device, bytes: bytes), down = try PinnedHostBuffer(device: device, bytes: bytes)
         memset(up.bytes, 0x5A, bytes)

@@ -9,12 +9,15 @@ import Training
 struct BenchSlidingCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sliding",
-        abstract: "Sliding-window engine throughput (tok/s, GPU busy fraction, compute / AdamW / PCIe bounds) "
-            + "of a random-init model built from a config.json."
+        abstract: "Sliding-window engine throughput (tok/s, TFLOPS, per-queue telemetry, exposed waits, compute / AdamW / "
+            + "PCIe bounds) of a random-init model built from a config.json, or of a model folder's weights."
     )
 
-    @Option(help: "A Hugging Face config.json (e.g. bench/configs/llama-1.5b.json).")
-    var config: String
+    @Option(help: "A Hugging Face config.json (e.g. bench/configs/llama-1.5b.json): random weights.")
+    var config: String?
+
+    @Option(help: "A model folder (config.json and safetensors): its real weights.")
+    var model: String?
 
     @Option(help: "Rows per step.")
     var batchSize = 8
@@ -46,11 +49,39 @@ struct BenchSlidingCommand: ParsableCommand {
     @Option(help: "Instead of timing: train this many steps both GPU-resident and sliding-window and print both losses per step.")
     var compareResident: Int?
 
+    @Flag(help: "Time only forward + backward with every weight and gradient resident (no transfers, no optimizer): the compute bound.")
+    var computeOnly = false
+
+    @Option(help: "The compute bound in ms per step from an earlier --compute-only run, instead of measuring it first.")
+    var computeOnlyMs: Double?
+
+    @Flag(help: "Do not measure the compute bound.")
+    var skipComputeOnly = false
+
+    @Option(help: "Write the result as JSON to this file.")
+    var json: String?
+
+    @Option(help: "Write a Chrome trace (chrome://tracing, Perfetto) of the last timed step to this file.")
+    var trace: String?
+
     func run() throws {
-        let modelConfig = try ModelConfig.load(path: config)
+        guard (config == nil) != (model == nil) else { throw UsageError("give one of --config or --model") }
+        let modelConfig = try ModelConfig.load(path: config ?? "\(model ?? "")/config.json")
         let compute = try ComputeDevice.open(device)
         guard let backend = compute.backend as? QueuedTransfers else {
             throw UsageError("\(compute.backend.name) has no transfer queues")
+        }
+        if computeOnly {
+            let r = try TrainingBenchmark(config: modelConfig, batch: batchSize * gradAccum, seqLen: seqLen, steps: steps,
+                                          computeOnly: true).run(device: compute, profile: false)
+            print("compute only, \(gradAccum * batchSize)x\(seqLen) tokens: \(Format.fixed(r.secondsPerStep * 1e3, 1)) ms/step, "
+                  + "\(Format.fixed(r.tokensPerSecond, 0)) tok/s, TFLOPS " + r.tflops.map { "\($0.name) \(Format.fixed($0.value, 1))" }.joined(separator: ", "))
+            if let json {
+                try AtomicOutput.write(JSON.object(JSONObject([
+                    ("compute_only_ms", .double(r.secondsPerStep * 1e3)), ("tokens_per_s", .double(r.tokensPerSecond)),
+                ])).serialized(.pretty) + "\n", to: json)
+            }
+            return
         }
         if let compareSteps = compareResident {
             let parity = SlidingWindowParity(config: modelConfig, batch: batchSize, seqLen: seqLen, steps: compareSteps,
@@ -67,25 +98,37 @@ struct BenchSlidingCommand: ParsableCommand {
             print("max |master weight difference| after \(compareSteps) steps: \(Format.sci(r.maxMasterDifference, 3))")
             return
         }
-        let bench = try SlidingWindowBenchmark(config: modelConfig, batch: batchSize, seqLen: seqLen, steps: steps,
-                                               window: window, residentLayers: residentLayers,
+        let bound: SlidingWindowBenchmark.ComputeOnlyBound = skipComputeOnly ? .skip : computeOnlyMs.map { .given($0) } ?? .measure
+        let bench = try SlidingWindowBenchmark(config: modelConfig, modelDirectory: model, batch: batchSize, seqLen: seqLen,
+                                               steps: steps, window: window, residentLayers: residentLayers,
                                                microBatches: gradAccum, maxGradNorm: maxGradNorm,
-                                               gpuBudget: try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") })
-        let r = try bench.run(backend: backend, storage: compute.storage)
-        let t = r.times
+                                               gpuBudget: try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") },
+                                               computeOnly: bound)
+        let r = try bench.run(device: compute)
+        let t = r.telemetry, b = r.bounds
+        let ms = { (x: Double) in Format.fixed(x, 1) + " ms" }
         print("\(gradAccum)x\(batchSize)x\(seqLen) tokens, clip \(maxGradNorm), \(r.parameters) parameters, window \(r.window): "
-              + "\(Format.fixed(r.secondsPerStep * 1e3, 1)) ms/step, \(Format.fixed(r.tokensPerSecond, 0)) tok/s, "
-              + "loss \(Format.fixed(r.lastLoss, 3))")
-        print("per step: compute \(Format.fixed(t.computeMilliseconds, 1)) ms (GPU busy \(Format.fixed(100 * r.gpuBusyFraction, 1)) %), "
-              + "H2D \(Format.fixed(t.hostToDeviceMilliseconds, 1)) ms, D2H \(Format.fixed(t.deviceToHostMilliseconds, 1)) ms, "
-              + "host AdamW \(Format.fixed(t.optimizerMilliseconds, 1)) ms "
+              + "\(ms(r.secondsPerStep * 1e3))/step, \(Format.fixed(r.tokensPerSecond, 0)) tok/s, "
+              + "\(Format.fixed(r.tflops, 1)) TFLOPS (6N+attn), loss \(Format.fixed(r.lastLoss, 3))")
+        print("per step: compute \(ms(t.computeMilliseconds)) (GPU busy \(Format.fixed(100 * t.gpuBusyFraction, 1)) %), "
+              + "H2D \(ms(t.hostToDeviceMilliseconds)) (\(Format.fixed(t.hostToDeviceGBps, 1)) GB/s), "
+              + "D2H \(ms(t.deviceToHostMilliseconds)) (\(Format.fixed(t.deviceToHostGBps, 1)) GB/s), "
+              + "host AdamW \(ms(t.optimizerMilliseconds)) "
               + "(\(Format.fixed(Double(r.layerParameters) / t.optimizerMilliseconds / 1e6, 2)) Gparam/s)")
-        print("bounds (tok/s): compute \(Format.fixed(r.computeBound, 0)), AdamW \(Format.fixed(r.optimizerBound, 0)), "
-              + "PCIe \(Format.fixed(r.transferBound, 0))")
+        print("exposed (compute queue idle): H2D \(ms(t.exposedHostToDeviceMilliseconds)), D2H \(ms(t.exposedDeviceToHostMilliseconds)), "
+              + "AdamW \(ms(t.exposedOptimizerMilliseconds)), other \(ms(t.exposedOtherMilliseconds))")
+        print("bounds: compute-only " + (b.computeOnlyMilliseconds.map(ms) ?? "not measured (\(r.computeOnlyNote ?? ""))")
+              + ", AdamW \(ms(b.optimizerMilliseconds)) (\(Format.bytes(b.optimizerBytes)) at memcpy "
+              + "\(Format.fixed(b.memcpyBytesPerSecond / 1e9, 1)) GB/s), PCIe "
+              + (b.transferMilliseconds.map { ms($0) + " (pinned \(Format.fixed((b.pinnedHostToDeviceBytesPerSecond ?? 0) / 1e9, 1)) / "
+                  + "\(Format.fixed((b.pinnedDeviceToHostBytesPerSecond ?? 0) / 1e9, 1)) GB/s)" } ?? "not measured (no GPU)")
+              + "; step / max(bounds) = \(Format.fixed(r.ratio, 3))")
         if let pool = r.peakPoolBytes {
             print("GPU pool peak \(Format.bytes(pool)); plan: GPU \(Format.bytes(r.plan.gpuPeakBytes)), "
                   + "host \(Format.bytes(r.plan.hostPeakBytes))")
         }
+        if let json { try AtomicOutput.write(r.json.serialized(.pretty) + "\n", to: json) }
+        if let trace { try AtomicOutput.write(ChromeTrace.json(r.spans).serialized(.compact) + "\n", to: trace) }
     }
 }
 

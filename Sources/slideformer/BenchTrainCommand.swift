@@ -28,8 +28,12 @@ struct BenchTrainCommand: ParsableCommand {
     @Flag(help: "Also time every op of one more step with device events (GPU only) and print where the time goes.")
     var profile = false
 
+    @Flag(help: "Forward + backward only, every weight and gradient resident, no optimizer state or update: the compute bound.")
+    var computeOnly = false
+
     func run() throws {
-        let bench = try TrainingBenchmark(config: try ModelConfig.load(path: config), batch: batchSize, seqLen: seqLen, steps: steps)
+        let bench = try TrainingBenchmark(config: try ModelConfig.load(path: config), batch: batchSize, seqLen: seqLen, steps: steps,
+                                          computeOnly: computeOnly)
         let r = try bench.run(device: try ComputeDevice.open(device), profile: profile)
         let gib = { (b: Int) in Format.fixed(Double(b) / Double(1 << 30), 2) + " GiB" }
         print("\(batchSize)x\(seqLen) tokens, \(r.parameters) parameters: \(Format.fixed(r.secondsPerStep * 1e3, 1)) ms/step, "

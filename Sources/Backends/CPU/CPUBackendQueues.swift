@@ -22,11 +22,18 @@ final class ImmediateQueue: DeviceQueue {
     func synchronize() {}
 }
 
-/// An event of the CPU backend: fired when recorded; times are not measured (0).
+/// An event of the CPU backend: fired when recorded, at the host time of its recording (the
+/// work before it is done by then), so timings between events are host times.
 final class ImmediateEvent: DeviceEvent {
-    func record(on queue: any DeviceQueue) {}
+    private var recorded = ContinuousClock.now
+
+    func record(on queue: any DeviceQueue) { recorded = .now }
     func synchronize() {}
-    func milliseconds(since start: any DeviceEvent) -> Double { 0 }
+    func milliseconds(since start: any DeviceEvent) -> Double {
+        guard let start = start as? ImmediateEvent else { return 0 }
+        let d = recorded - start.recorded
+        return Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) * 1e-15
+    }
 }
 
 /// 64-byte aligned host memory (every host page is "pinned" for the CPU backend).

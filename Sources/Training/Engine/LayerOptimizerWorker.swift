@@ -53,14 +53,15 @@ final class LayerOptimizerWorker {
     private var thread = pthread_t()
     /// Updates applied per layer (guarded by `mutex`).
     private var updates: [Int]
-    /// Host seconds spent in AdamW since the last `takeBusySeconds` (guarded by `mutex`).
-    private var busySeconds = 0.0
+    /// Host start and end of each layer's last two updates, at [update count mod 2] (guarded by `mutex`).
+    private var spans: [[(count: Int, start: ContinuousClock.Instant, end: ContinuousClock.Instant)?]]
 
     init(optimizer: AdamW, layers: [Layer], pool: WorkerPool) {
         self.optimizer = optimizer
         self.layers = layers
         self.pool = pool
         updates = layers.map(\.moments.step)
+        spans = Array(repeating: Array(repeating: nil, count: layers.count), count: 2)
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&changed, nil)
         let box = Unmanaged.passRetained(self)
@@ -87,11 +88,14 @@ final class LayerOptimizerWorker {
         pthread_mutex_unlock(&mutex)
     }
 
-    /// Blocks until layer `layer` has had `count` updates in all.
-    func waitForUpdate(layer: Int, count: Int) {
+    /// Blocks until layer `layer` has had `count` updates in all; true when it had to wait.
+    @discardableResult
+    func waitForUpdate(layer: Int, count: Int) -> Bool {
         pthread_mutex_lock(&mutex)
+        let waits = updates[layer] < count
         while updates[layer] < count { pthread_cond_wait(&changed, &mutex) }
         pthread_mutex_unlock(&mutex)
+        return waits
     }
 
     /// Whether layer `layer` has had `count` updates in all (without waiting).
@@ -108,11 +112,12 @@ final class LayerOptimizerWorker {
         pthread_mutex_unlock(&mutex)
     }
 
-    /// Host seconds spent updating since the last call.
-    func takeBusySeconds() -> Double {
+    /// When layer `layer`'s update number `count` ran (host clock), if it is one of the last two.
+    func updateSpan(layer: Int, count: Int) -> (start: ContinuousClock.Instant, end: ContinuousClock.Instant)? {
         pthread_mutex_lock(&mutex)
-        defer { busySeconds = 0; pthread_mutex_unlock(&mutex) }
-        return busySeconds
+        defer { pthread_mutex_unlock(&mutex) }
+        guard let s = spans[count % 2][layer], s.count == count else { return nil }
+        return (s.start, s.end)
     }
 
     private var running = false
@@ -130,12 +135,12 @@ final class LayerOptimizerWorker {
             job.landed.synchronize()
             let start = clock.now
             update(job)
-            let elapsed = seconds(clock.now - start)
+            let end = clock.now
 
             pthread_mutex_lock(&mutex)
             running = false
             updates[job.layer] += 1
-            busySeconds += elapsed
+            spans[updates[job.layer] % 2][job.layer] = (updates[job.layer], start, end)
             pthread_cond_broadcast(&changed)
             pthread_mutex_unlock(&mutex)
         }

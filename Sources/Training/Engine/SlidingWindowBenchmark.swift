@@ -4,41 +4,55 @@ import FoundationEssentials
 import Foundation
 #endif
 import Backends
+import CUDABackend
 import Datasets
 import ModelFormats
 import Support
 
-/// Throughput of the sliding-window engine on a random-init model built from a config: `warmup`
-/// untimed steps, then `steps` steps back to back (no drain between them), then one drain.
-/// Besides tokens/s it reports where the step's time could go, from timing events around every
-/// piece of work on each queue (waits excluded) and the optimizer thread's clock:
-///   compute bound   tokens / (compute queue busy time): the step with transfers and AdamW free
-///   AdamW bound     tokens / (host AdamW time): the step if only the CPU update mattered
-///   PCIe bound      tokens / max(H2D busy, D2H busy): the step if only the copies mattered
-/// and the GPU busy fraction = compute busy time / step time.
+/// Throughput of the sliding-window engine on a random-init model built from a config, or on a
+/// model folder's weights: `warmup` untimed steps, then `steps` steps back to back (no drain
+/// between them), then one drain. Besides tokens/s it reports the mean `StepTelemetry` of the
+/// timed steps (from timing events around every piece of work on each queue and the AdamW
+/// thread's clock), the pieces of the last step (for a trace) and the `StepBounds`: compute
+/// only (a `TrainingBenchmark` with `computeOnly` in the same process, or given), AdamW at the
+/// memcpy bandwidth measured here, PCIe at the pinned bandwidth measured here (GPU only).
 public struct SlidingWindowBenchmark {
+    /// Where the compute-only bound comes from.
+    public enum ComputeOnlyBound: Sendable {
+        /// Measured before the engine runs (not available when it does not fit: the reason).
+        case measure
+        /// Taken from an earlier `--compute-only` run (ms per step).
+        case given(Double)
+        case skip
+    }
+
     public struct Result: Sendable {
         public let parameters: Int
-        /// Parameters of the decoder layers (those the host AdamW updates).
+        /// Parameters of the streamed decoder layers (those the host AdamW updates).
         public let layerParameters: Int
         public let tokensPerStep: Int
         public let window: Int
         public let secondsPerStep: Double
         public var tokensPerSecond: Double { Double(tokensPerStep) / secondsPerStep }
-        /// Per step, averaged over the timed steps.
-        public let times: SlidingWindowEngine.StepTimes
-        public var gpuBusyFraction: Double { times.computeMilliseconds / (secondsPerStep * 1e3) }
-        public var computeBound: Double { Double(tokensPerStep) / (times.computeMilliseconds / 1e3) }
-        public var optimizerBound: Double { Double(tokensPerStep) / (times.optimizerMilliseconds / 1e3) }
-        public var transferBound: Double {
-            Double(tokensPerStep) / (max(times.hostToDeviceMilliseconds, times.deviceToHostMilliseconds) / 1e3)
-        }
+        /// TFLOP/s by 6·N + causal attention.
+        public let tflops: Double
+        /// Mean over the timed steps.
+        public let telemetry: StepTelemetry
+        /// The last timed step's pieces.
+        public let spans: [TimedSpan]
+        public let bounds: StepBounds
+        /// Why the compute-only bound is missing, when it is.
+        public let computeOnlyNote: String?
         public let lastLoss: Double
         public let plan: SlidingWindowPlan
         public let peakPoolBytes: Int?
+
+        public var ratio: Double { bounds.ratio(stepMilliseconds: secondsPerStep * 1e3) }
     }
 
     public let config: ModelConfig
+    /// Real weights (a model folder) instead of the random init.
+    public let modelDirectory: String?
     public let batch: Int
     public let seqLen: Int
     public let steps: Int
@@ -49,13 +63,18 @@ public struct SlidingWindowBenchmark {
     public let microBatches: Int
     public let maxGradNorm: Double
     public let gpuBudget: Int?
+    public let computeOnly: ComputeOnlyBound
+    /// Bytes of the memcpy bandwidth measurement.
+    public let memcpyBytes: Int
 
-    public init(config: ModelConfig, batch: Int, seqLen: Int, steps: Int, warmup: Int = 2, window: Int?,
-                residentLayers: Int = 0, microBatches: Int = 1, maxGradNorm: Double = 0, gpuBudget: Int?) throws {
+    public init(config: ModelConfig, modelDirectory: String? = nil, batch: Int, seqLen: Int, steps: Int, warmup: Int = 2,
+                window: Int?, residentLayers: Int = 0, microBatches: Int = 1, maxGradNorm: Double = 0, gpuBudget: Int?,
+                computeOnly: ComputeOnlyBound = .measure, memcpyBytes: Int = 1 << 30) throws {
         guard batch >= 1, seqLen >= 2, steps >= 1, warmup >= 0, microBatches >= 1 else {
             throw UsageError("bench sliding needs batch >= 1, seq-len >= 2, steps >= 1 (got \(batch), \(seqLen), \(steps))")
         }
         self.config = config
+        self.modelDirectory = modelDirectory
         self.batch = batch
         self.seqLen = seqLen
         self.steps = steps
@@ -65,19 +84,41 @@ public struct SlidingWindowBenchmark {
         self.microBatches = microBatches
         self.maxGradNorm = maxGradNorm
         self.gpuBudget = gpuBudget
+        self.computeOnly = computeOnly
+        self.memcpyBytes = memcpyBytes
     }
 
-    public func run(backend: any QueuedTransfers, storage: ElementType, pool: WorkerPool = .shared,
-                    log: (String) -> Void = { print($0) }) throws -> Result {
+    public func run(device: ComputeDevice, pool: WorkerPool = .shared, log: (String) -> Void = { print($0) }) throws -> Result {
+        guard let backend = device.backend as? QueuedTransfers else {
+            throw UsageError("\(device.backend.name) has no transfer queues")
+        }
         let plan = MemoryPlanner.plan(config: config, batchSize: batch, seqLen: seqLen, gpuBudget: gpuBudget,
                                       hostBudget: MemoryPlan.availableHostBytes(),
                                       clipping: maxGradNorm > 0 || microBatches > 1, residentLayers: residentLayers)
         guard plan.fits || window != nil else { throw UsageError("the plan does not fit:\n\(plan.description)") }
         let k = window ?? plan.window
+
+        var computeOnlyMilliseconds: Double?
+        var computeOnlyNote: String?
+        switch computeOnly {
+        case .given(let ms): computeOnlyMilliseconds = ms
+        case .skip: computeOnlyNote = "not asked"
+        case .measure:
+            do {
+                let r = try TrainingBenchmark(config: config, batch: batch * microBatches, seqLen: seqLen, steps: steps,
+                                              warmup: warmup, computeOnly: true).run(device: device, profile: false, pool: pool, log: log)
+                computeOnlyMilliseconds = r.secondsPerStep * 1e3
+            } catch {
+                computeOnlyNote = "compute-only run failed: \(error)"
+            }
+        }
+
         let clock = ContinuousClock()
         var start = clock.now
-        let host = HostTrainingState(masters: TrainingBenchmark.randomWeights(config, pool: pool))
-        let engine = try SlidingWindowEngine(host: host, backend: backend, storage: storage, window: k,
+        let masters = try modelDirectory.map { try ModelWeights.load(directory: $0, pool: pool) }
+            ?? TrainingBenchmark.randomWeights(config, pool: pool)
+        let host = HostTrainingState(masters: masters)
+        let engine = try SlidingWindowEngine(host: host, backend: backend, storage: device.storage, window: k,
                                              residentLayers: residentLayers,
                                              landingBuffers: plan.gradientLandingBuffers, maxBatch: batch,
                                              maxSeqLen: seqLen, maxMicroBatches: microBatches, hyperparameters: AdamWHyperparameters(weightDecay: 0.1),
@@ -95,23 +136,33 @@ public struct SlidingWindowBenchmark {
             return MicroBatch(batchSize: batch, seqLen: seqLen, inputIds: ids, labels: ids)
         }
         var loss = Double.nan
+        var timed: [StepTelemetry] = []
         func step() throws {
             let r = try engine.step(batches, learningRate: 1e-5, maxGradNorm: maxGradNorm)
             loss = r.lossSum / Double(r.targets)
+            if let t = engine.telemetry, t.step > warmup, timed.last?.step != t.step { timed.append(t) }
         }
         for _ in 0..<warmup { try step() }
-        _ = engine.takeStepTimes()
         start = clock.now
         for _ in 0..<steps { try step() }
         engine.drain()
         let perStep = seconds(clock.now - start) / Double(steps)
-        guard let total = engine.takeStepTimes() else { preconditionFailure("engine made without timing") }
-        let s = Double(steps)
-        let times = SlidingWindowEngine.StepTimes(
-            computeMilliseconds: total.computeMilliseconds / s, hostToDeviceMilliseconds: total.hostToDeviceMilliseconds / s,
-            deviceToHostMilliseconds: total.deviceToHostMilliseconds / s, optimizerMilliseconds: total.optimizerMilliseconds / s)
+        if let t = engine.telemetry, timed.last?.step != t.step { timed.append(t) }
+        guard let telemetry = StepTelemetry.mean(timed) else { preconditionFailure("engine made without timing") }
+
         let layerParameters = (config.numLayers - residentLayers) * ModelLayout(config).layer.tensors.reduce(0) { $0 + $1.count }
-        return Result(parameters: parameters, layerParameters: layerParameters, tokensPerStep: n, window: k, secondsPerStep: perStep, times: times,
-                      lastLoss: loss, plan: plan, peakPoolBytes: (backend as? DeviceMemoryReporting)?.peakReservedBytes)
+        let pinned = try (backend as? CUDABackend).map { try TransferBenchmark(backend: $0).run() }
+        let bounds = StepBounds(
+            computeOnlyMilliseconds: computeOnlyMilliseconds,
+            optimizerBytes: layerParameters * AdamWBenchmark.bytesPerParameter(bf16Gradients: false),
+            memcpyBytesPerSecond: AdamWBenchmark.memcpyBandwidth(bytes: memcpyBytes, pool: pool),
+            hostToDeviceBytes: telemetry.hostToDeviceBytes, deviceToHostBytes: telemetry.deviceToHostBytes,
+            pinnedHostToDeviceBytesPerSecond: pinned.map { $0.hostToDevice * 1e9 },
+            pinnedDeviceToHostBytesPerSecond: pinned.map { $0.deviceToHost * 1e9 })
+        let tflops = TrainingBenchmark.modelFlopsPerToken(config, seqLen: seqLen, parameters: parameters) * Double(n) / perStep / 1e12
+        return Result(parameters: parameters, layerParameters: layerParameters, tokensPerStep: n, window: k,
+                      secondsPerStep: perStep, tflops: tflops, telemetry: telemetry, spans: engine.telemetrySpans,
+                      bounds: bounds, computeOnlyNote: computeOnlyNote, lastLoss: loss, plan: plan,
+                      peakPoolBytes: (backend as? DeviceMemoryReporting)?.peakReservedBytes)
     }
 }

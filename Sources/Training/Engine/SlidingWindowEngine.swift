@@ -47,14 +47,6 @@ import Support
 /// Not yet: the LM head in vocabulary chunks when its compute weights and gradient do not fit
 /// on the GPU, NVMe.
 public final class SlidingWindowEngine {
-    /// Device time per queue and host AdamW time of the last step (with `measure`).
-    public struct StepTimes: Sendable {
-        public let computeMilliseconds: Double
-        public let hostToDeviceMilliseconds: Double
-        public let deviceToHostMilliseconds: Double
-        public let optimizerMilliseconds: Double
-    }
-
     public let layout: ModelLayout
     public let backend: any QueuedTransfers
     /// f32 (CPU) or bf16 (GPU): the compute weights and the activations GEMMs read.
@@ -73,15 +65,21 @@ public final class SlidingWindowEngine {
     public let host: HostTrainingState
     /// Optimizer updates applied (AdamW's step count).
     public private(set) var updates: Int
+    /// With `measure`: the breakdown of the last step whose work has all finished (a step's
+    /// copies and AdamW end during the next one, so this is the step before the last, or the
+    /// last after `drain()`).
+    public private(set) var telemetry: StepTelemetry?
+    /// With `measure`: the timed pieces of the step of `telemetry` (for a trace).
+    public var telemetrySpans: [TimedSpan] { telemetry.map { recorders?[$0.step % 2].spans ?? [] } ?? [] }
 
     private var config: ModelConfig { layout.config }
     private var layerBytes: Int { layout.layer.count * storage.byteSize }
 
-    // Queues and their timelines (timelines only when measuring).
+    // Queues, and a recorder per step parity when measuring (a step is read during the next).
     private let compute: any DeviceQueue
     private let hostToDevice: any DeviceQueue
     private let deviceToHost: any DeviceQueue
-    private let timelines: (compute: QueueTimeline, h2d: QueueTimeline, d2h: QueueTimeline)?
+    private let recorders: [StepRecorder]?
 
     // Weight slots: slot k holds streamed layer j with (j - residentLayers) mod K = k.
     private let slots: [any DeviceBuffer]
@@ -190,9 +188,7 @@ public final class SlidingWindowEngine {
         compute = backend.computeQueue
         hostToDevice = try backend.makeQueue()
         deviceToHost = try backend.makeQueue()
-        timelines = measure ? (QueueTimeline(backend: backend, queue: compute),
-                               QueueTimeline(backend: backend, queue: hostToDevice),
-                               QueueTimeline(backend: backend, queue: deviceToHost)) : nil
+        recorders = measure ? try (0..<2).map { _ in try StepRecorder(backend: backend) } : nil
         func events(_ k: Int) throws -> [any DeviceEvent] { try (0..<k).map { _ in try backend.makeEvent(timing: false) } }
 
         slots = try (0..<window).map { _ in try backend.makeBuffer(storage, count: count) }
@@ -341,6 +337,7 @@ public final class SlidingWindowEngine {
         for b in microBatches { try validate(b) }
         let normalization = StepNormalization(targetCounts: microBatches.map(\.targetTokenCount))
         let version = updates
+        recording?.begin(step: version + 1, on: compute)
         onCompute {
             backend.fill(lossSums.ref(), count: lossSums.count, value: 0)
             backend.fill(squareSums.ref(), count: squareSums.count, value: 0)
@@ -374,6 +371,7 @@ public final class SlidingWindowEngine {
                                learningRate: learningRate, gradScale: coefficient)
         }
         updates = version + 1
+        finishTelemetry(step: version, end: recorders?[(version + 1) % 2].start)
         let lossSum = lossHost[0..<microBatches.count].reduce(0.0) { $0 + Double($1) }
         return StepResult(lossSum: lossSum, targets: normalization.totalTargets, gradientNorm: norm)
     }
@@ -397,16 +395,16 @@ public final class SlidingWindowEngine {
             let first = max(i, residentLayers)
             for j in first..<min(L, first + window) { loadWeights(j, version: version, wait: j == i) }
             let x = i % 2, y = (i + 1) % 2
-            if let k = slot(i) { compute.wait(for: slotLoaded[k]) }
+            if let k = slot(i) { computeWaits(for: slotLoaded[k], on: .hostToDevice) }
             if i < L - 1 {
                 hiddenProduced[x].record(on: compute)
                 deviceToHost.wait(for: hiddenProduced[x])
-                onDeviceToHost {
+                onDeviceToHost(bytes: n * C * 4) {
                     backend.copyToHost(from: hidden[x].ref(), to: checkpoints[i].bytes, bytes: n * C * 4, on: deviceToHost)
                 }
-                hiddenSaved[x].record(on: deviceToHost)
+                recordCopies(hiddenSaved[x], on: .deviceToHost)
             }
-            compute.wait(for: hiddenSaved[y])
+            computeWaits(for: hiddenSaved[y], on: .deviceToHost)
             onCompute { layer.forward(input: hidden[x].ref(), output: hidden[y].ref(), weights: weights(i), grid: grid) }
             if let k = slot(i) { slotReleased[k].record(on: compute) }
         }
@@ -440,16 +438,16 @@ public final class SlidingWindowEngine {
             for j in stride(from: i, to: max(residentLayers - 1, i - window), by: -1) { loadWeights(j, version: version) }
             if i >= 1 { loadCheckpoint(i - 1, tokens: n) }
             let x = i % 2
-            if i < L - 1 { compute.wait(for: hiddenLoaded[x]) }
+            if i < L - 1 { computeWaits(for: hiddenLoaded[x], on: .hostToDevice) }
             if let k = slot(i) {
                 let g = (L - 1 - i) % 2, r = landingIndex(for: i)
-                compute.wait(for: slotLoaded[k])
+                computeWaits(for: slotLoaded[k], on: .hostToDevice)
                 if index == 0 {
-                    compute.wait(for: gradientSent[g])
+                    computeWaits(for: gradientSent[g], on: .deviceToHost)
                     onCompute { backend.fill(gradientSlots[g].ref(), count: gradientSlots[g].count, value: 0) }
                 } else {
                     loadPartialGradient(landing: r, slot: g)
-                    compute.wait(for: gradientLoaded[g])
+                    computeWaits(for: gradientLoaded[g], on: .hostToDevice)
                 }
                 onCompute {
                     layer.backward(input: hidden[x].ref(), dResidual: dResidual.ref(), weights: slotTensors[k],
@@ -510,12 +508,14 @@ public final class SlidingWindowEngine {
             for part in t.parts {
                 let r = modelLanding.lowerBound + nextModelLanding
                 nextModelLanding = (nextModelLanding + 1) % modelLanding.count
-                if let user = landingUser[r] { worker.waitForUpdate(layer: user.unit, count: user.updates) }
-                onDeviceToHost {
+                if let user = landingUser[r], worker.waitForUpdate(layer: user.unit, count: user.updates) {
+                    recording?.noteOptimizerWait()
+                }
+                onDeviceToHost(bytes: part.range.count * 4) {
                     backend.copyToHost(from: t.gradients.ref(part.range.lowerBound), to: landing[r].bytes,
                                        bytes: part.range.count * 4, on: deviceToHost)
                 }
-                landed[r].record(on: deviceToHost)
+                recordCopies(landed[r], on: .deviceToHost)
                 worker.submit(.init(layer: part.unit, landed: landed[r],
                                     gradients: UnsafePointer(landing[r].bytes.assumingMemoryBound(to: Float.self)),
                                     learningRate: learningRate, gradScale: gradScale))
@@ -530,14 +530,14 @@ public final class SlidingWindowEngine {
         guard t.deviceVersion != version, let e = model.all.firstIndex(where: { $0 === t }) else { return }
         let size = storage.byteSize
         for part in t.parts {
-            worker.waitForUpdate(layer: part.unit, count: version)
-            onHostToDevice {
+            if worker.waitForUpdate(layer: part.unit, count: version) { recording?.noteOptimizerWait() }
+            onHostToDevice(bytes: part.range.count * size) {
                 backend.copyToDevice(from: t.staging.bytes + part.range.lowerBound * size,
                                      to: t.weights.ref(part.range.lowerBound), bytes: part.range.count * size,
                                      on: hostToDevice)
             }
         }
-        modelLoaded[e].record(on: hostToDevice)
+        recordCopies(modelLoaded[e], on: .hostToDevice)
         compute.wait(for: modelLoaded[e])
         t.deviceVersion = version
     }
@@ -565,12 +565,12 @@ public final class SlidingWindowEngine {
         guard let k = slot(j) else { return }
         if let c = slotContent[k], c.layer == j, c.version == version { return }
         if !wait && !worker.hasUpdate(layer: j - residentLayers, count: version) { return }
-        worker.waitForUpdate(layer: j - residentLayers, count: version)
+        if worker.waitForUpdate(layer: j - residentLayers, count: version) { recording?.noteOptimizerWait() }
         hostToDevice.wait(for: slotReleased[k])
-        onHostToDevice {
+        onHostToDevice(bytes: layerBytes) {
             backend.copyToDevice(from: staging[j - residentLayers].bytes, to: slots[k].ref(), bytes: layerBytes, on: hostToDevice)
         }
-        slotLoaded[k].record(on: hostToDevice)
+        recordCopies(slotLoaded[k], on: .hostToDevice)
         slotContent[k] = (j, version)
     }
 
@@ -578,11 +578,11 @@ public final class SlidingWindowEngine {
     private func loadCheckpoint(_ j: Int, tokens n: Int) {
         let b = j % 2
         hostToDevice.wait(for: hiddenReleased[b])
-        onHostToDevice {
+        onHostToDevice(bytes: n * config.hiddenSize * 4) {
             backend.copyToDevice(from: checkpoints[j].bytes, to: hidden[b].ref(), bytes: n * config.hiddenSize * 4,
                                  on: hostToDevice)
         }
-        hiddenLoaded[b].record(on: hostToDevice)
+        recordCopies(hiddenLoaded[b], on: .hostToDevice)
     }
 
     /// Enqueues H2D of the partial gradient sum in landing buffer r into gradient slot g, once
@@ -590,11 +590,11 @@ public final class SlidingWindowEngine {
     private func loadPartialGradient(landing r: Int, slot g: Int) {
         hostToDevice.wait(for: gradientSent[g])
         hostToDevice.wait(for: landed[r])
-        onHostToDevice {
+        onHostToDevice(bytes: layout.layer.count * 4) {
             backend.copyToDevice(from: landing[r].bytes, to: gradientSlots[g].ref(), bytes: layout.layer.count * 4,
                                  on: hostToDevice)
         }
-        gradientLoaded[g].record(on: hostToDevice)
+        recordCopies(gradientLoaded[g], on: .hostToDevice)
     }
 
     /// The landing buffer of streamed layer i's gradient: its own, or the next of the ring.
@@ -607,14 +607,16 @@ public final class SlidingWindowEngine {
     /// Enqueues D2H of gradient slot g into landing buffer r, once the AdamW that last read the
     /// buffer is done.
     private func sendGradients(slot g: Int, landing r: Int) {
-        if let user = landingUser[r] { worker.waitForUpdate(layer: user.unit, count: user.updates) }
+        if let user = landingUser[r], worker.waitForUpdate(layer: user.unit, count: user.updates) {
+            recording?.noteOptimizerWait()
+        }
         deviceToHost.wait(for: gradientReady[g])
-        onDeviceToHost {
+        onDeviceToHost(bytes: layout.layer.count * 4) {
             backend.copyToHost(from: gradientSlots[g].ref(), to: landing[r].bytes, bytes: layout.layer.count * 4,
                                on: deviceToHost)
         }
-        gradientSent[g].record(on: deviceToHost)
-        landed[r].record(on: deviceToHost)
+        recordCopies(gradientSent[g], on: .deviceToHost)
+        recordCopies(landed[r], on: .deviceToHost)
     }
 
     /// Hands streamed layer i's update number version + 1, from landing buffer r, to the AdamW thread.
@@ -624,13 +626,39 @@ public final class SlidingWindowEngine {
                             learningRate: learningRate, gradScale: gradScale))
         landingUser[r] = (i - residentLayers, version + 1)
     }
-    private func onCompute(_ body: () -> Void) { measured(timelines?.compute, body) }
-    private func onHostToDevice(_ body: () -> Void) { measured(timelines?.h2d, body) }
-    private func onDeviceToHost(_ body: () -> Void) { measured(timelines?.d2h, body) }
+    private func onCompute(_ body: () -> Void) { measured(.compute, on: compute, bytes: 0, body) }
+    private func onHostToDevice(bytes: Int, _ body: () -> Void) { measured(.hostToDevice, on: hostToDevice, bytes: bytes, body) }
+    private func onDeviceToHost(bytes: Int, _ body: () -> Void) { measured(.deviceToHost, on: deviceToHost, bytes: bytes, body) }
 
-    private func measured(_ timeline: QueueTimeline?, _ body: () -> Void) {
-        guard let timeline else { return body() }
-        do { try timeline.measure(body) } catch { fatalError("timing event: \(error)") }
+    /// The recorder of the step being enqueued.
+    private var recording: StepRecorder? { recorders?[(updates + 1) % 2] }
+
+    private func measured(_ track: TelemetryTrack, on queue: any DeviceQueue, bytes: Int, _ body: () -> Void) {
+        guard let recording else { return body() }
+        do { try recording.measure(track, on: queue, bytes: bytes, body) } catch { fatalError("timing event: \(error)") }
+    }
+
+    /// Orders the compute queue after `event`, recorded on `track`'s queue.
+    private func computeWaits(for event: any DeviceEvent, on track: TelemetryTrack) {
+        compute.wait(for: event)
+        recording?.computeWaits(for: event, on: track)
+    }
+
+    /// Records `event` on `track`'s queue, after the copies enqueued so far.
+    private func recordCopies(_ event: any DeviceEvent, on track: TelemetryTrack) {
+        event.record(on: track == .hostToDevice ? hostToDevice : deviceToHost)
+        recording?.recorded(event, on: track)
+    }
+
+    /// Reads the telemetry of the step after `updates` = `version` - 1 updates (step `version`)
+    /// when it was recorded and not yet read: its device work and AdamW are done once the next
+    /// step's forward has run (or after a drain). `end`: the next step's start.
+    private func finishTelemetry(step version: Int, end: ContinuousClock.Instant?) {
+        guard version >= 1, let r = recorders?[version % 2], r.step == version else { return }
+        let optimizer = (residentLayers..<config.numLayers).compactMap { i in
+            worker.updateSpan(layer: i - residentLayers, count: version).map { (layer: i, start: $0.start, end: $0.end) }
+        }
+        telemetry = r.finish(optimizer: optimizer, end: end)
     }
 
     // MARK: Host side
@@ -649,16 +677,7 @@ public final class SlidingWindowEngine {
         compute.synchronize()
         hostToDevice.synchronize()
         deviceToHost.synchronize()
-    }
-
-    /// The busy times since the last call (`measure` must have been set); drains first.
-    public func takeStepTimes() -> StepTimes? {
-        guard let t = timelines else { return nil }
-        drain()
-        return StepTimes(computeMilliseconds: t.compute.takeMilliseconds(),
-                         hostToDeviceMilliseconds: t.h2d.takeMilliseconds(),
-                         deviceToHostMilliseconds: t.d2h.takeMilliseconds(),
-                         optimizerMilliseconds: worker.takeBusySeconds() * 1e3)
+        finishTelemetry(step: updates, end: nil)
     }
 
     /// Checks a micro-batch's shape, ids and labels against the model and the engine's sizes.

@@ -22,12 +22,16 @@ public struct AdamWBenchmark {
 
         /// Bytes AdamW moves per parameter: fp32 p, m, v read and written (24), the gradient
         /// read (4 fp32 / 2 bf16), the bf16 weight written (2).
-        public var bytesPerParameter: Int { 24 + (bf16Gradients ? 2 : 4) + 2 }
+        public var bytesPerParameter: Int { AdamWBenchmark.bytesPerParameter(bf16Gradients: bf16Gradients) }
         public var parametersPerSecond: Double { Double(parameters) / secondsPerStep }
         /// The params/s memcpy bandwidth would allow: bandwidth / bytesPerParameter.
         public var bandwidthBound: Double { memcpyBytesPerSecond / Double(bytesPerParameter) }
         public var shareOfBound: Double { parametersPerSecond / bandwidthBound }
     }
+
+    /// Bytes AdamW moves per parameter: fp32 p, m, v read and written (24), the gradient read
+    /// (4 fp32 / 2 bf16), the bf16 weight written (2).
+    public static func bytesPerParameter(bf16Gradients: Bool) -> Int { 24 + (bf16Gradients ? 2 : 4) + 2 }
 
     public var parameters: Int
     public var iterations: Int

@@ -39,8 +39,10 @@ public struct TrainingBenchmark {
     public let seqLen: Int
     public let steps: Int
     public let warmup: Int
+    /// Forward + backward only: weights and gradients resident, no optimizer state, no update.
+    public let computeOnly: Bool
 
-    public init(config: ModelConfig, batch: Int, seqLen: Int, steps: Int, warmup: Int = 2) throws {
+    public init(config: ModelConfig, batch: Int, seqLen: Int, steps: Int, warmup: Int = 2, computeOnly: Bool = false) throws {
         guard batch >= 1, seqLen >= 2, steps >= 1, warmup >= 0 else {
             throw UsageError("bench train needs batch >= 1, seq-len >= 2, steps >= 1 (got \(batch), \(seqLen), \(steps))")
         }
@@ -49,6 +51,7 @@ public struct TrainingBenchmark {
         self.seqLen = seqLen
         self.steps = steps
         self.warmup = warmup
+        self.computeOnly = computeOnly
     }
 
     /// FLOPs per token of the three counts.
@@ -61,6 +64,11 @@ public struct TrainingBenchmark {
                 ("Megatron", 3 * (2 * L * pLayer + 2 * h * V + 4 * L * t * dAttn))]
     }
 
+    /// FLOPs per token by 6·N + causal attention (the count the progress line and bench use).
+    public static func modelFlopsPerToken(_ c: ModelConfig, seqLen T: Int, parameters: Int) -> Double {
+        flopsPerToken(c, seqLen: T, parameters: parameters)[1].value
+    }
+
     public func run(device: ComputeDevice, profile: Bool, pool: WorkerPool = .shared,
                     log: (String) -> Void = { print($0) }) throws -> Result {
         let layout = ModelLayout(config)
@@ -69,8 +77,8 @@ public struct TrainingBenchmark {
         let masters = Self.randomWeights(config, pool: pool)
         let host = HostTrainingState(masters: masters)
         let model = try device.modelFactory(layout, batch, seqLen)
-        let state = try DeviceTrainingState(model: model, hyperparameters: AdamWHyperparameters(weightDecay: 0.1))
-        state.upload(host)
+        let state = computeOnly ? nil : try DeviceTrainingState(model: model, hyperparameters: AdamWHyperparameters(weightDecay: 0.1))
+        if let state { state.upload(host) } else { try model.loadParameters(masters) }
         device.backend.synchronize()
         let parameters = masters.namedTensors.reduce(0) { $0 + $1.values.count }
         log("model: \(parameters) parameters on \(device.description); set up in \(Format.fixed(seconds(clock.now - start), 1)) s")
@@ -84,8 +92,10 @@ public struct TrainingBenchmark {
             model.zeroGradients()
             loss = try model.forwardBackward(inputIds: ids, labels: ids, batch: batch, seqLen: seqLen, lossScale: scale)
                 * Double(scale)
-            let norm = state.gradientNorm()
-            state.update(learningRate: 1e-5, gradScale: GradientClipping.coefficient(totalNorm: norm, maxNorm: 1))
+            if let state {
+                let norm = state.gradientNorm()
+                state.update(learningRate: 1e-5, gradScale: GradientClipping.coefficient(totalNorm: norm, maxNorm: 1))
+            }
             device.backend.synchronize()
         }
         for _ in 0..<warmup { try step() }

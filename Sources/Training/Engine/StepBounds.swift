@@ -1,0 +1,44 @@
+/// The three lower bounds of a sliding-window step and how close a measured step comes to them:
+///   compute   the same step with every weight and gradient resident (no copies, no AdamW)
+///   AdamW     the host AdamW's bytes over the host's measured memcpy bandwidth
+///   PCIe      the step's H2D and D2H bytes over the measured pinned bandwidths (the slower
+///             direction; the directions run at once on separate copy engines)
+/// ratio = step time / the largest bound available (1 is the best an engine can do).
+public struct StepBounds: Equatable, Sendable {
+    /// nil: not measured.
+    public var computeOnlyMilliseconds: Double?
+    public var optimizerBytes: Int
+    public var memcpyBytesPerSecond: Double
+    public var hostToDeviceBytes: Int
+    public var deviceToHostBytes: Int
+    /// Pinned copy bandwidths (nil: no GPU).
+    public var pinnedHostToDeviceBytesPerSecond: Double?
+    public var pinnedDeviceToHostBytesPerSecond: Double?
+
+    public init(computeOnlyMilliseconds: Double?, optimizerBytes: Int, memcpyBytesPerSecond: Double,
+                hostToDeviceBytes: Int, deviceToHostBytes: Int,
+                pinnedHostToDeviceBytesPerSecond: Double?, pinnedDeviceToHostBytesPerSecond: Double?) {
+        self.computeOnlyMilliseconds = computeOnlyMilliseconds
+        self.optimizerBytes = optimizerBytes
+        self.memcpyBytesPerSecond = memcpyBytesPerSecond
+        self.hostToDeviceBytes = hostToDeviceBytes
+        self.deviceToHostBytes = deviceToHostBytes
+        self.pinnedHostToDeviceBytesPerSecond = pinnedHostToDeviceBytesPerSecond
+        self.pinnedDeviceToHostBytesPerSecond = pinnedDeviceToHostBytesPerSecond
+    }
+
+    public var optimizerMilliseconds: Double { Double(optimizerBytes) / memcpyBytesPerSecond * 1e3 }
+
+    public var transferMilliseconds: Double? {
+        guard let up = pinnedHostToDeviceBytesPerSecond, let down = pinnedDeviceToHostBytesPerSecond else { return nil }
+        return max(Double(hostToDeviceBytes) / up, Double(deviceToHostBytes) / down) * 1e3
+    }
+
+    /// The largest of the bounds available.
+    public var maxMilliseconds: Double {
+        max(computeOnlyMilliseconds ?? 0, optimizerMilliseconds, transferMilliseconds ?? 0)
+    }
+
+    /// Step time over the largest bound.
+    public func ratio(stepMilliseconds: Double) -> Double { stepMilliseconds / maxMilliseconds }
+}
