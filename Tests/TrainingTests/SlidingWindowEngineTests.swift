@@ -87,6 +87,21 @@ final class SlidingWindowEngineTests: XCTestCase {
         try assertIdentical(config, window: 2)
     }
 
+    /// A vocabulary of 600 makes the embedding (600·32 = 19,200 elements) and LM head larger
+    /// than one decoder layer (7,744): their host updates run in 3 parts each, which must give
+    /// the same masters as one update of the whole tensor; tied (one parameter, the head's and
+    /// the embedding's gradients summed before its update) and untied, with the landing ring
+    /// shared with the layers (no clipping) and with their own 2 buffers (clipping, 2 micro-batches).
+    func testEmbeddingAndHeadUpdatedInPartsMatch() throws {
+        for tied in [false, true] {
+            var config = Self.config(layers: 3, tied: tied)
+            config.vocabSize = 600
+            XCTAssertGreaterThan(config.vocabSize * config.hiddenSize, 2 * ModelLayout(config).layer.count)
+            try assertIdentical(config, window: 2)
+            try assertIdentical(config, window: 2, microBatches: 2, maxGradNorm: 0.05)
+        }
+    }
+
     func testSingleLayerModel() throws {
         try assertIdentical(Self.config(layers: 1), window: 1)
     }

@@ -9,15 +9,16 @@ import Glibc
 import Backends
 import Support
 
-/// A persistent host thread that runs the CPU AdamW of one decoder layer at a time, in the
-/// order the jobs were submitted, while the caller goes on enqueueing GPU work: each job first
+/// A persistent host thread that runs the CPU AdamW of one update unit at a time (a streamed
+/// decoder layer, or a part of at most a layer's size of the embedding, final norm or LM head),
+/// in the order the jobs were submitted, while the caller goes on enqueueing GPU work: each job first
 /// waits for the event after its gradient's device → host copy, then updates the layer's fp32
 /// masters and moments (multi-threaded on `pool`) and writes the next step's compute weights
 /// into the layer's staging buffer in the same pass. The caller asks `waitForUpdate` before it
 /// reads a staging buffer or reuses a gradient landing buffer.
 final class LayerOptimizerWorker {
     struct Job {
-        /// Index into `layers` (the streamed layers).
+        /// Index into `layers` (the update units).
         let layer: Int
         /// Fires when the gradient has landed in `gradients`.
         let landed: any DeviceEvent
@@ -27,9 +28,13 @@ final class LayerOptimizerWorker {
         let gradScale: Float
     }
 
-    /// What one layer's update needs: its masters, moments, tensor segments and staging.
+    /// What one unit's update needs: its masters and moments (pointers at the unit's first
+    /// element of the buffer's), the segments indexed from there, and its staging. `moments`
+    /// is the whole buffer's, whose step count the update sets.
     struct Layer {
         let masters: UnsafeMutablePointer<Float>
+        let m: UnsafeMutablePointer<Float>
+        let v: UnsafeMutablePointer<Float>
         let moments: AdamWMoments
         let segments: OptimizerSegments
         /// The compute weights the next H2D reads: bf16 (written by the kernel), or f32 (copied).
@@ -144,8 +149,13 @@ final class LayerOptimizerWorker {
     private func update(_ job: Job) {
         let l = layers[job.layer]
         let bf16 = l.stagingType == .bf16 ? l.staging.assumingMemoryBound(to: UInt16.self) : nil
-        optimizer.update(params: l.masters, gradients: .f32(job.gradients), moments: l.moments, segments: l.segments,
-                         learningRate: job.learningRate, gradScale: job.gradScale, bf16Output: bf16, pool: pool)
+        pthread_mutex_lock(&mutex)
+        let step = updates[job.layer] + 1
+        pthread_mutex_unlock(&mutex)
+        optimizer.update(params: l.masters, gradients: .f32(job.gradients), m: l.m, v: l.v, segments: l.segments,
+                         step: step, learningRate: job.learningRate, gradScale: job.gradScale, bf16Output: bf16,
+                         pool: pool)
+        l.moments.step = step
         if bf16 == nil { l.staging.copyMemory(from: l.masters, byteCount: l.count * 4) }
     }
 }

@@ -8,17 +8,18 @@ import Support
 ///
 /// What lives where (`SlidingWindowEngine`):
 /// - GPU: K bf16 weight slots of one layer each; 2 fp32 gradient slots; the embedding, final
-///   norm and LM head resident with their whole AdamW state (bf16 weights, fp32 gradients,
-///   masters, m, v: 18 bytes per parameter); one layer's activations and backward scratch at
+///   norm and LM head's bf16 weights and fp32 gradients (6 bytes per parameter; their masters
+///   and moments are on the host); one layer's activations and backward scratch at
 ///   N = B·T tokens; the residual stream and token buffers; one cross-entropy chunk; the
 ///   cuBLASLt workspace; the CUDA context; the pool's size-class rounding.
-/// - Pinned host (page-locked, the copy engines read and write it): every layer's bf16
-///   weights (the staging AdamW writes and the next H2D reads), the gradient landing buffers
-///   (fp32), every layer's input as activation checkpoint (fp32 (N,C): the residual stream is
+/// - Pinned host (page-locked, the copy engines read and write it): every streamed layer's
+///   and the embedding / final norm / LM head's bf16 weights (the staging AdamW writes and the
+///   next H2D reads), the gradient landing buffers (fp32, one layer each: a ring, or one per
+///   streamed layer plus 2 for the model-level parts), every layer's input as activation checkpoint (fp32 (N,C): the residual stream is
 ///   f32, so the recompute sees exactly the forward's input; the last layer's stays on the
 ///   GPU), the backend's copy staging.
-/// - Pageable host: fp32 masters, m and v of every layer (12 bytes per parameter), and the
-///   host copy of the resident tensors' state that checkpoints are written from.
+/// - Pageable host: fp32 masters, m and v of every parameter (12 bytes per parameter; those of
+///   resident layers are the copy checkpoints are written from).
 public struct SlidingWindowPlan: Sendable {
     public struct Item: Sendable, Equatable {
         public let name: String
@@ -32,7 +33,8 @@ public struct SlidingWindowPlan: Sendable {
     public let window: Int
     /// Decoder layers kept on the GPU with their optimizer state (the first ones).
     public let residentLayers: Int
-    /// fp32 host buffers that gradients land in (a ring; every layer when clipping).
+    /// fp32 host buffers that the layers' gradients land in (a ring; every streamed layer when
+    /// clipping, and then 2 more for the model-level parts): the engine's `landingBuffers`.
     public let gradientLandingBuffers: Int
     public let gpuItems: [Item]
     public let pinnedItems: [Item]
@@ -101,11 +103,14 @@ public enum MemoryPlanner {
         let residentParameters = layout.embedding.count + layout.finalNorm.count + (layout.lmHead?.count ?? 0)
         let m = min(max(0, residentLayers), L), streamed = L - m
         let landing = max(1, clipping ? streamed : min(streamed, landingRing))
+        // The engine adds 2 for the model-level parts when every streamed layer has its own.
+        let landingTotal = landing + (landing >= streamed ? 2 : 0)
         let slotBytes = layer * bf16
 
         var fixedGPU: [SlidingWindowPlan.Item] = [
             .init(name: "gradient slots (2 x fp32 layer)", bytes: 2 * layer * f32),
-            .init(name: "embedding, final norm, LM head with AdamW state (18 B/param)", bytes: residentParameters * 18),
+            .init(name: "embedding, final norm, LM head: bf16 weights and fp32 gradients (6 B/param)",
+                  bytes: residentParameters * (bf16 + f32)),
             .init(name: "resident layers with AdamW state (\(m) x 18 B/param)", bytes: m * layer * 18),
             .init(name: "one layer's activations and backward scratch", bytes: layerWorkspaceBytes(c, tokens: n)),
             .init(name: "residual stream, final norm, token buffers", bytes: streamBytes(c, tokens: n)),
@@ -132,13 +137,13 @@ public enum MemoryPlanner {
                                                bytes: window * slotBytes)] + fixedGPU
         let pinned: [SlidingWindowPlan.Item] = [
             .init(name: "bf16 weight staging (\(streamed) layers)", bytes: streamed * layer * bf16),
-            .init(name: "gradient landing buffers (\(landing) x fp32 layer)", bytes: landing * layer * f32),
+            .init(name: "embedding, final norm, LM head bf16 staging", bytes: residentParameters * bf16),
+            .init(name: "gradient landing buffers (\(landingTotal) x fp32 layer)", bytes: landingTotal * layer * f32),
             .init(name: "activation checkpoints (\(L - 1) x fp32 (B*T, C))", bytes: (L - 1) * n * C * f32),
             .init(name: "backend copy staging", bytes: backendStagingBytes),
         ]
         let pageable: [SlidingWindowPlan.Item] = [
-            .init(name: "layers' fp32 masters, AdamW m and v (12 B/param)", bytes: L * layer * 12),
-            .init(name: "host copy of embedding/norm/head state for checkpoints", bytes: residentParameters * 12),
+            .init(name: "fp32 masters, AdamW m and v (12 B/param)", bytes: (L * layer + residentParameters) * 12),
         ]
         let host = (pinned + pageable).reduce(0) { $0 + $1.bytes }
         if let budget = hostBudget, host > budget {

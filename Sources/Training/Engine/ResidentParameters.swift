@@ -1,15 +1,9 @@
 import Backends
 import ModelFormats
 
-/// Flat parameter buffers kept on the device for the whole run with their optimizer state, and
-/// updated there by the backend's `adamW`: always the embedding, the final norm and the untied
-/// LM head; also the first decoder layers when the plan gives them the room.
-///
-/// Why the embedding and LM head: they are far larger than a decoder layer (V·C each: 525M
-/// parameters for a 128k vocabulary at C = 4096) but used once per pass, at its two ends.
-/// Streamed, each step would move their weights and gradients over PCIe twice and put their
-/// CPU AdamW, which only can start after the backward's last layer, in front of the next
-/// step's first layer. On the GPU their update takes a few milliseconds of HBM bandwidth.
+/// The first decoder layers, kept on the device for the whole run with their optimizer state
+/// and updated there by the backend's `adamW` right after their backward, when the plan gives
+/// them the room.
 ///
 /// Why the first layers: their gradients are the last to land, so their CPU AdamW is the one
 /// the next step's forward waits for. Updated on the GPU right after their backward, they take
@@ -31,14 +25,8 @@ final class ResidentParameters {
     }
 
     let backend: any Backend
-    let embedding: Buffer
-    let finalNorm: Buffer
-    let lmHead: Buffer?
     /// Decoder layers 0..<layers.count.
     let layers: [Buffer]
-    /// The embedding, final norm and LM head (the host state's order).
-    var modelLevel: [Buffer] { [embedding, finalNorm] + (lmHead.map { [$0] } ?? []) }
-    private var all: [Buffer] { modelLevel + layers }
 
     /// Uploads the host state's weights and moments of these buffers.
     init(layout: ModelLayout, host: HostTrainingState, decoderLayers: Int, storage: ElementType,
@@ -58,24 +46,8 @@ final class ResidentParameters {
             if storage != .f32 { backend.copy(masters.ref(), to: weights.ref(), count: count) }
             return b
         }
-        embedding = try make(layout.embedding.name, OptimizerSegments([layout.embedding]))
-        finalNorm = try make(layout.finalNorm.name, OptimizerSegments([layout.finalNorm]))
-        lmHead = try layout.lmHead.map { try make($0.name, OptimizerSegments([$0])) }
         let layerSegments = OptimizerSegments(layout.layer.tensors)
         layers = try (0..<decoderLayers).map { try make("model.layers.\($0)", layerSegments) }
-    }
-
-    /// Zeroes the gradients of the embedding, final norm and LM head (layers zero their own).
-    func zeroModelLevelGradients() {
-        for b in modelLevel {
-            backend.fill(b.gradients.ref(), count: b.gradients.count, value: 0)
-        }
-    }
-
-    /// AdamW update number `step` of the embedding, final norm and LM head, the gradients
-    /// multiplied by `gradScale` (the clipping coefficient).
-    func updateModelLevel(hyperparameters h: AdamWHyperparameters, learningRate: Double, step: Int, gradScale: Float) {
-        for b in modelLevel { update(b, hyperparameters: h, learningRate: learningRate, step: step, gradScale: gradScale) }
     }
 
     /// AdamW update number `step` of one buffer, tensor by tensor (decay on matrices only), the
@@ -93,7 +65,7 @@ final class ResidentParameters {
 
     /// Copies masters and moments into the host state (for a checkpoint or the final model).
     func download(into host: HostTrainingState) {
-        for b in all {
+        for b in layers {
             guard let h = host.buffers.first(where: { $0.name == b.name }) else { continue }
             backend.download(b.masters.ref(), into: UnsafeMutableRawBufferPointer(h.weights.pointer))
             backend.download(b.m.ref(), into: UnsafeMutableRawBufferPointer(start: h.moments.expAvg, count: h.moments.count * 4))

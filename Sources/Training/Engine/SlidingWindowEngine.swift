@@ -13,15 +13,20 @@ import Support
 /// AdamW moments of every layer stay in host RAM, only `window` layers' compute weights are on
 /// the device at once, and four kinds of work overlap on three device queues and one host thread:
 ///
-///     compute queue: forward(i) / recompute + backward(i), final norm + chunked cross-entropy,
-///                    the resident embedding / final norm / LM head and their AdamW (and the
-///                    AdamW of the first `residentLayers` layers, which stay on the device)
+///     compute queue: forward(i) / recompute + backward(i), embedding, final norm + chunked
+///                    cross-entropy (and the AdamW of the first `residentLayers` layers, which
+///                    stay on the device with their optimizer state)
 ///     H2D queue:     weights(i) from the pinned staging into weight slot i mod K (prefetched up
-///                    to K-1 layers ahead); in the backward, checkpoint x_{i-1} (one layer ahead)
+///                    to K-1 layers ahead); in the backward, checkpoint x_{i-1} (one layer ahead);
+///                    the updated embedding / final norm / LM head before their first use
 ///     D2H queue:     checkpoint x_i (the layer's f32 input) in the forward; fp32 grads(i) in
-///                    the backward, into a ring of pinned landing buffers
+///                    the backward, and the embedding / final norm / LM head gradients in
+///                    layer-sized parts, into pinned landing buffers
 ///     AdamW thread:  AdamW(i) on the fp32 masters/moments as soon as grads(i) have landed,
-///                    writing the next step's compute weights straight into staging(i)
+///                    writing the next step's compute weights straight into staging(i); the
+///                    same for each part of the embedding / final norm / LM head
+///                    (`ModelLevelParameters`: only their compute weights and gradients are
+///                    on the device)
 ///
 /// Ordering is by events only (no drain inside or between steps): a slot is reloaded after the
 /// compute that read it; a hidden buffer is overwritten after its checkpoint copy; a gradient
@@ -39,7 +44,8 @@ import Support
 /// updates run after the backward, in forward order) and gradients accumulate over micro-batches
 /// in fp32 (see `step(_:learningRate:maxGradNorm:)`); both need a landing buffer per streamed layer.
 ///
-/// Not yet: streaming the embedding / LM head when they do not fit on the GPU, NVMe.
+/// Not yet: the LM head in vocabulary chunks when its compute weights and gradient do not fit
+/// on the GPU, NVMe.
 public final class SlidingWindowEngine {
     public let layout: ModelLayout
     public let backend: any QueuedTransfers
@@ -99,6 +105,11 @@ public final class SlidingWindowEngine {
     private let hiddenReleased: [any DeviceEvent]
 
     private let resident: ResidentParameters
+    private let model: ModelLevelParameters
+    /// Per model-level tensor (`model.all`'s order): its updated weights are on the device.
+    private let modelLoaded: [any DeviceEvent]
+    /// The model-level gradients about to be sent are final.
+    private let modelGradientsReady: any DeviceEvent
     /// (weights, gradients) of the resident layers.
     private let residentTensors: [(DecoderLayerTensors, DecoderLayerTensors)]
     private let layer: DecoderLayer
@@ -120,12 +131,18 @@ public final class SlidingWindowEngine {
     // Host arenas.
     private let staging: [any PinnedHostMemory]       // per streamed layer, storage type
     private let checkpoints: [any PinnedHostMemory]   // per layer but the last, (N,C) f32
-    private let landing: [any PinnedHostMemory]       // fp32 layer gradients: one per streamed layer, or a ring
+    /// fp32 gradients of one layer's size: one per streamed layer and 2 for the model-level
+    /// parts, or a ring that both share.
+    private let landing: [any PinnedHostMemory]
     /// Every streamed layer has its own landing buffer (needed by clipping and accumulation).
     private let landingPerLayer: Bool
     private let landed: [any DeviceEvent]
-    private var landingUser: [(layer: Int, updates: Int)?]
+    /// (optimizer unit, its update count) that last read each landing buffer.
+    private var landingUser: [(unit: Int, updates: Int)?]
     private var nextLanding = 0
+    /// Landing buffers the model-level parts take turns on: every one in a ring, else the 2 extra.
+    private let modelLanding: Range<Int>
+    private var nextModelLanding = 0
     private let optimizerPool: WorkerPool
     private let worker: LayerOptimizerWorker
 
@@ -136,8 +153,8 @@ public final class SlidingWindowEngine {
 
     /// `host`: the starting masters and moments (its step is the updates already applied).
     /// `window` (2...streamed layers, or fewer when there are fewer), `residentLayers` and
-    /// `landingBuffers` (≥ 1; one per streamed layer for clipping or accumulation) come from
-    /// the plan; `maxMicroBatches`: the most micro-batches a step accumulates;
+    /// `landingBuffers` (≥ 1; one per streamed layer for clipping or accumulation, which adds 2
+    /// for the model-level parts) come from the plan; `maxMicroBatches`: the most micro-batches a step accumulates;
     /// `optimizerThreads` run the CPU AdamW; `measure` records timing events.
     public init(host: HostTrainingState, backend: any QueuedTransfers, storage: ElementType, window: Int,
                 residentLayers: Int = 0, landingBuffers: Int, maxBatch: Int, maxSeqLen: Int, maxMicroBatches: Int = 1,
@@ -192,6 +209,13 @@ public final class SlidingWindowEngine {
 
         resident = try ResidentParameters(layout: layout, host: host, decoderLayers: residentLayers, storage: storage,
                                           backend: backend)
+        let pool = WorkerPool(threads: optimizerThreads)
+        model = try ModelLevelParameters(layout: layout, host: host, storage: storage, partElements: count,
+                                         firstUnit: streamed, backend: backend) { masters, n, out in
+            Self.writeComputeWeights(masters, count: n, storage: storage, into: out, pool: pool)
+        }
+        modelLoaded = try events(model.all.count)
+        modelGradientsReady = try backend.makeEvent(timing: false)
         residentTensors = resident.layers.map {
             (DecoderLayerTensors(layout: layout.layer, buffer: $0.weights),
              DecoderLayerTensors(layout: layout.layer, buffer: $0.gradients))
@@ -211,7 +235,7 @@ public final class SlidingWindowEngine {
         lossSums = try backend.makeBuffer(.f32, count: maxMicroBatches)
         lossHost = [Float](repeating: 0, count: maxMicroBatches)
         layerSegments = OptimizerSegments(layout.layer.tensors).segments
-        let tensors = L * layerSegments.count + resident.modelLevel.reduce(0) { $0 + $1.segments.segments.count }
+        let tensors = L * layerSegments.count + model.all.reduce(0) { $0 + $1.segments.segments.count }
         squareSums = try backend.makeBuffer(.f32, count: tensors)
         squareSumsHost = [Float](repeating: 0, count: tensors)
         chunkTokens = max(1, min(n, MemoryPlanner.chunkLogits / c.vocabSize))
@@ -221,12 +245,13 @@ public final class SlidingWindowEngine {
         let layerBytes = count * storage.byteSize
         staging = try (0..<streamed).map { _ in try backend.makePinnedHostMemory(bytes: layerBytes) }
         checkpoints = try (0..<max(0, L - 1)).map { _ in try backend.makePinnedHostMemory(bytes: n * C * 4) }
-        landing = try (0..<min(landingBuffers, max(1, streamed))).map { _ in try backend.makePinnedHostMemory(bytes: count * 4) }
-        landingPerLayer = landing.count >= streamed
+        let layerLanding = min(landingBuffers, max(1, streamed))
+        landingPerLayer = layerLanding >= streamed
+        modelLanding = landingPerLayer ? layerLanding..<(layerLanding + 2) : 0..<layerLanding
+        landing = try (0..<modelLanding.upperBound).map { _ in try backend.makePinnedHostMemory(bytes: count * 4) }
         landed = try events(landing.count)
         landingUser = Array(repeating: nil, count: landing.count)
 
-        let pool = WorkerPool(threads: optimizerThreads)
         let segments = OptimizerSegments(layout.layer.tensors)
         var layers: [LayerOptimizerWorker.Layer] = []
         for i in residentLayers..<L {
@@ -234,9 +259,10 @@ public final class SlidingWindowEngine {
             precondition(b.name == "model.layers.\(i)" && b.weights.count == count, "host state of another layout")
             let masters = b.weights.pointer.baseAddress!, out = staging[i - residentLayers].bytes
             Self.writeComputeWeights(masters, count: count, storage: storage, into: out, pool: pool)
-            layers.append(.init(masters: masters, moments: b.moments, segments: segments, staging: out,
-                                stagingType: storage, count: count))
+            layers.append(.init(masters: masters, m: b.moments.expAvg, v: b.moments.expAvgSq, moments: b.moments,
+                                segments: segments, staging: out, stagingType: storage, count: count))
         }
+        layers += model.units
         optimizerPool = pool
         worker = LayerOptimizerWorker(optimizer: AdamW(hyperparameters), layers: layers, pool: pool)
     }
@@ -315,7 +341,7 @@ public final class SlidingWindowEngine {
         onCompute {
             backend.fill(lossSums.ref(), count: lossSums.count, value: 0)
             backend.fill(squareSums.ref(), count: squareSums.count, value: 0)
-            resident.zeroModelLevelGradients()
+            for t in model.all { backend.fill(t.gradients.ref(), count: t.gradients.count, value: 0) }
         }
         for (k, b) in microBatches.enumerated() {
             try pass(b, index: k, last: k == microBatches.count - 1, scale: normalization.lossScale,
@@ -334,13 +360,15 @@ public final class SlidingWindowEngine {
                     resident.update(b, hyperparameters: hyperparameters, learningRate: learningRate, step: version + 1,
                                     gradScale: coefficient)
                 }
-                resident.updateModelLevel(hyperparameters: hyperparameters, learningRate: learningRate,
-                                          step: version + 1, gradScale: coefficient)
             }
+            // In the order the next forward needs them.
+            sendModelGradients([model.embedding], version: version, learningRate: learningRate, gradScale: coefficient)
             for i in residentLayers..<config.numLayers {
                 submitUpdate(layer: i, landing: i - residentLayers, version: version,
                              learningRate: learningRate, gradScale: coefficient)
             }
+            sendModelGradients([model.finalNorm] + (model.lmHead.map { [$0] } ?? []), version: version,
+                               learningRate: learningRate, gradScale: coefficient)
         }
         updates = version + 1
         finishTelemetry(step: version, end: recorders?[(version + 1) % 2].start)
@@ -356,8 +384,9 @@ public final class SlidingWindowEngine {
         let L = config.numLayers, n = grid.tokens, C = config.hiddenSize
 
         // Forward: layer i reads hidden[i mod 2], writes hidden[(i+1) mod 2]; its input goes to the host.
+        loadModelWeights(model.embedding, version: version)
         onCompute {
-            backend.embeddingForward(out: hidden[0].ref(), ids: ids.ref(), table: resident.embedding.weights.ref(),
+            backend.embeddingForward(out: hidden[0].ref(), ids: ids.ref(), table: model.embedding.weights.ref(),
                                      tokens: n, channels: C, vocab: config.vocabSize)
         }
         for i in 0..<L {
@@ -382,20 +411,27 @@ public final class SlidingWindowEngine {
 
         // Loss: final norm, fused LM head + cross-entropy, the final norm's backward.
         let lastHidden = L % 2
+        let head = model.lmHead ?? model.embedding
+        loadModelWeights(model.finalNorm, version: version)
+        loadModelWeights(head, version: version)
         onCompute {
-            let head = resident.lmHead ?? resident.embedding
             backend.rmsNormForward(out: normedFinal.ref(), rstd: rstdFinal.ref(), inp: hidden[lastHidden].ref(),
-                                   weight: resident.finalNorm.weights.ref(), rows: n, cols: C, eps: Float(config.rmsNormEps))
+                                   weight: model.finalNorm.weights.ref(), rows: n, cols: C, eps: Float(config.rmsNormEps))
             backend.linearCrossEntropy(lossSum: lossSums.ref(index), dHidden: dNormedFinal.ref(), dWeight: head.gradients.ref(),
                                        hidden: normedFinal.ref(), weight: head.weights.ref(), targets: targets.ref(),
                                        tokens: n, channels: C, vocab: config.vocabSize, scale: scale,
                                        chunkTokens: chunkTokens)
-            backend.rmsNormBackward(dInp: dResidual.ref(), dWeight: resident.finalNorm.gradients.ref(),
+            backend.rmsNormBackward(dInp: dResidual.ref(), dWeight: model.finalNorm.gradients.ref(),
                                     dOut: dNormedFinal.ref(), inp: hidden[lastHidden].ref(),
-                                    weight: resident.finalNorm.weights.ref(), rstd: rstdFinal.ref(), rows: n, cols: C,
+                                    weight: model.finalNorm.weights.ref(), rstd: rstdFinal.ref(), rows: n, cols: C,
                                     accumulate: false)
         }
         hiddenReleased[lastHidden].record(on: compute)
+        if last && eager {
+            // Final now (a tied head's gradient also gets the embedding's backward).
+            sendModelGradients([model.finalNorm] + (model.lmHead.map { [$0] } ?? []), version: version,
+                               learningRate: learningRate, gradScale: 1)
+        }
 
         // Backward: x_{L-1} is still on the device; every other input comes back from the host.
         for i in stride(from: L - 1, through: 0, by: -1) {
@@ -444,23 +480,66 @@ public final class SlidingWindowEngine {
         onCompute {
             backend.dropPaddingLookups(dResidual.ref(), inputIds: batch.inputIds, tokens: n, channels: C,
                                        padId: config.padTokenId)
-            backend.embeddingBackward(dTable: resident.embedding.gradients.ref(), dOut: dResidual.ref(), ids: ids.ref(),
+            backend.embeddingBackward(dTable: model.embedding.gradients.ref(), dOut: dResidual.ref(), ids: ids.ref(),
                                       tokens: n, channels: C, vocab: config.vocabSize)
             if last {
                 var slot = L * layerSegments.count
-                for b in resident.modelLevel {
+                for b in model.all {
                     for s in b.segments.segments {
                         backend.sumOfSquares(b.gradients.ref(s.range.lowerBound), count: s.range.count,
                                              into: squareSums.ref(slot))
                         slot += 1
                     }
                 }
-                if eager {
-                    resident.updateModelLevel(hyperparameters: hyperparameters, learningRate: learningRate,
-                                              step: version + 1, gradScale: 1)
-                }
             }
         }
+        if last && eager {
+            sendModelGradients([model.embedding], version: version, learningRate: learningRate, gradScale: 1)
+        }
+    }
+
+    /// Enqueues D2H of each part of these tensors' (final) gradients into a landing buffer and
+    /// hands its update number version + 1 to the AdamW thread.
+    private func sendModelGradients(_ tensors: [ModelLevelParameters.Tensor], version: Int, learningRate: Double,
+                                    gradScale: Float) {
+        modelGradientsReady.record(on: compute)
+        deviceToHost.wait(for: modelGradientsReady)
+        for t in tensors {
+            for part in t.parts {
+                let r = modelLanding.lowerBound + nextModelLanding
+                nextModelLanding = (nextModelLanding + 1) % modelLanding.count
+                if let user = landingUser[r], worker.waitForUpdate(layer: user.unit, count: user.updates) {
+                    recording?.noteOptimizerWait()
+                }
+                onDeviceToHost(bytes: part.range.count * 4) {
+                    backend.copyToHost(from: t.gradients.ref(part.range.lowerBound), to: landing[r].bytes,
+                                       bytes: part.range.count * 4, on: deviceToHost)
+                }
+                recordCopies(landed[r], on: .deviceToHost)
+                worker.submit(.init(layer: part.unit, landed: landed[r],
+                                    gradients: UnsafePointer(landing[r].bytes.assumingMemoryBound(to: Float.self)),
+                                    learningRate: learningRate, gradScale: gradScale))
+                landingUser[r] = (part.unit, version + 1)
+            }
+        }
+    }
+
+    /// Enqueues H2D of a model-level tensor's compute weights of `version` (after waiting on the
+    /// host for the update of each part), unless already there; the compute queue waits for it.
+    private func loadModelWeights(_ t: ModelLevelParameters.Tensor, version: Int) {
+        guard t.deviceVersion != version, let e = model.all.firstIndex(where: { $0 === t }) else { return }
+        let size = storage.byteSize
+        for part in t.parts {
+            if worker.waitForUpdate(layer: part.unit, count: version) { recording?.noteOptimizerWait() }
+            onHostToDevice(bytes: part.range.count * size) {
+                backend.copyToDevice(from: t.staging.bytes + part.range.lowerBound * size,
+                                     to: t.weights.ref(part.range.lowerBound), bytes: part.range.count * size,
+                                     on: hostToDevice)
+            }
+        }
+        recordCopies(modelLoaded[e], on: .hostToDevice)
+        compute.wait(for: modelLoaded[e])
+        t.deviceVersion = version
     }
 
     /// Σ g² of each tensor of layer i's gradient into its slots of `squareSums`.
@@ -528,7 +607,7 @@ public final class SlidingWindowEngine {
     /// Enqueues D2H of gradient slot g into landing buffer r, once the AdamW that last read the
     /// buffer is done.
     private func sendGradients(slot g: Int, landing r: Int) {
-        if let user = landingUser[r], worker.waitForUpdate(layer: user.layer - residentLayers, count: user.updates) {
+        if let user = landingUser[r], worker.waitForUpdate(layer: user.unit, count: user.updates) {
             recording?.noteOptimizerWait()
         }
         deviceToHost.wait(for: gradientReady[g])
@@ -545,7 +624,7 @@ public final class SlidingWindowEngine {
         worker.submit(.init(layer: i - residentLayers, landed: landed[r],
                             gradients: UnsafePointer(landing[r].bytes.assumingMemoryBound(to: Float.self)),
                             learningRate: learningRate, gradScale: gradScale))
-        landingUser[r] = (i, version + 1)
+        landingUser[r] = (i - residentLayers, version + 1)
     }
     private func onCompute(_ body: () -> Void) { measured(.compute, on: compute, bytes: 0, body) }
     private func onHostToDevice(bytes: Int, _ body: () -> Void) { measured(.hostToDevice, on: hostToDevice, bytes: bytes, body) }
@@ -588,7 +667,7 @@ public final class SlidingWindowEngine {
     /// `host`: its masters and moments are then those of `updates` steps (for checkpoints).
     public func synchronizeHostState() {
         drain()
-        resident.download(into: host)
+        resident.download(into: host)   // the model-level and streamed state is on the host already
         for b in host.buffers { b.moments.step = updates }
     }
 

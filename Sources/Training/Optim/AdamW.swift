@@ -41,9 +41,18 @@ public struct AdamW: Sendable {
     ) {
         precondition(segments.extent <= moments.count, "segments exceed the optimizer state")
         moments.step += 1
-        let withDecay = hyperparameters.scalars(learningRate: learningRate, step: moments.step, gradScale: gradScale, decays: true)
-        let withoutDecay = hyperparameters.scalars(learningRate: learningRate, step: moments.step, gradScale: gradScale, decays: false)
-        let m = moments.expAvg, v = moments.expAvgSq
+        update(params: params, gradients: gradients, m: moments.expAvg, v: moments.expAvgSq, segments: segments,
+               step: moments.step, learningRate: learningRate, gradScale: gradScale, bf16Output: bf16Output, pool: pool)
+    }
+
+    /// Update number `step` of a part of a buffer: `params`, `m`, `v` (and the gradients and
+    /// `bf16Output`) point at the part's first element and `segments` index from there. The
+    /// caller keeps the step count (the engine updates a large tensor in several parts).
+    func update(params: UnsafeMutablePointer<Float>, gradients: GradientInput, m: UnsafeMutablePointer<Float>,
+                v: UnsafeMutablePointer<Float>, segments: OptimizerSegments, step: Int, learningRate: Double,
+                gradScale: Float, bf16Output: UnsafeMutablePointer<UInt16>?, pool: WorkerPool) {
+        let withDecay = hyperparameters.scalars(learningRate: learningRate, step: step, gradScale: gradScale, decays: true)
+        let withoutDecay = hyperparameters.scalars(learningRate: learningRate, step: step, gradScale: gradScale, decays: false)
         pool.parallelFor(segments.chunks.count) { c in
             let chunk = segments.chunks[c]
             let i = chunk.range.lowerBound, n = chunk.range.count

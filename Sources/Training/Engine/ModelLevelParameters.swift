@@ -1,0 +1,90 @@
+import Backends
+import ModelFormats
+
+/// The embedding, final norm and untied LM head of a sliding-window run: their compute weights
+/// and fp32 gradients live on the device, their fp32 masters and AdamW moments in host RAM
+/// (`HostTrainingState`), updated by the optimizer thread like a streamed layer.
+///
+/// Why not their whole AdamW state on the device: for a 128k vocabulary at C = 4096 they hold
+/// 1.05 B parameters, 18.9 GB at 18 B/param, more than a 24 GiB card can spare next to the
+/// window; compute weights and gradients take 6 B/param (6.3 GB). Why not streamed like a layer:
+/// the embedding and LM head are used at the two ends of every pass, their bf16 weights would
+/// cross PCIe twice per step, and the cross-entropy reads its weight once per token chunk.
+///
+/// Updates go in parts (`Part`) of at most one decoder layer's size, so their gradients land in
+/// the engine's layer-sized landing buffers and the host AdamW of a part takes about as long as a
+/// layer's. The update writes the compute weights into a pinned staging copy of each tensor
+/// (storage type), from which the engine copies them back to the device before their next use.
+final class ModelLevelParameters {
+    /// A part of a tensor that is updated as one unit.
+    struct Part {
+        /// Elements of the tensor's flat buffer.
+        let range: Range<Int>
+        /// The optimizer thread's unit.
+        let unit: Int
+    }
+
+    final class Tensor {
+        let name: String
+        let weights: any DeviceBuffer          // (count) storage type
+        let gradients: any DeviceBuffer        // (count) f32
+        let staging: any PinnedHostMemory      // (count) storage type, written by the host AdamW
+        let segments: OptimizerSegments
+        let parts: [Part]
+        /// Updates applied to the weights now on the device.
+        var deviceVersion: Int
+
+        init(name: String, weights: any DeviceBuffer, gradients: any DeviceBuffer, staging: any PinnedHostMemory,
+             segments: OptimizerSegments, parts: [Part], deviceVersion: Int) {
+            self.name = name
+            self.weights = weights
+            self.gradients = gradients
+            self.staging = staging
+            self.segments = segments
+            self.parts = parts
+            self.deviceVersion = deviceVersion
+        }
+    }
+
+    let embedding: Tensor
+    let finalNorm: Tensor
+    let lmHead: Tensor?
+    /// The embedding, final norm and LM head (the host state's and the norm's order).
+    var all: [Tensor] { [embedding, finalNorm] + (lmHead.map { [$0] } ?? []) }
+    /// The optimizer thread's units for every part, in unit order (from `firstUnit`).
+    let units: [LayerOptimizerWorker.Layer]
+
+    /// Allocates the device and staging buffers, writes the host masters' compute weights into
+    /// the staging and uploads them. Parts hold at most `partElements` elements; their units are
+    /// numbered from `firstUnit`.
+    init(layout: ModelLayout, host: HostTrainingState, storage: ElementType, partElements: Int, firstUnit: Int,
+         backend: any QueuedTransfers, writeComputeWeights: (UnsafeMutablePointer<Float>, Int, UnsafeMutableRawPointer) -> Void) throws {
+        var units: [LayerOptimizerWorker.Layer] = []
+        func make(_ slot: TensorSlot) throws -> Tensor {
+            guard let h = host.buffers.first(where: { $0.name == slot.name }) else { preconditionFailure("host state has no \(slot.name)") }
+            let count = h.weights.count
+            let staging = try backend.makePinnedHostMemory(bytes: count * storage.byteSize)
+            let masters = h.weights.pointer.baseAddress!
+            var parts: [Part] = []
+            var lo = 0
+            while lo < count {
+                let hi = min(count, lo + partElements)
+                parts.append(Part(range: lo..<hi, unit: firstUnit + units.count))
+                units.append(.init(masters: masters + lo, m: h.moments.expAvg + lo, v: h.moments.expAvgSq + lo,
+                                   moments: h.moments,
+                                   segments: OptimizerSegments([DecaySegment(0..<(hi - lo), decays: slot.decays)]),
+                                   staging: staging.bytes + lo * storage.byteSize, stagingType: storage, count: hi - lo))
+                lo = hi
+            }
+            writeComputeWeights(masters, count, staging.bytes)
+            let weights = try backend.makeBuffer(storage, count: count)
+            backend.upload(UnsafeRawBufferPointer(start: staging.bytes, count: count * storage.byteSize), to: weights.ref())
+            return Tensor(name: slot.name, weights: weights, gradients: try backend.makeBuffer(.f32, count: count),
+                          staging: staging, segments: OptimizerSegments([slot]), parts: parts, deviceVersion: host.step)
+        }
+        embedding = try make(layout.embedding)
+        finalNorm = try make(layout.finalNorm)
+        lmHead = try layout.lmHead.map { try make($0) }
+        self.units = units
+    }
+}
