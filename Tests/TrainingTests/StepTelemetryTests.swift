@@ -92,14 +92,17 @@ final class StepTelemetryTests: XCTestCase {
         let t = try XCTUnwrap(engine.telemetry)
         XCTAssertEqual(t.step, 2)
         let count = ModelLayout(config).layer.count, checkpoint = batch * seqLen * config.hiddenSize * 4
-        // Step 2 with every layer in the window: weights already there; 2 checkpoints each way, 3 gradients down.
-        XCTAssertEqual(t.hostToDeviceBytes, 2 * checkpoint + 3 * count * 4)
-        XCTAssertEqual(t.deviceToHostBytes, 2 * checkpoint + 3 * count * 4)
+        let modelLevel = host.masters.namedTensors.reduce(0) { $0 + $1.values.count } - 3 * count
+        // f32 storage on the CPU: each way 2 checkpoints, every layer (new weights up, gradients down)
+        // and the host-updated embedding / final norm / LM head, so both directions move the same bytes.
+        XCTAssertEqual(t.hostToDeviceBytes, t.deviceToHostBytes)
+        XCTAssertGreaterThanOrEqual(t.deviceToHostBytes, 2 * checkpoint + 3 * count * 4 + modelLevel * 4)
         XCTAssertGreaterThan(t.computeMilliseconds, 0)
         XCTAssertGreaterThan(t.optimizerMilliseconds, 0)
         XCTAssertEqual(t.exposedMilliseconds, t.stepMilliseconds - t.computeMilliseconds, accuracy: 1e-6)
         let spans = engine.telemetrySpans
-        let updates = spans.filter { $0.track == .optimizer }
+        let updates = spans.filter { $0.track == .optimizer && $0.layer >= 0 }
+        XCTAssertGreaterThan(spans.filter { $0.track == .optimizer && $0.layer < 0 }.count, 0)
         XCTAssertEqual(updates.map(\.layer), [0, 1, 2])
         XCTAssertLessThan(updates[2].startMilliseconds, updates[0].startMilliseconds)   // gradients land last layer first
     }
