@@ -4,7 +4,6 @@ import FoundationEssentials
 import Foundation
 #endif
 import Backends
-import CKernels
 import Datasets
 import ModelFormats
 import Support
@@ -16,15 +15,15 @@ import Support
 ///     compute queue: forward(i) / recompute + backward(i), embedding, final norm + chunked
 ///                    cross-entropy (and the AdamW of the first `residentLayers` layers, which
 ///                    stay on the device with their optimizer state)
-///     H2D queue:     weights(i) from the pinned staging into weight slot i mod K (prefetched up
-///                    to K-1 layers ahead); in the backward, checkpoint x_{i-1} (one layer ahead);
-///                    the updated embedding / final norm / LM head before their first use
+///     H2D queue:     layer i's fp32 masters (registered host memory) into weight slot i mod K,
+///                    converted to the compute type on the way (prefetched up to K-1 layers
+///                    ahead); in the backward, checkpoint x_{i-1} (one layer ahead); the updated
+///                    embedding / final norm / LM head before their first use
 ///     D2H queue:     checkpoint x_i (the layer's f32 input) in the forward; fp32 grads(i) in
 ///                    the backward, and the embedding / final norm / LM head gradients in
 ///                    layer-sized parts, into pinned landing buffers
-///     AdamW thread:  AdamW(i) on the fp32 masters/moments as soon as grads(i) have landed,
-///                    writing the next step's compute weights straight into staging(i); the
-///                    same for each part of the embedding / final norm / LM head
+///     AdamW thread:  AdamW(i) on the fp32 masters/moments as soon as grads(i) have landed;
+///                    the same for each part of the embedding / final norm / LM head
 ///                    (`ModelLevelParameters`: only their compute weights and gradients are
 ///                    on the device)
 ///
@@ -73,7 +72,6 @@ public final class SlidingWindowEngine {
     public var telemetrySpans: [TimedSpan] { telemetry.map { recorders?[$0.step % 2].spans ?? [] } ?? [] }
 
     private var config: ModelConfig { layout.config }
-    private var layerBytes: Int { layout.layer.count * storage.byteSize }
 
     // Queues, and a recorder per step parity when measuring (a step is read during the next).
     private let compute: any DeviceQueue
@@ -129,7 +127,10 @@ public final class SlidingWindowEngine {
     private let chunkTokens: Int
 
     // Host arenas.
-    private let staging: [any PinnedHostMemory]       // per streamed layer, storage type
+    /// The streamed layers' fp32 masters, pinned where they are: the H2D source of their weights.
+    private let registeredMasters: [any PinnedHostMemory]
+    /// (layer) f32 on the device: masters pass through it on the H2D queue when converted to bf16.
+    private let uploadScratch: any DeviceBuffer
     private let checkpoints: [any PinnedHostMemory]   // per layer but the last, (N,C) f32
     /// fp32 gradients of one layer's size: one per streamed layer and 2 for the model-level
     /// parts, or a ring that both share.
@@ -211,9 +212,8 @@ public final class SlidingWindowEngine {
                                           backend: backend)
         let pool = WorkerPool(threads: optimizerThreads)
         model = try ModelLevelParameters(layout: layout, host: host, storage: storage, partElements: count,
-                                         firstUnit: streamed, backend: backend) { masters, n, out in
-            Self.writeComputeWeights(masters, count: n, storage: storage, into: out, pool: pool)
-        }
+                                         firstUnit: streamed, backend: backend)
+        uploadScratch = try backend.makeBuffer(.f32, count: storage == .f32 ? 1 : count)
         modelLoaded = try events(model.all.count)
         modelGradientsReady = try backend.makeEvent(timing: false)
         residentTensors = resident.layers.map {
@@ -242,8 +242,10 @@ public final class SlidingWindowEngine {
         hostTargets = [Int32](repeating: ignoredTarget, count: n)
         hostPositions = [Int32](repeating: 0, count: n)
 
-        let layerBytes = count * storage.byteSize
-        staging = try (0..<streamed).map { _ in try backend.makePinnedHostMemory(bytes: layerBytes) }
+        registeredMasters = try (residentLayers..<L).map { i in
+            let w = host.buffers[i].weights.pointer
+            return try backend.registerHostMemory(UnsafeMutableRawPointer(w.baseAddress!), bytes: w.count * 4)
+        }
         checkpoints = try (0..<max(0, L - 1)).map { _ in try backend.makePinnedHostMemory(bytes: n * C * 4) }
         let layerLanding = min(landingBuffers, max(1, streamed))
         landingPerLayer = layerLanding >= streamed
@@ -257,10 +259,8 @@ public final class SlidingWindowEngine {
         for i in residentLayers..<L {
             let b = host.buffers[i]
             precondition(b.name == "model.layers.\(i)" && b.weights.count == count, "host state of another layout")
-            let masters = b.weights.pointer.baseAddress!, out = staging[i - residentLayers].bytes
-            Self.writeComputeWeights(masters, count: count, storage: storage, into: out, pool: pool)
-            layers.append(.init(masters: masters, m: b.moments.expAvg, v: b.moments.expAvgSq, moments: b.moments,
-                                segments: segments, staging: out, stagingType: storage, count: count))
+            layers.append(.init(masters: b.weights.pointer.baseAddress!, m: b.moments.expAvg, v: b.moments.expAvgSq,
+                                moments: b.moments, segments: segments, count: count))
         }
         layers += model.units
         optimizerPool = pool
@@ -273,16 +273,6 @@ public final class SlidingWindowEngine {
         hostToDevice.synchronize()
         deviceToHost.synchronize()
         optimizerPool.shutdown()
-    }
-
-    /// The fp32 masters rounded (bf16) or copied (f32) into a staging buffer.
-    private static func writeComputeWeights(_ masters: UnsafeMutablePointer<Float>, count: Int, storage: ElementType,
-                                            into staging: UnsafeMutableRawPointer, pool: WorkerPool) {
-        if storage == .f32 { staging.copyMemory(from: masters, byteCount: count * 4); return }
-        let out = staging.assumingMemoryBound(to: UInt16.self)
-        pool.parallelRanges(count, minChunk: 1 << 16) { r in
-            sf_f32_to_bf16(out + r.lowerBound, masters + r.lowerBound, r.count)
-        }
     }
 
     // MARK: The step
@@ -524,17 +514,16 @@ public final class SlidingWindowEngine {
         }
     }
 
-    /// Enqueues H2D of a model-level tensor's compute weights of `version` (after waiting on the
-    /// host for the update of each part), unless already there; the compute queue waits for it.
+    /// Enqueues H2D of a model-level tensor's compute weights of `version` from its masters
+    /// (after waiting on the host for the update of each part), unless already there; the
+    /// compute queue waits for it.
     private func loadModelWeights(_ t: ModelLevelParameters.Tensor, version: Int) {
         guard t.deviceVersion != version, let e = model.all.firstIndex(where: { $0 === t }) else { return }
-        let size = storage.byteSize
         for part in t.parts {
             if worker.waitForUpdate(layer: part.unit, count: version) { recording?.noteOptimizerWait() }
-            onHostToDevice(bytes: part.range.count * size) {
-                backend.copyToDevice(from: t.staging.bytes + part.range.lowerBound * size,
-                                     to: t.weights.ref(part.range.lowerBound), bytes: part.range.count * size,
-                                     on: hostToDevice)
+            onHostToDevice(bytes: part.range.count * 4) {
+                backend.copyToDevice(converting: t.masters + part.range.lowerBound, to: t.weights.ref(part.range.lowerBound),
+                                     count: part.range.count, scratch: uploadScratch.ref(), on: hostToDevice)
             }
         }
         recordCopies(modelLoaded[e], on: .hostToDevice)
@@ -558,8 +547,8 @@ public final class SlidingWindowEngine {
         slot(j).map { slotTensors[$0] } ?? residentTensors[j].0
     }
 
-    /// Enqueues H2D of streamed layer j's compute weights of `version` into its slot, unless
-    /// already there; waits for the layer's update unless `wait` is false (then it skips a
+    /// Enqueues H2D of streamed layer j's compute weights of `version` into its slot (from its
+    /// fp32 masters, converted on the H2D queue), unless already there; waits for the layer's update unless `wait` is false (then it skips a
     /// layer whose update is not done yet).
     private func loadWeights(_ j: Int, version: Int, wait: Bool = true) {
         guard let k = slot(j) else { return }
@@ -567,8 +556,10 @@ public final class SlidingWindowEngine {
         if !wait && !worker.hasUpdate(layer: j - residentLayers, count: version) { return }
         if worker.waitForUpdate(layer: j - residentLayers, count: version) { recording?.noteOptimizerWait() }
         hostToDevice.wait(for: slotReleased[k])
-        onHostToDevice(bytes: layerBytes) {
-            backend.copyToDevice(from: staging[j - residentLayers].bytes, to: slots[k].ref(), bytes: layerBytes, on: hostToDevice)
+        onHostToDevice(bytes: layout.layer.count * 4) {
+            backend.copyToDevice(converting: registeredMasters[j - residentLayers].bytes.assumingMemoryBound(to: Float.self),
+                                 to: slots[k].ref(), count: layout.layer.count, scratch: uploadScratch.ref(),
+                                 on: hostToDevice)
         }
         recordCopies(slotLoaded[k], on: .hostToDevice)
         slotContent[k] = (j, version)
