@@ -114,7 +114,7 @@ struct BenchSlidingCommand: ParsableCommand {
               + "H2D \(ms(t.hostToDeviceMilliseconds)) (\(Format.fixed(t.hostToDeviceGBps, 1)) GB/s), "
               + "D2H \(ms(t.deviceToHostMilliseconds)) (\(Format.fixed(t.deviceToHostGBps, 1)) GB/s), "
               + "host AdamW \(ms(t.optimizerMilliseconds)) "
-              + "(\(Format.fixed(Double(r.layerParameters) / t.optimizerMilliseconds / 1e6, 2)) Gparam/s)")
+              + "(\(Format.fixed(Double(r.hostOptimizerParameters) / t.optimizerMilliseconds / 1e6, 2)) Gparam/s)")
         print("exposed (compute queue idle): H2D \(ms(t.exposedHostToDeviceMilliseconds)), D2H \(ms(t.exposedDeviceToHostMilliseconds)), "
               + "AdamW \(ms(t.exposedOptimizerMilliseconds)), other \(ms(t.exposedOtherMilliseconds))")
         print("bounds: compute-only " + (b.computeOnlyMilliseconds.map(ms) ?? "not measured (\(r.computeOnlyNote ?? ""))")

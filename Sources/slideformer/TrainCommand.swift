@@ -91,6 +91,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Progress line (when not on a terminal) and metrics.csv / loss_curve.svg rewrite every N steps.")
     var logEvery = d.logEvery
 
+    @Flag(help: "Sliding engine: time every queue and the AdamW thread; print GPU busy %, H2D/D2H GB/s, AdamW ms and the exposed waits every --log-every steps and write telemetry.csv.")
+    var telemetry = false
+
     @Option(help: "Stop after N steps of this process, saving a checkpoint (resume later with --resume).")
     var stopAfter: Int?
 
@@ -116,6 +119,7 @@ struct TrainCommand: ParsableCommand {
         o.saveEvery = saveEvery
         o.logEvery = logEvery
         o.stopAfter = stopAfter
+        o.telemetry = telemetry
         o.resume = resume
 
         let result = try Trainer(options: o).run()

@@ -45,6 +45,29 @@ final class TrainerSlidingEngineTests: XCTestCase {
         XCTAssertTrue(try MetricsLog.read(f.root + "/resident/metrics.csv").allSatisfy { $0.gradNorm > 0.5 })
     }
 
+    /// `--telemetry`: the same metrics as without it, telemetry.csv with a row per step, a
+    /// telemetry line per log step.
+    func testTelemetryWritesItsOwnFileAndLeavesMetricsAlone() throws {
+        let f = try TrainerFixture()
+        defer { f.remove() }
+        _ = try f.run(options(f, output: "plain", engine: .sliding))
+        var o = options(f, output: "measured", engine: .sliding)
+        o.telemetry = true
+        o.logEvery = 3
+        var logged: [String] = []
+        _ = try Trainer(options: o, log: { logged.append($0) }).run()
+        XCTAssertEqual(deterministic(try MetricsLog.read(f.root + "/plain/metrics.csv")),
+                       deterministic(try MetricsLog.read(f.root + "/measured/metrics.csv")))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: f.root + "/plain/" + TelemetryLog.fileName))
+        let lines = String(decoding: try readFileBytes(f.root + "/measured/" + TelemetryLog.fileName), as: UTF8.self)
+            .split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.first, TelemetryLog.header)
+        XCTAssertEqual(lines.dropFirst().map { $0.split(separator: ",").first.map(String.init) }, ["1", "2", "3", "4", "5", "6"])
+        XCTAssertTrue(lines.dropFirst().allSatisfy { $0.split(separator: ",").count == 13 && !$0.contains("nan") })
+        // Steps 3 and 6 log the last complete step's telemetry (2 and 5).
+        XCTAssertEqual(logged.filter { $0.hasPrefix("telemetry step") }.map { $0.prefix(16) }, ["telemetry step 2", "telemetry step 5"])
+    }
+
     func testSlidingStopAndResumeReproduceAnUninterruptedRun() throws {
         let f = try TrainerFixture()
         defer { f.remove() }

@@ -109,6 +109,9 @@ final class LayerOptimizerWorker {
         pthread_mutex_unlock(&mutex)
     }
 
+    /// Units the thread updates (index `layer` of the other calls).
+    var unitCount: Int { layers.count }
+
     /// When layer `layer`'s update number `count` ran (host clock), if it is one of the last two.
     func updateSpan(layer: Int, count: Int) -> (start: ContinuousClock.Instant, end: ContinuousClock.Instant)? {
         pthread_mutex_lock(&mutex)

@@ -15,15 +15,19 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
     public let residentLayers: Int?
     /// nil: the plan's.
     public let window: Int?
+    /// Engines record `StepTelemetry`.
+    public let measure: Bool
     /// The plan of the last `plan` call.
     public private(set) var chosen: SlidingWindowPlan?
 
-    public init(backend: any QueuedTransfers, storage: ElementType, gpuBudget: Int?, residentLayers: Int?, window: Int?) {
+    public init(backend: any QueuedTransfers, storage: ElementType, gpuBudget: Int?, residentLayers: Int?, window: Int?,
+                measure: Bool = false) {
         self.backend = backend
         self.storage = storage
         self.gpuBudget = gpuBudget
         self.residentLayers = residentLayers
         self.window = window
+        self.measure = measure
     }
 
     public func plan(layout: ModelLayout, batchSize: Int, seqLen: Int, gradAccum: Int, maxGradNorm: Double,
@@ -61,7 +65,7 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
         return try SlidingWindowEngine(host: host, backend: backend, storage: storage, window: window ?? p.window,
                                        residentLayers: p.residentLayers, landingBuffers: p.gradientLandingBuffers,
                                        maxBatch: batchSize, maxSeqLen: seqLen, maxMicroBatches: gradAccum,
-                                       hyperparameters: hyperparameters)
+                                       hyperparameters: hyperparameters, measure: measure)
     }
 }
 

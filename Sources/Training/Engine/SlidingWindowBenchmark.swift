@@ -28,8 +28,8 @@ public struct SlidingWindowBenchmark {
 
     public struct Result: Sendable {
         public let parameters: Int
-        /// Parameters of the streamed decoder layers (those the host AdamW updates).
-        public let layerParameters: Int
+        /// Parameters the host AdamW updates (all but the resident layers').
+        public let hostOptimizerParameters: Int
         public let tokensPerStep: Int
         public let window: Int
         public let secondsPerStep: Double
@@ -150,17 +150,17 @@ public struct SlidingWindowBenchmark {
         if let t = engine.telemetry, timed.last?.step != t.step { timed.append(t) }
         guard let telemetry = StepTelemetry.mean(timed) else { preconditionFailure("engine made without timing") }
 
-        let layerParameters = (config.numLayers - residentLayers) * ModelLayout(config).layer.tensors.reduce(0) { $0 + $1.count }
+        let hostOptimizerParameters = parameters - residentLayers * ModelLayout(config).layer.count
         let pinned = try (backend as? CUDABackend).map { try TransferBenchmark(backend: $0).run() }
         let bounds = StepBounds(
             computeOnlyMilliseconds: computeOnlyMilliseconds,
-            optimizerBytes: layerParameters * AdamWBenchmark.bytesPerParameter(bf16Gradients: false),
+            optimizerBytes: hostOptimizerParameters * AdamWBenchmark.bytesPerParameter(bf16Gradients: false),
             memcpyBytesPerSecond: AdamWBenchmark.memcpyBandwidth(bytes: memcpyBytes, pool: pool),
             hostToDeviceBytes: telemetry.hostToDeviceBytes, deviceToHostBytes: telemetry.deviceToHostBytes,
             pinnedHostToDeviceBytesPerSecond: pinned.map { $0.hostToDevice * 1e9 },
             pinnedDeviceToHostBytesPerSecond: pinned.map { $0.deviceToHost * 1e9 })
         let tflops = TrainingBenchmark.modelFlopsPerToken(config, seqLen: seqLen, parameters: parameters) * Double(n) / perStep / 1e12
-        return Result(parameters: parameters, layerParameters: layerParameters, tokensPerStep: n, window: k,
+        return Result(parameters: parameters, hostOptimizerParameters: hostOptimizerParameters, tokensPerStep: n, window: k,
                       secondsPerStep: perStep, tflops: tflops, telemetry: telemetry, spans: engine.telemetrySpans,
                       bounds: bounds, computeOnlyNote: computeOnlyNote, lastLoss: loss, plan: plan,
                       peakPoolBytes: (backend as? DeviceMemoryReporting)?.peakReservedBytes)

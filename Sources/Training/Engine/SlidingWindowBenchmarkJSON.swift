@@ -38,7 +38,7 @@ extension SlidingWindowBenchmark.Result {
     /// The whole result: shape, throughput, mean telemetry, bounds and the step / bound ratio.
     public var json: JSON {
         .object(JSONObject([
-            ("parameters", .int(parameters)), ("streamed_layer_parameters", .int(layerParameters)),
+            ("parameters", .int(parameters)), ("host_adamw_parameters", .int(hostOptimizerParameters)),
             ("tokens_per_step", .int(tokensPerStep)), ("window", .int(window)),
             ("ms_per_step", .double(secondsPerStep * 1e3)), ("tokens_per_s", .double(tokensPerSecond)),
             ("tflops_6n_attn", .double(tflops)), ("last_loss", .double(lastLoss)),

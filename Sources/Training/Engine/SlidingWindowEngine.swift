@@ -646,8 +646,12 @@ public final class SlidingWindowEngine {
     /// step's forward has run (or after a drain). `end`: the next step's start.
     private func finishTelemetry(step version: Int, end: ContinuousClock.Instant?) {
         guard version >= 1, let r = recorders?[version % 2], r.step == version else { return }
-        let optimizer = (residentLayers..<config.numLayers).compactMap { i in
-            worker.updateSpan(layer: i - residentLayers, count: version).map { (layer: i, start: $0.start, end: $0.end) }
+        // Units: the streamed layers, then the parts of the embedding / final norm / LM head (layer -1).
+        let streamed = config.numLayers - residentLayers
+        let optimizer = (0..<worker.unitCount).compactMap { u in
+            worker.updateSpan(layer: u, count: version).map {
+                (layer: u < streamed ? u + residentLayers : -1, start: $0.start, end: $0.end)
+            }
         }
         telemetry = r.finish(optimizer: optimizer, end: end)
     }

@@ -96,7 +96,8 @@ extension ComputeDevice {
         let memory = backend as? DeviceMemoryReporting
         let budget = try options.gpuMemory ?? memory.map { try $0.deviceMemory().free }
         let sliding = SlidingEngineBuilder(backend: queued, storage: storage, gpuBudget: budget,
-                                           residentLayers: options.residentLayers, window: options.window)
+                                           residentLayers: options.residentLayers, window: options.window,
+                                           measure: options.telemetry)
         if options.engine == .sliding { return sliding }
         return AutomaticEngineBuilder(resident: resident, sliding: memory == nil ? nil : sliding)
     }

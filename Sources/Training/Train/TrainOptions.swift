@@ -52,6 +52,8 @@ public struct TrainOptions: Equatable, Sendable {
     public var saveEvery = 500
     /// Plain progress lines (and metrics.csv / loss_curve.svg rewrites) every this many steps.
     public var logEvery = 10
+    /// Per-step engine telemetry (sliding engine): a line per log step and telemetry.csv.
+    public var telemetry = false
     /// Stop (saving a checkpoint) after this many steps of this process.
     public var stopAfter: Int?
     /// An output folder (its latest checkpoint is used) or one checkpoint folder.

@@ -101,6 +101,9 @@ public final class Trainer {
                                       maxGradNorm: options.maxGradNorm, hyperparameters: options.adamW)
         log(engine.summary)
         try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
+        let flopsPerToken = TrainingBenchmark.modelFlopsPerToken(
+            config, seqLen: T, parameters: host.masters.namedTensors.reduce(0) { $0 + $1.values.count })
+        let telemetry = options.telemetry ? TelemetryLog(path: options.outputDirectory + "/" + TelemetryLog.fileName) : nil
         let metrics = try MetricsLog(path: options.outputDirectory + "/" + OutputFolder.metricsFile, keepThroughStep: saved?.step)
 
         log("training \(totalSteps) steps of \(accum)x\(B)x\(T) tokens, \(schedule.kind.rawValue) lr \(Format.sci(options.learningRate, 2))"
@@ -146,7 +149,16 @@ public final class Trainer {
                                   tokensPerSecond: Double(tokens) / max(1e-9, seconds(now - stepStart)),
                                   elapsedSeconds: elapsedBefore + seconds(now - start))
             metrics.append(row)
-            reporter.report(row, secondsPerStep: seconds(now - start) / Double(stepsHere))
+            reporter.report(row, secondsPerStep: seconds(now - start) / Double(stepsHere),
+                            tflops: flopsPerToken * row.tokensPerSecond / 1e12)
+            if let telemetry, let t = engine.telemetry {
+                telemetry.append(t)
+                if step % options.logEvery == 0 {
+                    reporter.finishLine()
+                    log(TelemetryLog.line(t))
+                    try telemetry.flush()
+                }
+            }
 
             let stop = sf_stop_requested() != 0 || stepsHere == options.stopAfter
             if step == totalSteps || stop || (options.saveEvery > 0 && step % options.saveEvery == 0) {
@@ -158,6 +170,10 @@ public final class Trainer {
         }
         reporter.finishLine()
         engine.synchronize(into: host)
+        if let telemetry {
+            if let t = engine.telemetry { telemetry.append(t) }
+            try telemetry.flush()
+        }
         try OutputFolder.writeModel(host.masters, modelDirectory: options.modelDirectory, output: options.outputDirectory)
         try OutputFolder.writeCurves(metrics, output: options.outputDirectory)
         return TrainResult(step: step, totalSteps: totalSteps, checkpoint: lastCheckpoint, lastLoss: lastLoss)

@@ -19,6 +19,13 @@ public protocol TrainingStepEngine: AnyObject {
     /// Fills `host` (the state the engine was made from) with the masters and moments of every
     /// update so far: for checkpoints and the final model.
     func synchronize(into host: HostTrainingState)
+
+    /// The breakdown of the last step whose work has all finished, when the engine measures.
+    var telemetry: StepTelemetry? { get }
+}
+
+extension TrainingStepEngine {
+    public var telemetry: StepTelemetry? { nil }
 }
 
 /// Builds a run's step engine in two stages, so that a run that cannot fit is refused before
