@@ -24,8 +24,9 @@ final class MemoryPlannerTests: XCTestCase {
     ///   landing ring        2 · 218,112,000 · 4    =  1,744,896,000
     ///   upload scratch      218,112,000 · 4        =    872,448,000
     ///   gradient slots      2 · 218,112,000 · 4    =  1,744,896,000
-    ///   model-level on GPU  1,050,677,248 · 6 (bf16 weights, fp32 gradients) = 6,304,063,488
-    ///   one weight slot     218,112,000 · 2        =    436,224,000
+    ///   model-level on GPU  1,050,677,248 · 6 (bf16 weights, fp32 gradients) + 4096 · 2 (the final
+    ///                       norm's weights in f32) = 6,304,071,680
+    ///   one weight slot     218,112,000 · 2 + 2 · 4096 · 4 (f32 norm weights) = 436,256,768
     func testLlama8BNumbers() throws {
         XCTAssertEqual(ModelLayout(Self.llama8B).layer.count, 218_112_000)
         let p = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil)
@@ -41,8 +42,8 @@ final class MemoryPlannerTests: XCTestCase {
         let parameters = 32 * 218_112_000 + 1_050_677_248
         XCTAssertLessThanOrEqual(p.hostPeakBytes, parameters * 12 + 4_160_749_568 + 2_000_000_000)
         XCTAssertEqual(try bytes(p.gpuItems, "gradient slots"), 1_744_896_000)
-        XCTAssertEqual(try bytes(p.gpuItems, "embedding, final norm, LM head"), 6_304_063_488)
-        XCTAssertEqual(try bytes(p.gpuItems, "decoder-layer weight slots"), 32 * 436_224_000)
+        XCTAssertEqual(try bytes(p.gpuItems, "embedding, final norm, LM head"), 6_304_071_680)
+        XCTAssertEqual(try bytes(p.gpuItems, "decoder-layer weight slots"), 32 * 436_256_768)
         XCTAssertEqual(p.window, 32, "no GPU budget: every layer")
         XCTAssertNil(p.maxBatchSize)
         XCTAssertTrue(p.fits)
@@ -63,12 +64,12 @@ final class MemoryPlannerTests: XCTestCase {
                                    residentLayers: 4)
         XCTAssertEqual(p.residentLayers, 4)
         XCTAssertEqual(p.window, 28)
-        XCTAssertEqual(try bytes(p.gpuItems, "resident layers"), 4 * 218_112_000 * 18)
+        XCTAssertEqual(try bytes(p.gpuItems, "resident layers"), 4 * (218_112_000 * 18 + 2 * 4096 * 4))
     }
 
     func testWindowIsWhatTheGPUBudgetLeavesForSlots() throws {
         let all = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil)
-        let slot = 436_224_000
+        let slot = 436_256_768
         let fixed = all.gpuPeakBytes - 32 * slot
         let five = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: fixed + 5 * slot + 1,
                                       hostBudget: nil)

@@ -67,7 +67,7 @@ final class SlidingWindowAllocationTests: XCTestCase {
     func testWindowFromAGPUBudget() throws {
         let config = SlidingWindowEngineTests.config(layers: 5)
         let all = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: nil, hostBudget: nil)
-        let slot = ModelLayout(config).layer.count * 2
+        let slot = MemoryPlanner.weightSlotBytes(ModelLayout(config))
         let budget = all.gpuPeakBytes - 2 * slot
         let p = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: budget, hostBudget: nil)
         XCTAssertEqual(p.window, 3)

@@ -119,14 +119,16 @@ public enum MemoryPlanner {
         let landing = max(1, clipping ? streamed : min(streamed, landingRing))
         // The engine adds 2 for the model-level parts when every streamed layer has its own.
         let landingTotal = landing + (landing >= streamed ? 2 : 0)
-        let slotBytes = layer * bf16
+        let slotBytes = weightSlotBytes(layout)
+        let norms = NormWeightCopies.elementCount(layout.layer) * f32
 
         var fixedGPU: [SlidingWindowPlan.Item] = [
             .init(name: "upload scratch (fp32 layer, converted to bf16 on the H2D queue)", bytes: layer * f32),
             .init(name: "gradient slots (2 x fp32 layer)", bytes: 2 * layer * f32),
-            .init(name: "embedding, final norm, LM head: bf16 weights and fp32 gradients (6 B/param)",
-                  bytes: residentParameters * (bf16 + f32)),
-            .init(name: "resident layers with AdamW state (\(m) x 18 B/param)", bytes: m * layer * 18),
+            .init(name: "embedding, final norm, LM head: bf16 weights (the norm f32) and fp32 gradients",
+                  bytes: residentParameters * (bf16 + f32) + layout.finalNorm.count * (f32 - bf16)),
+            .init(name: "resident layers with AdamW state (\(m) x (18 B/param + f32 norm weights))",
+                  bytes: m * (layer * 18 + norms)),
             .init(name: "one layer's activations and backward scratch", bytes: layerWorkspaceBytes(c, tokens: n)),
             .init(name: "residual stream, final norm, token buffers, rope, loss and norm sums",
                   bytes: streamBytes(c, tokens: n) + smallBuffersBytes(layout)),
@@ -151,7 +153,7 @@ public enum MemoryPlanner {
                                 + "\(min(2, streamed)) layers, \(Format.bytes(gpu)) available")
             }
         }
-        let gpuItems = [SlidingWindowPlan.Item(name: "decoder-layer weight slots (\(window) x bf16 layer)",
+        let gpuItems = [SlidingWindowPlan.Item(name: "decoder-layer weight slots (\(window) x (bf16 layer + f32 norm weights))",
                                                bytes: window * slotBytes)] + fixedGPU
         let pinned: [SlidingWindowPlan.Item] = [
             .init(name: "gradient landing buffers (\(landingTotal) x fp32 layer)", bytes: landingTotal * layer * f32),
@@ -170,6 +172,11 @@ public enum MemoryPlanner {
                                  gradientLandingBuffers: landing, gpuItems: gpuItems, pinnedItems: pinned,
                                  pageableItems: pageable, gpuBudget: gpuBudget, hostBudget: hostBudget,
                                  problems: problems, maxBatchSize: nil)
+    }
+
+    /// One weight slot: a bf16 layer and its norm weights in f32 (`NormWeightCopies`).
+    static func weightSlotBytes(_ layout: ModelLayout) -> Int {
+        layout.layer.count * bf16 + NormWeightCopies.elementCount(layout.layer) * f32
     }
 
     /// GPU bytes of resident training (`DecoderModel` + `DeviceTrainingState`, bf16 compute):

@@ -26,7 +26,7 @@ final class ModelLevelParameters {
 
     final class Tensor {
         let name: String
-        let weights: any DeviceBuffer          // (count) storage type
+        let weights: any DeviceBuffer          // (count) storage type; f32 for the final norm
         let gradients: any DeviceBuffer        // (count) f32
         /// The fp32 masters (host), pinned for as long as this lives.
         let registration: any PinnedHostMemory
@@ -62,7 +62,7 @@ final class ModelLevelParameters {
     init(layout: ModelLayout, host: HostTrainingState, storage: ElementType, partElements: Int, firstUnit: Int,
          backend: any QueuedTransfers) throws {
         var units: [LayerOptimizerWorker.Layer] = []
-        func make(_ slot: TensorSlot) throws -> Tensor {
+        func make(_ slot: TensorSlot, storage: ElementType) throws -> Tensor {
             guard let h = host.buffers.first(where: { $0.name == slot.name }) else { preconditionFailure("host state has no \(slot.name)") }
             let count = h.weights.count
             let masters = h.weights.pointer.baseAddress!
@@ -82,9 +82,9 @@ final class ModelLevelParameters {
                           gradients: try backend.makeBuffer(.f32, count: count), registration: registration,
                           segments: OptimizerSegments([slot]), parts: parts, deviceVersion: nil)
         }
-        embedding = try make(layout.embedding)
-        finalNorm = try make(layout.finalNorm)
-        lmHead = try layout.lmHead.map { try make($0) }
+        embedding = try make(layout.embedding, storage: storage)
+        finalNorm = try make(layout.finalNorm, storage: .f32)   // norm weights stay f32, as in `DecoderModel`
+        lmHead = try layout.lmHead.map { try make($0, storage: storage) }
         self.units = units
     }
 }

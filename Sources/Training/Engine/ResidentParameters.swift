@@ -22,6 +22,9 @@ final class ResidentParameters {
         let m: any DeviceBuffer
         let v: any DeviceBuffer
         let segments: OptimizerSegments
+        /// The f32 norm weights the layer reads when the storage is not f32 (as `DecoderModel`'s),
+        /// refreshed from the masters after each update.
+        let norms: NormWeightCopies?
     }
 
     let backend: any Backend
@@ -39,11 +42,13 @@ final class ResidentParameters {
             let masters = storage == .f32 ? weights : try backend.makeBuffer(.f32, count: count)
             let b = Buffer(name: name, weights: weights, gradients: try backend.makeBuffer(.f32, count: count),
                            masters: masters, m: try backend.makeBuffer(.f32, count: count),
-                           v: try backend.makeBuffer(.f32, count: count), segments: segments)
+                           v: try backend.makeBuffer(.f32, count: count), segments: segments,
+                           norms: storage == .f32 ? nil : try NormWeightCopies(layout: layout.layer, backend: backend))
             backend.upload(UnsafeRawBufferPointer(h.weights.pointer), to: masters.ref())
             backend.upload(UnsafeRawBufferPointer(start: h.moments.expAvg, count: count * 4), to: b.m.ref())
             backend.upload(UnsafeRawBufferPointer(start: h.moments.expAvgSq, count: count * 4), to: b.v.ref())
             if storage != .f32 { backend.copy(masters.ref(), to: weights.ref(), count: count) }
+            b.norms?.refresh(from: masters, backend: backend)
             return b
         }
         let layerSegments = OptimizerSegments(layout.layer.tensors)
@@ -51,7 +56,8 @@ final class ResidentParameters {
     }
 
     /// AdamW update number `step` of one buffer, tensor by tensor (decay on matrices only), the
-    /// gradients multiplied by `gradScale`, rewriting its compute copy in the same pass.
+    /// gradients multiplied by `gradScale`, rewriting its compute copy in the same pass and then
+    /// its f32 norm weights.
     func update(_ b: Buffer, hyperparameters h: AdamWHyperparameters, learningRate: Double, step: Int, gradScale: Float) {
         let withDecay = h.scalars(learningRate: learningRate, step: step, gradScale: gradScale, decays: true)
         let withoutDecay = h.scalars(learningRate: learningRate, step: step, gradScale: gradScale, decays: false)
@@ -61,6 +67,7 @@ final class ResidentParameters {
                           computeCopy: b.weights === b.masters ? nil : b.weights.ref(i), count: s.range.count,
                           scalars: s.decays ? withDecay : withoutDecay)
         }
+        b.norms?.refresh(from: b.masters, backend: backend)
     }
 
     /// Copies masters and moments into the host state (for a checkpoint or the final model).

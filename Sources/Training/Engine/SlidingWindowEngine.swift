@@ -82,6 +82,9 @@ public final class SlidingWindowEngine {
     // Weight slots: slot k holds streamed layer j with (j - residentLayers) mod K = k.
     private let slots: [any DeviceBuffer]
     private let slotTensors: [DecoderLayerTensors]
+    /// Per slot, the f32 norm weights its layer reads when the storage is not f32 (empty
+    /// otherwise), loaded from the fp32 masters with the slot.
+    private let slotNorms: [NormWeightCopies]
     private let slotLoaded: [any DeviceEvent]
     private let slotReleased: [any DeviceEvent]
     /// (layer, weights version = updates applied when they were written) per slot.
@@ -103,7 +106,7 @@ public final class SlidingWindowEngine {
     private let hiddenReleased: [any DeviceEvent]
 
     private let resident: ResidentParameters
-    private let model: ModelLevelParameters
+    let model: ModelLevelParameters
     /// Per model-level tensor (`model.all`'s order): its updated weights are on the device.
     private let modelLoaded: [any DeviceEvent]
     /// The model-level gradients about to be sent are final.
@@ -192,8 +195,13 @@ public final class SlidingWindowEngine {
         recorders = measure ? try (0..<2).map { _ in try StepRecorder(backend: backend) } : nil
         func events(_ k: Int) throws -> [any DeviceEvent] { try (0..<k).map { _ in try backend.makeEvent(timing: false) } }
 
-        slots = try (0..<window).map { _ in try backend.makeBuffer(storage, count: count) }
-        slotTensors = slots.map { DecoderLayerTensors(layout: layout.layer, buffer: $0) }
+        let slots = try (0..<window).map { _ in try backend.makeBuffer(storage, count: count) }
+        let norms = try storage == .f32 ? [] : slots.map { _ in try NormWeightCopies(layout: layout.layer, backend: backend) }
+        self.slots = slots
+        slotNorms = norms
+        slotTensors = slots.indices.map {
+            DecoderLayerTensors(layout: layout.layer, buffer: slots[$0], norms: norms.isEmpty ? nil : norms[$0])
+        }
         slotLoaded = try events(window)
         slotReleased = try events(window)
         slotContent = Array(repeating: nil, count: window)
@@ -217,7 +225,7 @@ public final class SlidingWindowEngine {
         modelLoaded = try events(model.all.count)
         modelGradientsReady = try backend.makeEvent(timing: false)
         residentTensors = resident.layers.map {
-            (DecoderLayerTensors(layout: layout.layer, buffer: $0.weights),
+            (DecoderLayerTensors(layout: layout.layer, buffer: $0.weights, norms: $0.norms),
              DecoderLayerTensors(layout: layout.layer, buffer: $0.gradients))
         }
         let invFreq = try backend.makeBuffer(RopeFrequencies.inverseFrequencies(
@@ -517,7 +525,7 @@ public final class SlidingWindowEngine {
     /// Enqueues H2D of a model-level tensor's compute weights of `version` from its masters
     /// (after waiting on the host for the update of each part), unless already there; the
     /// compute queue waits for it.
-    private func loadModelWeights(_ t: ModelLevelParameters.Tensor, version: Int) {
+    func loadModelWeights(_ t: ModelLevelParameters.Tensor, version: Int) {
         guard t.deviceVersion != version, let e = model.all.firstIndex(where: { $0 === t }) else { return }
         for part in t.parts {
             if worker.waitForUpdate(layer: part.unit, count: version) { recording?.noteOptimizerWait() }
@@ -543,23 +551,25 @@ public final class SlidingWindowEngine {
     private func slot(_ j: Int) -> Int? { j < residentLayers ? nil : (j - residentLayers) % window }
 
     /// The compute weights layer j reads.
-    private func weights(_ j: Int) -> DecoderLayerTensors {
+    func weights(_ j: Int) -> DecoderLayerTensors {
         slot(j).map { slotTensors[$0] } ?? residentTensors[j].0
     }
 
     /// Enqueues H2D of streamed layer j's compute weights of `version` into its slot (from its
     /// fp32 masters, converted on the H2D queue), unless already there; waits for the layer's update unless `wait` is false (then it skips a
     /// layer whose update is not done yet).
-    private func loadWeights(_ j: Int, version: Int, wait: Bool = true) {
+    func loadWeights(_ j: Int, version: Int, wait: Bool = true) {
         guard let k = slot(j) else { return }
         if let c = slotContent[k], c.layer == j, c.version == version { return }
         if !wait && !worker.hasUpdate(layer: j - residentLayers, count: version) { return }
         if worker.waitForUpdate(layer: j - residentLayers, count: version) { recording?.noteOptimizerWait() }
         hostToDevice.wait(for: slotReleased[k])
-        onHostToDevice(bytes: layout.layer.count * 4) {
-            backend.copyToDevice(converting: registeredMasters[j - residentLayers].bytes.assumingMemoryBound(to: Float.self),
-                                 to: slots[k].ref(), count: layout.layer.count, scratch: uploadScratch.ref(),
-                                 on: hostToDevice)
+        let masters = UnsafePointer(registeredMasters[j - residentLayers].bytes.assumingMemoryBound(to: Float.self))
+        let normBytes = slotNorms.isEmpty ? 0 : slotNorms[k].slots.reduce(0) { $0 + $1.slot.count * 4 }
+        onHostToDevice(bytes: layout.layer.count * 4 + normBytes) {
+            backend.copyToDevice(converting: masters, to: slots[k].ref(), count: layout.layer.count,
+                                 scratch: uploadScratch.ref(), on: hostToDevice)
+            if !slotNorms.isEmpty { slotNorms[k].load(from: masters, backend: backend, on: hostToDevice) }
         }
         recordCopies(slotLoaded[k], on: .hostToDevice)
         slotContent[k] = (j, version)
