@@ -12,18 +12,19 @@ import XCTest
 /// is built, not run; a step allocates nothing, checked with f32 compute.)
 final class SlidingWindowAllocationTests: XCTestCase {
     private func assertPlanMatchesAllocations(_ config: ModelConfig, residentLayers: Int, clipping: Bool,
-                                              gpuBudget: Int? = nil, file: StaticString = #filePath,
-                                              line: UInt = #line) throws {
+                                              gpuBudget: Int? = nil, modelLevel: ModelLevelPlacement = .auto,
+                                              file: StaticString = #filePath, line: UInt = #line) throws {
         let (batch, seqLen) = (2, 12)
         let plan = MemoryPlanner.plan(config: config, batchSize: batch, seqLen: seqLen, gpuBudget: gpuBudget,
-                                      hostBudget: nil, clipping: clipping, residentLayers: residentLayers)
+                                      hostBudget: nil, clipping: clipping, residentLayers: residentLayers,
+                                      modelLevel: modelLevel)
         XCTAssertTrue(plan.fits, plan.description, file: file, line: line)
         let host = HostTrainingState(masters: TrainingBenchmark.randomWeights(config, pool: .shared))
         let backend = CPUBackend(threads: 1)
         let log = AllocationLog()
         backend.allocationLog = log
         let engine = try SlidingWindowEngine(host: host, backend: backend, storage: .bf16, window: plan.window,
-                                             residentLayers: plan.residentLayers,
+                                             residentLayers: plan.residentLayers, modelLevelOnGPU: plan.modelLevelOnGPU,
                                              landingBuffers: plan.gradientLandingBuffers, maxBatch: batch,
                                              maxSeqLen: seqLen, hyperparameters: AdamWHyperparameters(),
                                              optimizerThreads: 1)
@@ -60,8 +61,17 @@ final class SlidingWindowAllocationTests: XCTestCase {
     }
 
     func testQwen3TiedWithResidentLayerAndClipping() throws {
-        try assertPlanMatchesAllocations(SlidingWindowEngineTests.config(layers: 4, qwen3: true, tied: true),
-                                         residentLayers: 1, clipping: true)
+        for placement in [ModelLevelPlacement.gpu, .host] {
+            try assertPlanMatchesAllocations(SlidingWindowEngineTests.config(layers: 4, qwen3: true, tied: true),
+                                             residentLayers: 1, clipping: true, modelLevel: placement)
+        }
+    }
+
+    func testModelLevelOnTheHost() throws {
+        for clipping in [false, true] {
+            try assertPlanMatchesAllocations(SlidingWindowEngineTests.config(layers: 4), residentLayers: 0,
+                                             clipping: clipping, modelLevel: .host)
+        }
     }
 
     func testWindowFromAGPUBudget() throws {

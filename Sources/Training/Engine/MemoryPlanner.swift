@@ -45,6 +45,9 @@ public struct SlidingWindowPlan: Sendable {
     public let window: Int
     /// Decoder layers kept on the GPU with their optimizer state (the first ones).
     public let residentLayers: Int
+    /// The embedding, final norm and LM head keep their masters and moments on the GPU and are
+    /// updated there (else on the host: `ModelLevelPlacement`).
+    public let modelLevelOnGPU: Bool
     /// fp32 host buffers that the layers' gradients land in (a ring; every streamed layer when
     /// clipping, and then 2 more for the model-level parts): the engine's `landingBuffers`.
     public let gradientLandingBuffers: Int
@@ -88,15 +91,23 @@ public enum MemoryPlanner {
 
     /// The plan for `batchSize` rows of `seqLen` tokens; `clipping`: exact global-norm
     /// clipping keeps every layer's gradient on the host until the norm is known;
-    /// `residentLayers`: the first layers stay on the GPU with their AdamW state.
+    /// `residentLayers`: the first layers stay on the GPU with their AdamW state;
+    /// `modelLevel`: where the embedding, final norm and LM head are updated (`.auto`: the GPU
+    /// when this batch fits with them there).
     public static func plan(config: ModelConfig, batchSize: Int, seqLen: Int, gpuBudget: Int?, hostBudget: Int?,
-                            clipping: Bool = false, residentLayers: Int = 0) -> SlidingWindowPlan {
-        func fits(_ b: Int) -> Bool {
+                            clipping: Bool = false, residentLayers: Int = 0,
+                            modelLevel: ModelLevelPlacement = .auto) -> SlidingWindowPlan {
+        func fixed(_ b: Int, onGPU: Bool) -> SlidingWindowPlan {
             fixedPlan(config: config, batchSize: b, seqLen: seqLen, gpuBudget: gpuBudget, hostBudget: hostBudget,
-                      clipping: clipping, residentLayers: residentLayers).fits
+                      clipping: clipping, residentLayers: residentLayers, modelLevelOnGPU: onGPU)
         }
-        var p = fixedPlan(config: config, batchSize: batchSize, seqLen: seqLen, gpuBudget: gpuBudget,
-                          hostBudget: hostBudget, clipping: clipping, residentLayers: residentLayers)
+        let onGPU = switch modelLevel {
+        case .gpu: true
+        case .host: false
+        case .auto: fixed(batchSize, onGPU: true).fits
+        }
+        func fits(_ b: Int) -> Bool { fixed(b, onGPU: onGPU).fits }
+        var p = fixed(batchSize, onGPU: onGPU)
         guard gpuBudget != nil || hostBudget != nil, fits(1) else { return p }
         // Every item grows with the batch, so the batches that fit are 1...max: double, then bisect.
         var low = 1, high = 2
@@ -111,22 +122,25 @@ public enum MemoryPlanner {
 
     /// The plan for exactly this batch (no search).
     static func fixedPlan(config c: ModelConfig, batchSize: Int, seqLen: Int, gpuBudget: Int?, hostBudget: Int?,
-                          clipping: Bool, residentLayers: Int) -> SlidingWindowPlan {
+                          clipping: Bool, residentLayers: Int, modelLevelOnGPU: Bool) -> SlidingWindowPlan {
         let layout = ModelLayout(c)
         let L = c.numLayers, layer = layout.layer.count, n = batchSize * seqLen, C = c.hiddenSize
         let residentParameters = layout.embedding.count + layout.finalNorm.count + (layout.lmHead?.count ?? 0)
         let m = min(max(0, residentLayers), L), streamed = L - m
         let landing = max(1, clipping ? streamed : min(streamed, landingRing))
-        // The engine adds 2 for the model-level parts when every streamed layer has its own.
-        let landingTotal = landing + (landing >= streamed ? 2 : 0)
+        // The engine adds 2 for the host-updated model-level parts when every streamed layer has its own.
+        let landingTotal = landing + (landing >= streamed && !modelLevelOnGPU ? 2 : 0)
         let slotBytes = weightSlotBytes(layout)
         let norms = NormWeightCopies.elementCount(layout.layer) * f32
 
         var fixedGPU: [SlidingWindowPlan.Item] = [
             .init(name: "upload scratch (fp32 layer, converted to bf16 on the H2D queue)", bytes: layer * f32),
             .init(name: "gradient slots (2 x fp32 layer)", bytes: 2 * layer * f32),
-            .init(name: "embedding, final norm, LM head: bf16 weights (the norm f32) and fp32 gradients",
-                  bytes: residentParameters * (bf16 + f32) + layout.finalNorm.count * (f32 - bf16)),
+            modelLevelOnGPU
+                ? .init(name: "embedding, final norm, LM head with AdamW state (18 B/param; the f32 norm 16)",
+                        bytes: residentParameters * 18 - layout.finalNorm.count * 2)
+                : .init(name: "embedding, final norm, LM head: bf16 weights (the norm f32) and fp32 gradients",
+                        bytes: residentParameters * (bf16 + f32) + layout.finalNorm.count * (f32 - bf16)),
             .init(name: "resident layers with AdamW state (\(m) x (18 B/param + f32 norm weights))",
                   bytes: m * (layer * 18 + norms)),
             .init(name: "one layer's activations and backward scratch", bytes: layerWorkspaceBytes(c, tokens: n)),
@@ -169,6 +183,7 @@ public enum MemoryPlanner {
             problems.append("host: \(Format.bytes(host)) needed, \(Format.bytes(budget)) available")
         }
         return SlidingWindowPlan(config: c, batchSize: batchSize, seqLen: seqLen, window: window, residentLayers: m,
+                                 modelLevelOnGPU: modelLevelOnGPU,
                                  gradientLandingBuffers: landing, gpuItems: gpuItems, pinnedItems: pinned,
                                  pageableItems: pageable, gpuBudget: gpuBudget, hostBudget: hostBudget,
                                  problems: problems, maxBatchSize: nil)

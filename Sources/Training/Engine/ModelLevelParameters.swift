@@ -28,20 +28,22 @@ final class ModelLevelParameters {
         let name: String
         let weights: any DeviceBuffer          // (count) storage type; f32 for the final norm
         let gradients: any DeviceBuffer        // (count) f32
-        /// The fp32 masters (host), pinned for as long as this lives.
-        let registration: any PinnedHostMemory
-        var masters: UnsafePointer<Float> { UnsafePointer(registration.bytes.assumingMemoryBound(to: Float.self)) }
+        /// Host-updated: the fp32 masters (host), pinned for as long as this lives.
+        let registration: (any PinnedHostMemory)?
+        /// GPU-updated: weights, gradients, masters and moments on the device.
+        let device: ResidentParameters.Buffer?
         let segments: OptimizerSegments
         let parts: [Part]
         /// Updates applied to the weights now on the device (nil: nothing loaded yet).
         var deviceVersion: Int?
 
-        init(name: String, weights: any DeviceBuffer, gradients: any DeviceBuffer, registration: any PinnedHostMemory,
-             segments: OptimizerSegments, parts: [Part], deviceVersion: Int?) {
+        init(name: String, weights: any DeviceBuffer, gradients: any DeviceBuffer, registration: (any PinnedHostMemory)?,
+             device: ResidentParameters.Buffer?, segments: OptimizerSegments, parts: [Part], deviceVersion: Int?) {
             self.name = name
             self.weights = weights
             self.gradients = gradients
             self.registration = registration
+            self.device = device
             self.segments = segments
             self.parts = parts
             self.deviceVersion = deviceVersion
@@ -56,13 +58,18 @@ final class ModelLevelParameters {
     /// The optimizer thread's units for every part, in unit order (from `firstUnit`).
     let units: [LayerOptimizerWorker.Layer]
 
-    /// Allocates the device buffers and registers the host masters (the weights are loaded
-    /// before their first use). Parts hold at most `partElements` elements; their units are
-    /// numbered from `firstUnit`.
-    init(layout: ModelLayout, host: HostTrainingState, storage: ElementType, partElements: Int, firstUnit: Int,
-         backend: any QueuedTransfers) throws {
+    /// Takes the GPU-updated buffers from `onDevice` (`ResidentParameters.modelLevel`) when it is
+    /// not empty; else allocates the device buffers and registers the host masters (the weights
+    /// are loaded before their first use). Parts hold at most `partElements` elements; their
+    /// units are numbered from `firstUnit`.
+    init(layout: ModelLayout, host: HostTrainingState, storage: ElementType, onDevice: [ResidentParameters.Buffer],
+         partElements: Int, firstUnit: Int, backend: any QueuedTransfers) throws {
         var units: [LayerOptimizerWorker.Layer] = []
         func make(_ slot: TensorSlot, storage: ElementType) throws -> Tensor {
+            if let b = onDevice.first(where: { $0.name == slot.name }) {
+                return Tensor(name: slot.name, weights: b.weights, gradients: b.gradients, registration: nil, device: b,
+                              segments: b.segments, parts: [], deviceVersion: nil)
+            }
             guard let h = host.buffers.first(where: { $0.name == slot.name }) else { preconditionFailure("host state has no \(slot.name)") }
             let count = h.weights.count
             let masters = h.weights.pointer.baseAddress!
@@ -79,7 +86,7 @@ final class ModelLevelParameters {
             }
             let registration = try backend.registerHostMemory(UnsafeMutableRawPointer(masters), bytes: count * 4)
             return Tensor(name: slot.name, weights: try backend.makeBuffer(storage, count: count),
-                          gradients: try backend.makeBuffer(.f32, count: count), registration: registration,
+                          gradients: try backend.makeBuffer(.f32, count: count), registration: registration, device: nil,
                           segments: OptimizerSegments([slot]), parts: parts, deviceVersion: nil)
         }
         embedding = try make(layout.embedding, storage: storage)

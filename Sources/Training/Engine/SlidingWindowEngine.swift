@@ -55,6 +55,8 @@ public final class SlidingWindowEngine {
     /// Layers 0..<residentLayers stay on the device with their optimizer state (see
     /// `ResidentParameters`); the others are streamed.
     public let residentLayers: Int
+    /// The embedding, final norm and LM head are updated on the device (else on the host thread).
+    public let modelLevelOnGPU: Bool
     public let maxBatch: Int
     public let maxSeqLen: Int
     /// Micro-batches one step may accumulate.
@@ -159,9 +161,10 @@ public final class SlidingWindowEngine {
     /// `window` (2...streamed layers, or fewer when there are fewer), `residentLayers` and
     /// `landingBuffers` (≥ 1; one per streamed layer for clipping or accumulation, which adds 2
     /// for the model-level parts) come from the plan; `maxMicroBatches`: the most micro-batches a step accumulates;
-    /// `optimizerThreads` run the CPU AdamW; `measure` records timing events.
+    /// `modelLevelOnGPU`: the embedding, final norm and LM head are updated on the device (the
+    /// plan's `modelLevelOnGPU`); `optimizerThreads` run the CPU AdamW; `measure` records timing events.
     public init(host: HostTrainingState, backend: any QueuedTransfers, storage: ElementType, window: Int,
-                residentLayers: Int = 0, landingBuffers: Int, maxBatch: Int, maxSeqLen: Int, maxMicroBatches: Int = 1,
+                residentLayers: Int = 0, modelLevelOnGPU: Bool = false, landingBuffers: Int, maxBatch: Int, maxSeqLen: Int, maxMicroBatches: Int = 1,
                 hyperparameters: AdamWHyperparameters, optimizerThreads: Int = WorkerPool.defaultThreadCount,
                 measure: Bool = false) throws {
         let layout = host.masters.layout, c = layout.config, L = c.numLayers
@@ -181,6 +184,7 @@ public final class SlidingWindowEngine {
         self.storage = storage
         self.window = window
         self.residentLayers = residentLayers
+        self.modelLevelOnGPU = modelLevelOnGPU
         self.maxBatch = maxBatch
         self.maxSeqLen = maxSeqLen
         self.maxMicroBatches = maxMicroBatches
@@ -216,10 +220,11 @@ public final class SlidingWindowEngine {
         hiddenLoaded = try events(2)
         hiddenReleased = try events(2)
 
-        resident = try ResidentParameters(layout: layout, host: host, decoderLayers: residentLayers, storage: storage,
-                                          backend: backend)
+        resident = try ResidentParameters(layout: layout, host: host, decoderLayers: residentLayers,
+                                          modelLevel: modelLevelOnGPU, storage: storage, backend: backend)
         let pool = WorkerPool(threads: optimizerThreads)
-        model = try ModelLevelParameters(layout: layout, host: host, storage: storage, partElements: count,
+        model = try ModelLevelParameters(layout: layout, host: host, storage: storage, onDevice: resident.modelLevel,
+                                         partElements: count,
                                          firstUnit: streamed, backend: backend)
         uploadScratch = try backend.makeBuffer(.f32, count: storage == .f32 ? 1 : count)
         modelLoaded = try events(model.all.count)
@@ -257,7 +262,7 @@ public final class SlidingWindowEngine {
         checkpoints = try (0..<max(0, L - 1)).map { _ in try backend.makePinnedHostMemory(bytes: n * C * 4) }
         let layerLanding = min(landingBuffers, max(1, streamed))
         landingPerLayer = layerLanding >= streamed
-        modelLanding = landingPerLayer ? layerLanding..<(layerLanding + 2) : 0..<layerLanding
+        modelLanding = landingPerLayer ? layerLanding..<(layerLanding + (modelLevelOnGPU ? 0 : 2)) : 0..<layerLanding
         landing = try (0..<modelLanding.upperBound).map { _ in try backend.makePinnedHostMemory(bytes: count * 4) }
         landed = try events(landing.count)
         landingUser = Array(repeating: nil, count: landing.count)
@@ -498,8 +503,20 @@ public final class SlidingWindowEngine {
 
     /// Enqueues D2H of each part of these tensors' (final) gradients into a landing buffer and
     /// hands its update number version + 1 to the AdamW thread.
+    /// GPU-updated tensors are updated on the compute queue instead.
     private func sendModelGradients(_ tensors: [ModelLevelParameters.Tensor], version: Int, learningRate: Double,
                                     gradScale: Float) {
+        let onDevice = tensors.compactMap(\.device)
+        if !onDevice.isEmpty {
+            onCompute {
+                for b in onDevice {
+                    resident.update(b, hyperparameters: hyperparameters, learningRate: learningRate, step: version + 1,
+                                    gradScale: gradScale)
+                }
+            }
+        }
+        let tensors = tensors.filter { $0.device == nil }
+        guard !tensors.isEmpty else { return }
         modelGradientsReady.record(on: compute)
         deviceToHost.wait(for: modelGradientsReady)
         for t in tensors {
@@ -524,13 +541,15 @@ public final class SlidingWindowEngine {
 
     /// Enqueues H2D of a model-level tensor's compute weights of `version` from its masters
     /// (after waiting on the host for the update of each part), unless already there; the
-    /// compute queue waits for it.
+    /// compute queue waits for it. GPU-updated tensors are always current.
     func loadModelWeights(_ t: ModelLevelParameters.Tensor, version: Int) {
-        guard t.deviceVersion != version, let e = model.all.firstIndex(where: { $0 === t }) else { return }
+        guard let registration = t.registration, t.deviceVersion != version,
+              let e = model.all.firstIndex(where: { $0 === t }) else { return }
+        let masters = UnsafePointer(registration.bytes.assumingMemoryBound(to: Float.self))
         for part in t.parts {
             if worker.waitForUpdate(layer: part.unit, count: version) { recording?.noteOptimizerWait() }
             onHostToDevice(bytes: part.range.count * 4) {
-                backend.copyToDevice(converting: t.masters + part.range.lowerBound, to: t.weights.ref(part.range.lowerBound),
+                backend.copyToDevice(converting: masters + part.range.lowerBound, to: t.weights.ref(part.range.lowerBound),
                                      count: part.range.count, scratch: uploadScratch.ref(), on: hostToDevice)
             }
         }
@@ -672,7 +691,7 @@ public final class SlidingWindowEngine {
     /// `host`: its masters and moments are then those of `updates` steps (for checkpoints).
     public func synchronizeHostState() {
         drain()
-        resident.download(into: host)   // the model-level and streamed state is on the host already
+        resident.download(into: host)   // the host-updated state is on the host already
         for b in host.buffers { b.moments.step = updates }
     }
 
