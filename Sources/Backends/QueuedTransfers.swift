@@ -39,8 +39,18 @@ public protocol QueuedTransfers: Backend {
     /// `timing`: the event can be used with `milliseconds(since:)` (costs a little more).
     func makeEvent(timing: Bool) throws -> any DeviceEvent
     func makePinnedHostMemory(bytes: Int) throws -> any PinnedHostMemory
+    /// Pins `bytes` bytes of existing host memory at `base` (cuMemHostRegister on a GPU) for as
+    /// long as the returned object lives, so copies from it run asynchronously at full speed.
+    /// The range must not share a page with another registered range.
+    func registerHostMemory(_ base: UnsafeMutableRawPointer, bytes: Int) throws -> any PinnedHostMemory
     /// Enqueues host → device: `bytes` bytes from `source` into `destination` on `queue`.
     func copyToDevice(from source: UnsafeRawPointer, to destination: TensorRef, bytes: Int, on queue: any DeviceQueue)
+    /// Enqueues host f32 → `destination` (f32, or bf16 rounded to nearest even) on `queue`:
+    /// `count` floats from registered or pinned `source`. A bf16 destination goes through
+    /// `scratch` (f32, ≥ `count` elements; converted on `queue`, so one scratch serves every
+    /// conversion enqueued on that queue).
+    func copyToDevice(converting source: UnsafePointer<Float>, to destination: TensorRef, count: Int,
+                      scratch: TensorRef, on queue: any DeviceQueue)
     /// Enqueues device → host: `bytes` bytes of `source` into `destination` on `queue`.
     func copyToHost(from source: TensorRef, to destination: UnsafeMutableRawPointer, bytes: Int, on queue: any DeviceQueue)
 }

@@ -103,20 +103,20 @@ public final class CUDABackend: Backend {
     // MARK: Launching
 
     func launch(_ function: CUfunction, grid: (Int, Int, Int), block: (Int, Int, Int) = (threads, 1, 1),
-                sharedBytes: Int = 0, _ args: KernelArguments) throws {
+                sharedBytes: Int = 0, _ args: KernelArguments, stream: CUstream? = nil) throws {
         if grid.0 == 0 || grid.1 == 0 || grid.2 == 0 { return }
         try args.withLaunchExtra { extra in
             try device.check(device.driver.cuLaunchKernel(function, UInt32(grid.0), UInt32(grid.1), UInt32(grid.2),
                                                           UInt32(block.0), UInt32(block.1), UInt32(block.2),
-                                                          UInt32(sharedBytes), computeStream.handle, nil, extra),
+                                                          UInt32(sharedBytes), stream ?? computeStream.handle, nil, extra),
                              "cuLaunchKernel")
         }
     }
 
     /// Launches an ops-module kernel.
     func launch(_ name: String, grid: (Int, Int, Int), block: (Int, Int, Int) = (threads, 1, 1),
-                _ args: KernelArguments) throws {
-        try launch(try opsModule.function(name), grid: grid, block: block, args)
+                _ args: KernelArguments, stream: CUstream? = nil) throws {
+        try launch(try opsModule.function(name), grid: grid, block: block, args, stream: stream)
     }
 
     /// Blocks for a grid-stride loop over `n` elements: enough to fill the GPU, no more.

@@ -13,6 +13,19 @@ extension CUDABackend: QueuedTransfers {
         return try PinnedHostBuffer(device: device, bytes: bytes)
     }
 
+    public func registerHostMemory(_ base: UnsafeMutableRawPointer, bytes: Int) throws -> any PinnedHostMemory {
+        try device.makeCurrent()
+        return try HostRegistration(device: device, base: base, bytes: bytes)
+    }
+
+    public func copyToDevice(converting source: UnsafePointer<Float>, to destination: TensorRef, count: Int,
+                             scratch: TensorRef, on queue: any DeviceQueue) {
+        enqueue("copyToDevice(converting)") {
+            try copyToDevice(converting: source, to: destination, count: count, scratch: scratch,
+                             on: CUDAQueue.stream(queue))
+        }
+    }
+
     public func copyToDevice(from source: UnsafeRawPointer, to destination: TensorRef, bytes: Int, on queue: any DeviceQueue) {
         enqueue("copyToDevice") { try copyToDevice(from: source, to: destination, bytes: bytes, on: CUDAQueue.stream(queue)) }
     }
@@ -65,6 +78,10 @@ final class CUDAQueueEvent: DeviceEvent {
         guard let s = start as? CUDAQueueEvent else { preconditionFailure("an event of another backend passed to a CUDA event") }
         do { return try event.milliseconds(since: s.event) } catch { fatalError("CUDA event timing: \(error)") }
     }
+}
+
+extension HostRegistration: PinnedHostMemory {
+    public var bytes: UnsafeMutableRawPointer { base }
 }
 
 extension PinnedHostBuffer: PinnedHostMemory {

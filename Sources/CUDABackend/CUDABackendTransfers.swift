@@ -16,6 +16,19 @@ extension CUDABackend {
         try device.check(device.driver.cuMemcpyHtoDAsync(dst, source, bytes, stream.handle), "cuMemcpyHtoDAsync")
     }
 
+    /// Enqueues host f32 → `destination` (f32, or bf16 by the `convert` kernel, round to nearest
+    /// even, through the f32 `scratch`) on `stream`: the conversion runs on the copy's stream.
+    public func copyToDevice(converting source: UnsafePointer<Float>, to destination: TensorRef, count: Int,
+                             scratch: TensorRef, on stream: CUDAStream) throws {
+        if destination.elementType == .f32 {
+            return try copyToDevice(from: source, to: destination, bytes: count * 4, on: stream)
+        }
+        try copyToDevice(from: source, to: scratch, bytes: count * 4, on: stream)
+        var args = KernelArguments()
+        operand(&args, destination, count); operand(&args, scratch, count); args.append(Int64(count))
+        try launch("convert", grid: gridFor(count), args, stream: stream.handle)
+    }
+
     /// Enqueues device → host: `bytes` bytes of `source` into `destination` on `stream`.
     public func copyToHost(from source: TensorRef, to destination: UnsafeMutableRawPointer, bytes: Int, on stream: CUDAStream) throws {
         let size = source.elementType.byteSize

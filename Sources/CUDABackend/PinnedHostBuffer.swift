@@ -25,10 +25,12 @@ public final class PinnedHostBuffer {
 public final class HostRegistration {
     let device: CUDADevice
     public let base: UnsafeMutableRawPointer
+    public let byteCount: Int
 
     public init(device: CUDADevice, base: UnsafeMutableRawPointer, bytes: Int) throws {
         self.device = device
         self.base = base
+        byteCount = bytes
         try device.check(device.driver.cuMemHostRegister(base, bytes, UInt32(CCU_MEMHOSTREGISTER_PORTABLE)),
                          "cuMemHostRegister(\(bytes) bytes)")
     }

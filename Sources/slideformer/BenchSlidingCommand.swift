@@ -37,6 +37,9 @@ struct BenchSlidingCommand: ParsableCommand {
     @Option(help: "The first N decoder layers stay on the GPU with their AdamW state (updated there); the rest are streamed.")
     var residentLayers = 0
 
+    @Option(help: "Sliding engine: where the embedding, final norm and LM head keep their fp32 masters and AdamW state and are updated: gpu, host, or auto (the GPU when the plan fits with them there).")
+    var modelLevelOn: ModelLevelPlacement = .auto
+
     @Option(help: "GPU memory to plan the window for, e.g. 24GiB (default: every layer).")
     var gpuMemory: String?
 
@@ -86,6 +89,7 @@ struct BenchSlidingCommand: ParsableCommand {
         if let compareSteps = compareResident {
             let parity = SlidingWindowParity(config: modelConfig, batch: batchSize, seqLen: seqLen, steps: compareSteps,
                                              window: window ?? 2, residentLayers: residentLayers,
+                                             modelLevelOnGPU: modelLevelOn != .host,
                                              microBatches: gradAccum, maxGradNorm: maxGradNorm)
             let r = try parity.run(backend: backend, storage: compute.storage)
             print("step  resident loss          sliding loss           difference")
@@ -101,6 +105,7 @@ struct BenchSlidingCommand: ParsableCommand {
         let bound: SlidingWindowBenchmark.ComputeOnlyBound = skipComputeOnly ? .skip : computeOnlyMs.map { .given($0) } ?? .measure
         let bench = try SlidingWindowBenchmark(config: modelConfig, modelDirectory: model, batch: batchSize, seqLen: seqLen,
                                                steps: steps, window: window, residentLayers: residentLayers,
+                                               modelLevel: modelLevelOn,
                                                microBatches: gradAccum, maxGradNorm: maxGradNorm,
                                                gpuBudget: try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") },
                                                computeOnly: bound)

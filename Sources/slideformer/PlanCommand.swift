@@ -35,6 +35,9 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "The first N decoder layers stay on the GPU with their AdamW state.")
     var residentLayers = 0
 
+    @Option(help: "Sliding engine: where the embedding, final norm and LM head keep their fp32 masters and AdamW state and are updated: gpu, host, or auto (the GPU when the plan fits with them there).")
+    var modelLevelOn: ModelLevelPlacement = .auto
+
     @Flag(help: "Print one JSON object instead of the table.")
     var json = false
 
@@ -46,7 +49,7 @@ struct PlanCommand: ParsableCommand {
             config: try ModelConfig.load(path: configPath), batchSize: batchSize, seqLen: seqLen,
             gpuBudget: try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") },
             hostBudget: try cpuMemory.map { try ByteCount.parse($0, option: "--cpu-memory") } ?? MemoryPlan.availableHostBytes(),
-            clipping: clipping, residentLayers: residentLayers)
+            clipping: clipping, residentLayers: residentLayers, modelLevel: modelLevelOn)
         print(json ? plan.json.serialized() : plan.description)
         if !plan.fits { throw ExitCode(1) }
     }

@@ -43,6 +43,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Sliding engine: streamed decoder layers on the GPU at once (default: the plan's).")
     var window: Int?
 
+    @Option(help: "Sliding engine: where the embedding, final norm and LM head keep their fp32 masters and AdamW state and are updated: gpu, host, or auto (the GPU when the plan fits with them there).")
+    var modelLevelOn: ModelLevelPlacement = .auto
+
     @Option(help: "GPU memory the run may use, e.g. 24GiB (default: the GPU's free memory); the memory pool is capped to it.")
     var gpuMemory: String?
 
@@ -107,6 +110,7 @@ struct TrainCommand: ParsableCommand {
             o.residentLayers = m
         }
         o.window = window
+        o.modelLevel = modelLevelOn
         o.gpuMemory = try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") }
         if maxSteps != nil && epochs != nil { throw ValidationError("give --max-steps or --epochs, not both") }
         o.length = maxSteps.map { .steps($0) } ?? .epochs(epochs ?? 1)

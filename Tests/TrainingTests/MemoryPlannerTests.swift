@@ -18,27 +18,32 @@ final class MemoryPlannerTests: XCTestCase {
     /// (every tensor a multiple of 64 elements: no padding):
     ///   2·4096 + 2·16,777,216 + 2·4,194,304 + 3·58,720,256 = 218,112,000 parameters.
     /// At 8x1024 tokens (N = 8192):
-    ///   bf16 staging        32 · 218,112,000 · 2   = 13,959,168,000
     ///   model-level params  2 · 128256 · 4096 + 4096 = 1,050,677,248 (embedding, LM head, final norm)
     ///   masters, m, v       (32 · 218,112,000 + 1,050,677,248) · 12 = 96,363,134,976
-    ///   model-level staging 1,050,677,248 · 2      =  2,101,354,496
     ///   checkpoints (f32)   31 · 8192 · 4096 · 4   =  4,160,749,568  (the last layer's input stays on the GPU)
-    ///   landing ring        4 · 218,112,000 · 4    =  3,489,792,000
+    ///   landing ring        2 · 218,112,000 · 4    =  1,744,896,000
+    ///   upload scratch      218,112,000 · 4        =    872,448,000
     ///   gradient slots      2 · 218,112,000 · 4    =  1,744,896,000
-    ///   model-level on GPU  1,050,677,248 · 6 (bf16 weights, fp32 gradients) = 6,304,063,488
-    ///   one weight slot     218,112,000 · 2        =    436,224,000
+    ///   model-level on GPU  1,050,677,248 · 6 (bf16 weights, fp32 gradients) + 4096 · 2 (the final
+    ///                       norm's weights in f32) = 6,304,071,680
+    ///   one weight slot     218,112,000 · 2 + 2 · 4096 · 4 (f32 norm weights) = 436,256,768
     func testLlama8BNumbers() throws {
         XCTAssertEqual(ModelLayout(Self.llama8B).layer.count, 218_112_000)
-        let p = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil)
-        XCTAssertEqual(try bytes(p.pinnedItems, "bf16 weight staging"), 13_959_168_000)
+        let p = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil, modelLevel: .host)
         XCTAssertEqual(try bytes(p.pageableItems, "fp32 masters"), 96_363_134_976)
         XCTAssertEqual(p.pageableHostBytes, 96_363_134_976, "nothing else pageable")
-        XCTAssertEqual(try bytes(p.pinnedItems, "embedding, final norm, LM head"), 2_101_354_496)
         XCTAssertEqual(try bytes(p.pinnedItems, "activation checkpoints"), 4_160_749_568)
-        XCTAssertEqual(try bytes(p.pinnedItems, "gradient landing"), 3_489_792_000)
+        XCTAssertEqual(try bytes(p.pinnedItems, "gradient landing"), 1_744_896_000)
+        XCTAssertEqual(try bytes(p.gpuItems, "upload scratch"), 872_448_000)
+        XCTAssertFalse(p.pinnedItems.contains { $0.name.contains("staging") && $0.engineBuffer },
+                       "no bf16 copy of the weights on the host")
+        // The target: 12 B/param + checkpoints + 2 GB (landing ring and the backend's copy
+        // staging: 1,744,896,000 + 33,554,432 ≤ 2e9).
+        let parameters = 32 * 218_112_000 + 1_050_677_248
+        XCTAssertLessThanOrEqual(p.hostPeakBytes, parameters * 12 + 4_160_749_568 + 2_000_000_000)
         XCTAssertEqual(try bytes(p.gpuItems, "gradient slots"), 1_744_896_000)
-        XCTAssertEqual(try bytes(p.gpuItems, "embedding, final norm, LM head"), 6_304_063_488)
-        XCTAssertEqual(try bytes(p.gpuItems, "decoder-layer weight slots"), 32 * 436_224_000)
+        XCTAssertEqual(try bytes(p.gpuItems, "embedding, final norm, LM head"), 6_304_071_680)
+        XCTAssertEqual(try bytes(p.gpuItems, "decoder-layer weight slots"), 32 * 436_256_768)
         XCTAssertEqual(p.window, 32, "no GPU budget: every layer")
         XCTAssertNil(p.maxBatchSize)
         XCTAssertTrue(p.fits)
@@ -48,7 +53,7 @@ final class MemoryPlannerTests: XCTestCase {
 
     func testClippingKeepsEveryLayersGradient() throws {
         let p = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
-                                   clipping: true)
+                                   clipping: true, modelLevel: .host)
         XCTAssertEqual(p.gradientLandingBuffers, 32)
         // One per layer and 2 for the parts of the embedding, final norm and LM head.
         XCTAssertEqual(try bytes(p.pinnedItems, "gradient landing"), 34 * 218_112_000 * 4)
@@ -56,26 +61,25 @@ final class MemoryPlannerTests: XCTestCase {
 
     func testResidentLayersMoveToTheGPU() throws {
         let p = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
-                                   residentLayers: 4)
+                                   residentLayers: 4, modelLevel: .host)
         XCTAssertEqual(p.residentLayers, 4)
         XCTAssertEqual(p.window, 28)
-        XCTAssertEqual(try bytes(p.gpuItems, "resident layers"), 4 * 218_112_000 * 18)
-        XCTAssertEqual(try bytes(p.pinnedItems, "bf16 weight staging"), 28 * 218_112_000 * 2)
+        XCTAssertEqual(try bytes(p.gpuItems, "resident layers"), 4 * (218_112_000 * 18 + 2 * 4096 * 4))
     }
 
     func testWindowIsWhatTheGPUBudgetLeavesForSlots() throws {
-        let all = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil)
-        let slot = 436_224_000
+        let all = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil, modelLevel: .host)
+        let slot = 436_256_768
         let fixed = all.gpuPeakBytes - 32 * slot
         let five = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: fixed + 5 * slot + 1,
-                                      hostBudget: nil)
+                                      hostBudget: nil, modelLevel: .host)
         XCTAssertEqual(five.window, 5)
         XCTAssertTrue(five.fits)
         XCTAssertEqual(five.gpuPeakBytes, fixed + 5 * slot)
-        let roomy = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: 1 << 40, hostBudget: nil)
+        let roomy = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: 1 << 40, hostBudget: nil, modelLevel: .host)
         XCTAssertEqual(roomy.window, 32, "capped at the layer count")
         let tight = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: fixed + 2 * slot - 1,
-                                       hostBudget: nil)
+                                       hostBudget: nil, modelLevel: .host)
         XCTAssertEqual(tight.window, 0)
         XCTAssertFalse(tight.fits)
         XCTAssertTrue(tight.problems[0].hasPrefix("GPU"), tight.problems[0])
@@ -84,14 +88,14 @@ final class MemoryPlannerTests: XCTestCase {
     func testHostBudgetAndLargestBatch() throws {
         // 48 GiB GPU, 125 GiB host: 8B at 8x1024 needs ~110 GiB of host memory.
         let p = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: 48 << 30,
-                                   hostBudget: 125 << 30)
+                                   hostBudget: 125 << 30, modelLevel: .host)
         XCTAssertTrue(p.fits, p.description)
         XCTAssertGreaterThanOrEqual(p.window, 2)
         let best = try XCTUnwrap(p.maxBatchSize)
         XCTAssertGreaterThanOrEqual(best, 8)
         func fits(_ b: Int) -> Bool {
             MemoryPlanner.plan(config: Self.llama8B, batchSize: b, seqLen: 1024, gpuBudget: 48 << 30,
-                               hostBudget: 125 << 30).fits
+                               hostBudget: 125 << 30, modelLevel: .host).fits
         }
         XCTAssertTrue(fits(best))
         XCTAssertFalse(fits(best + 1))
@@ -101,19 +105,19 @@ final class MemoryPlannerTests: XCTestCase {
         // 32x1024; at 64x1024 one layer's activations (16 GiB) leave none, and the host needs
         // 139 GiB (31 GiB of fp32 checkpoints).
         let small24 = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: 24 << 30,
-                                         hostBudget: 125 << 30)
+                                         hostBudget: 125 << 30, modelLevel: .host)
         XCTAssertTrue(small24.fits, small24.description)
-        XCTAssertEqual(small24.window, 29)
+        XCTAssertEqual(small24.window, 26)
         let wide24 = MemoryPlanner.plan(config: Self.llama8B, batchSize: 32, seqLen: 1024, gpuBudget: 24 << 30,
-                                        hostBudget: 125 << 30)
+                                        hostBudget: 125 << 30, modelLevel: .host)
         XCTAssertTrue(wide24.fits, wide24.description)
-        XCTAssertEqual(wide24.window, 8)
+        XCTAssertEqual(wide24.window, 6)
         let widest24 = MemoryPlanner.plan(config: Self.llama8B, batchSize: 64, seqLen: 1024, gpuBudget: 24 << 30,
-                                          hostBudget: 125 << 30)
+                                          hostBudget: 125 << 30, modelLevel: .host)
         XCTAssertFalse(widest24.fits)
-        XCTAssertEqual(widest24.problems.count, 2)
+        XCTAssertEqual(widest24.problems.count, 1, "the host fits (122.4 GiB)")
 
-        let small = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: 64 << 30)
+        let small = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: 64 << 30, modelLevel: .host)
         XCTAssertFalse(small.fits)
         XCTAssertNil(small.maxBatchSize, "the fixed host state alone exceeds 64 GiB")
         XCTAssertTrue(small.problems[0].hasPrefix("host"), small.problems[0])
@@ -121,12 +125,39 @@ final class MemoryPlannerTests: XCTestCase {
 
     func testJSONHasTheByteCounts() throws {
         let p = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: 80_000_000_000,
-                                   hostBudget: 125 << 30)
+                                   hostBudget: 125 << 30, modelLevel: .host)
         let json = try JSON.parse(p.json.serialized())
         XCTAssertEqual(json["gpu_peak_bytes"]?.int, p.gpuPeakBytes)
         XCTAssertEqual(json["host_peak_bytes"]?.int, p.hostPeakBytes)
         XCTAssertEqual(json["window"]?.int, p.window)
         XCTAssertEqual(json["fits"]?.bool, true)
         XCTAssertEqual(json["max_batch_size"]?.int, p.maxBatchSize)
+    }
+
+    /// `.auto` keeps the embedding, final norm and LM head's AdamW state on the GPU when the
+    /// plan fits with it there (18 B/param, the f32 norm 16: 1,050,677,248 · 18 − 4096 · 2),
+    /// and on the host when it does not (8B at 24 GiB); either way the plan counts the choice.
+    func testModelLevelPlacement() throws {
+        let roomy = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil)
+        XCTAssertTrue(roomy.modelLevelOnGPU)
+        XCTAssertEqual(try bytes(roomy.gpuItems, "embedding, final norm, LM head"), 18_912_182_272)
+        let host = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
+                                      modelLevel: .host)
+        XCTAssertEqual(roomy.gpuPeakBytes - host.gpuPeakBytes, (18_912_182_272 - 6_304_071_680) * 9 / 8,
+                       "the difference and its pool rounding")
+        XCTAssertEqual(host.gradientLandingBuffers, roomy.gradientLandingBuffers)
+        let small = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: 24 << 30,
+                                       hostBudget: 125 << 30)
+        XCTAssertFalse(small.modelLevelOnGPU)
+        XCTAssertTrue(small.fits)
+        XCTAssertEqual(small.window, 26)
+        let forced = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: 24 << 30,
+                                        hostBudget: 125 << 30, modelLevel: .gpu)
+        XCTAssertTrue(forced.modelLevelOnGPU)
+        XCTAssertFalse(forced.fits)
+        // With clipping the 2 extra landing buffers are only for host-updated parts.
+        let clipped = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
+                                         clipping: true)
+        XCTAssertEqual(try bytes(clipped.pinnedItems, "gradient landing"), 32 * 218_112_000 * 4)
     }
 }

@@ -16,14 +16,15 @@ final class SlidingWindowEngineTests: XCTestCase {
     }
 
     private func assertIdentical(_ config: ModelConfig, window: Int, residentLayers: Int = 0, steps: Int = 4,
-                                 microBatches: Int = 1, maxGradNorm: Double = 0,
+                                 microBatches: Int = 1, maxGradNorm: Double = 0, modelLevelOnGPU: Bool = false,
                                  file: StaticString = #filePath, line: UInt = #line) throws {
         let backend = CPUBackend(threads: 2)
         let parity = SlidingWindowParity(config: config, batch: 2, seqLen: 12, steps: steps, window: window,
-                                         residentLayers: residentLayers, microBatches: microBatches,
-                                         maxGradNorm: maxGradNorm, learningRate: 1e-2)
+                                         residentLayers: residentLayers, modelLevelOnGPU: modelLevelOnGPU,
+                                         microBatches: microBatches, maxGradNorm: maxGradNorm, learningRate: 1e-2)
         let r = try parity.run(backend: backend, storage: .f32)
-        let what = "window \(window), \(residentLayers) resident, \(microBatches) micro-batches, clip \(maxGradNorm)"
+        let what = "window \(window), \(residentLayers) resident, \(microBatches) micro-batches, clip \(maxGradNorm), "
+            + "model level on the \(modelLevelOnGPU ? "device" : "host")"
         XCTAssertEqual(r.residentLosses.count, steps, file: file, line: line)
         XCTAssertEqual(r.residentLosses, r.slidingLosses, what, file: file, line: line)
         XCTAssertEqual(r.residentNorms, r.slidingNorms, what, file: file, line: line)
@@ -46,6 +47,19 @@ final class SlidingWindowEngineTests: XCTestCase {
                 try assertIdentical(Self.config(layers: 3), window: 1, residentLayers: 2, microBatches: microBatches,
                                     maxGradNorm: clip)
                 try assertIdentical(Self.config(layers: 1), window: 1, microBatches: microBatches, maxGradNorm: clip)
+            }
+        }
+    }
+
+    /// The embedding, final norm and LM head updated on the device (their AdamW state there):
+    /// untied and tied heads, clipping on/off x accumulation 1/2, with and without resident layers.
+    func testModelLevelOnTheDeviceMatchesResidentTraining() throws {
+        for clip in [0.0, 0.05] {
+            for microBatches in [1, 2] {
+                try assertIdentical(Self.config(layers: 4), window: 2, microBatches: microBatches, maxGradNorm: clip,
+                                    modelLevelOnGPU: true)
+                try assertIdentical(Self.config(layers: 4, qwen3: true, tied: true), window: 2, residentLayers: 1,
+                                    microBatches: microBatches, maxGradNorm: clip, modelLevelOnGPU: true)
             }
         }
     }

@@ -12,6 +12,9 @@ public final class CPUBackend: Backend {
     public let pool: WorkerPool
     let scratch = ScratchPool()
     private let ownsPool: Bool
+    /// When set, every device buffer and pinned host allocation is recorded here (for tests
+    /// that check a memory plan against what was allocated).
+    public var allocationLog: AllocationLog?
 
     /// Runs ops on `pool` (shared with other users of the pool; one op at a time).
     public init(pool: WorkerPool) {
@@ -72,6 +75,7 @@ public final class CPUBackend: Backend {
 
     public func makeBuffer(_ type: ElementType, count: Int) throws -> any DeviceBuffer {
         precondition(count >= 0, "negative buffer size")
+        allocationLog?.recordDevice(type, count: count)
         return CPUBuffer(type, count: count)
     }
 

@@ -5,7 +5,22 @@ extension CPUBackend: QueuedTransfers {
     public var computeQueue: any DeviceQueue { ImmediateQueue() }
     public func makeQueue() throws -> any DeviceQueue { ImmediateQueue() }
     public func makeEvent(timing: Bool) throws -> any DeviceEvent { ImmediateEvent() }
-    public func makePinnedHostMemory(bytes: Int) throws -> any PinnedHostMemory { AlignedHostMemory(byteCount: bytes) }
+    public func makePinnedHostMemory(bytes: Int) throws -> any PinnedHostMemory {
+        allocationLog?.recordPinned(bytes: bytes)
+        return AlignedHostMemory(byteCount: bytes)
+    }
+
+    public func registerHostMemory(_ base: UnsafeMutableRawPointer, bytes: Int) throws -> any PinnedHostMemory {
+        RegisteredHostRange(bytes: base, byteCount: bytes)
+    }
+
+    public func copyToDevice(converting source: UnsafePointer<Float>, to destination: TensorRef, count: Int,
+                             scratch: TensorRef, on queue: any DeviceQueue) {
+        let floats = UnsafeRawBufferPointer(start: source, count: count * 4)
+        if destination.elementType == .f32 { return upload(floats, to: destination) }
+        upload(floats, to: scratch)
+        copy(scratch, to: destination, count: count)
+    }
 
     public func copyToDevice(from source: UnsafeRawPointer, to destination: TensorRef, bytes: Int, on queue: any DeviceQueue) {
         upload(UnsafeRawBufferPointer(start: source, count: bytes), to: destination)
@@ -47,4 +62,15 @@ final class AlignedHostMemory: PinnedHostMemory {
     }
 
     deinit { bytes.deallocate() }
+}
+
+/// Host memory owned elsewhere, "registered" (nothing to do on the CPU).
+final class RegisteredHostRange: PinnedHostMemory {
+    let bytes: UnsafeMutableRawPointer
+    let byteCount: Int
+
+    init(bytes: UnsafeMutableRawPointer, byteCount: Int) {
+        self.bytes = bytes
+        self.byteCount = byteCount
+    }
 }

@@ -13,9 +13,9 @@ import Support
 /// decoder layer, or a part of at most a layer's size of the embedding, final norm or LM head),
 /// in the order the jobs were submitted, while the caller goes on enqueueing GPU work: each job first
 /// waits for the event after its gradient's device → host copy, then updates the layer's fp32
-/// masters and moments (multi-threaded on `pool`) and writes the next step's compute weights
-/// into the layer's staging buffer in the same pass. The caller asks `waitForUpdate` before it
-/// reads a staging buffer or reuses a gradient landing buffer.
+/// masters and moments (multi-threaded on `pool`); the next step's compute weights are made
+/// from the masters on their way to the device. The caller asks `waitForUpdate` before it
+/// copies a layer's masters or reuses a gradient landing buffer.
 final class LayerOptimizerWorker {
     struct Job {
         /// Index into `layers` (the update units).
@@ -29,7 +29,7 @@ final class LayerOptimizerWorker {
     }
 
     /// What one unit's update needs: its masters and moments (pointers at the unit's first
-    /// element of the buffer's), the segments indexed from there, and its staging. `moments`
+    /// element of the buffer's) and the segments indexed from there. `moments`
     /// is the whole buffer's, whose step count the update sets.
     struct Layer {
         let masters: UnsafeMutablePointer<Float>
@@ -37,9 +37,6 @@ final class LayerOptimizerWorker {
         let v: UnsafeMutablePointer<Float>
         let moments: AdamWMoments
         let segments: OptimizerSegments
-        /// The compute weights the next H2D reads: bf16 (written by the kernel), or f32 (copied).
-        let staging: UnsafeMutableRawPointer
-        let stagingType: ElementType
         let count: Int
     }
 
@@ -151,14 +148,12 @@ final class LayerOptimizerWorker {
 
     private func update(_ job: Job) {
         let l = layers[job.layer]
-        let bf16 = l.stagingType == .bf16 ? l.staging.assumingMemoryBound(to: UInt16.self) : nil
         pthread_mutex_lock(&mutex)
         let step = updates[job.layer] + 1
         pthread_mutex_unlock(&mutex)
         optimizer.update(params: l.masters, gradients: .f32(job.gradients), m: l.m, v: l.v, segments: l.segments,
-                         step: step, learningRate: job.learningRate, gradScale: job.gradScale, bf16Output: bf16,
+                         step: step, learningRate: job.learningRate, gradScale: job.gradScale, bf16Output: nil,
                          pool: pool)
         l.moments.step = step
-        if bf16 == nil { l.staging.copyMemory(from: l.masters, byteCount: l.count * 4) }
     }
 }

@@ -7,23 +7,35 @@ import Support
 /// the largest batch that fits.
 ///
 /// What lives where (`SlidingWindowEngine`):
-/// - GPU: K bf16 weight slots of one layer each; 2 fp32 gradient slots; the embedding, final
-///   norm and LM head's bf16 weights and fp32 gradients (6 bytes per parameter; their masters
-///   and moments are on the host); one layer's activations and backward scratch at
-///   N = B·T tokens; the residual stream and token buffers; one cross-entropy chunk; the
-///   cuBLASLt workspace; the CUDA context; the pool's size-class rounding.
-/// - Pinned host (page-locked, the copy engines read and write it): every streamed layer's
-///   and the embedding / final norm / LM head's bf16 weights (the staging AdamW writes and the
-///   next H2D reads), the gradient landing buffers (fp32, one layer each: a ring, or one per
-///   streamed layer plus 2 for the model-level parts), every layer's input as activation checkpoint (fp32 (N,C): the residual stream is
-///   f32, so the recompute sees exactly the forward's input; the last layer's stays on the
-///   GPU), the backend's copy staging.
-/// - Pageable host: fp32 masters, m and v of every parameter (12 bytes per parameter; those of
-///   resident layers are the copy checkpoints are written from).
+/// - GPU: K bf16 weight slots of one layer each; one fp32 layer of upload scratch (the masters
+///   cross PCIe in fp32 and are rounded to bf16 on the H2D queue); 2 fp32 gradient slots; the
+///   embedding, final norm and LM head's bf16 weights and fp32 gradients (6 bytes per
+///   parameter; their masters and moments are on the host); one layer's activations and
+///   backward scratch at N = B·T tokens; the residual stream and token buffers; then what the
+///   backend takes from its pool or the driver (`Item.engineBuffer` false): attention's
+///   backward scratch, one cross-entropy chunk, the cuBLASLt workspace, the CUDA context, the
+///   pool's size-class rounding.
+/// - Pinned host (page-locked, allocated as such): the gradient landing buffers (fp32, one
+///   layer each: a ring of 2, or one per streamed layer plus 2 for the model-level parts),
+///   every layer's input as activation checkpoint (fp32 (N,C): the residual stream is f32, so
+///   the recompute sees exactly the forward's input; the last layer's stays on the GPU), the
+///   backend's copy staging.
+/// - Host: fp32 masters, m and v of every parameter (12 bytes per parameter). The masters of
+///   streamed layers and of the embedding / final norm / LM head are registered (page-locked
+///   where they are): the H2D reads them, so no bf16 copy of the weights is kept on the host.
 public struct SlidingWindowPlan: Sendable {
     public struct Item: Sendable, Equatable {
         public let name: String
         public let bytes: Int
+        /// A buffer the engine allocates itself (`makeBuffer` / `makePinnedHostMemory`); false
+        /// for the backend's scratch, workspace, context and rounding.
+        public let engineBuffer: Bool
+
+        public init(name: String, bytes: Int, engineBuffer: Bool = true) {
+            self.name = name
+            self.bytes = bytes
+            self.engineBuffer = engineBuffer
+        }
     }
 
     public let config: ModelConfig
@@ -33,6 +45,9 @@ public struct SlidingWindowPlan: Sendable {
     public let window: Int
     /// Decoder layers kept on the GPU with their optimizer state (the first ones).
     public let residentLayers: Int
+    /// The embedding, final norm and LM head keep their masters and moments on the GPU and are
+    /// updated there (else on the host: `ModelLevelPlacement`).
+    public let modelLevelOnGPU: Bool
     /// fp32 host buffers that the layers' gradients land in (a ring; every streamed layer when
     /// clipping, and then 2 more for the model-level parts): the engine's `landingBuffers`.
     public let gradientLandingBuffers: Int
@@ -66,23 +81,33 @@ public enum MemoryPlanner {
     static let contextBytes = 640 << 20
     /// The backend's two pinned upload/download staging buffers (CUDABackend.stagingBytes).
     static let backendStagingBytes = 2 * (16 << 20)
-    /// Gradient landing buffers without clipping: AdamW of a layer frees its buffer long
-    /// before the backward of four more layers has finished.
-    static let landingRing = 4
+    /// Gradient landing buffers without clipping: layer i's D2H waits (on the host) for the
+    /// AdamW of layer i+2. When AdamW is faster than a layer's backward that wait is empty; when
+    /// it is slower the step is bound by AdamW anyway, and a deeper ring would only hold
+    /// more host memory (each buffer is 4 B/param of a layer: 0.87 GB for 8B).
+    static let landingRing = 2
     /// Logits per cross-entropy chunk (DecoderModel and the engine: at most 2^24 at once).
     static let chunkLogits = 1 << 24
 
     /// The plan for `batchSize` rows of `seqLen` tokens; `clipping`: exact global-norm
     /// clipping keeps every layer's gradient on the host until the norm is known;
-    /// `residentLayers`: the first layers stay on the GPU with their AdamW state.
+    /// `residentLayers`: the first layers stay on the GPU with their AdamW state;
+    /// `modelLevel`: where the embedding, final norm and LM head are updated (`.auto`: the GPU
+    /// when this batch fits with them there).
     public static func plan(config: ModelConfig, batchSize: Int, seqLen: Int, gpuBudget: Int?, hostBudget: Int?,
-                            clipping: Bool = false, residentLayers: Int = 0) -> SlidingWindowPlan {
-        func fits(_ b: Int) -> Bool {
+                            clipping: Bool = false, residentLayers: Int = 0,
+                            modelLevel: ModelLevelPlacement = .auto) -> SlidingWindowPlan {
+        func fixed(_ b: Int, onGPU: Bool) -> SlidingWindowPlan {
             fixedPlan(config: config, batchSize: b, seqLen: seqLen, gpuBudget: gpuBudget, hostBudget: hostBudget,
-                      clipping: clipping, residentLayers: residentLayers).fits
+                      clipping: clipping, residentLayers: residentLayers, modelLevelOnGPU: onGPU)
         }
-        var p = fixedPlan(config: config, batchSize: batchSize, seqLen: seqLen, gpuBudget: gpuBudget,
-                          hostBudget: hostBudget, clipping: clipping, residentLayers: residentLayers)
+        let onGPU = switch modelLevel {
+        case .gpu: true
+        case .host: false
+        case .auto: fixed(batchSize, onGPU: true).fits
+        }
+        func fits(_ b: Int) -> Bool { fixed(b, onGPU: onGPU).fits }
+        var p = fixed(batchSize, onGPU: onGPU)
         guard gpuBudget != nil || hostBudget != nil, fits(1) else { return p }
         // Every item grows with the batch, so the batches that fit are 1...max: double, then bisect.
         var low = 1, high = 2
@@ -97,30 +122,39 @@ public enum MemoryPlanner {
 
     /// The plan for exactly this batch (no search).
     static func fixedPlan(config c: ModelConfig, batchSize: Int, seqLen: Int, gpuBudget: Int?, hostBudget: Int?,
-                          clipping: Bool, residentLayers: Int) -> SlidingWindowPlan {
+                          clipping: Bool, residentLayers: Int, modelLevelOnGPU: Bool) -> SlidingWindowPlan {
         let layout = ModelLayout(c)
         let L = c.numLayers, layer = layout.layer.count, n = batchSize * seqLen, C = c.hiddenSize
         let residentParameters = layout.embedding.count + layout.finalNorm.count + (layout.lmHead?.count ?? 0)
         let m = min(max(0, residentLayers), L), streamed = L - m
         let landing = max(1, clipping ? streamed : min(streamed, landingRing))
-        // The engine adds 2 for the model-level parts when every streamed layer has its own.
-        let landingTotal = landing + (landing >= streamed ? 2 : 0)
-        let slotBytes = layer * bf16
+        // The engine adds 2 for the host-updated model-level parts when every streamed layer has its own.
+        let landingTotal = landing + (landing >= streamed && !modelLevelOnGPU ? 2 : 0)
+        let slotBytes = weightSlotBytes(layout)
+        let norms = NormWeightCopies.elementCount(layout.layer) * f32
 
         var fixedGPU: [SlidingWindowPlan.Item] = [
+            .init(name: "upload scratch (fp32 layer, converted to bf16 on the H2D queue)", bytes: layer * f32),
             .init(name: "gradient slots (2 x fp32 layer)", bytes: 2 * layer * f32),
-            .init(name: "embedding, final norm, LM head: bf16 weights and fp32 gradients (6 B/param)",
-                  bytes: residentParameters * (bf16 + f32)),
-            .init(name: "resident layers with AdamW state (\(m) x 18 B/param)", bytes: m * layer * 18),
+            modelLevelOnGPU
+                ? .init(name: "embedding, final norm, LM head with AdamW state (18 B/param; the f32 norm 16)",
+                        bytes: residentParameters * 18 - layout.finalNorm.count * 2)
+                : .init(name: "embedding, final norm, LM head: bf16 weights (the norm f32) and fp32 gradients",
+                        bytes: residentParameters * (bf16 + f32) + layout.finalNorm.count * (f32 - bf16)),
+            .init(name: "resident layers with AdamW state (\(m) x (18 B/param + f32 norm weights))",
+                  bytes: m * (layer * 18 + norms)),
             .init(name: "one layer's activations and backward scratch", bytes: layerWorkspaceBytes(c, tokens: n)),
-            .init(name: "residual stream, final norm, token buffers", bytes: streamBytes(c, tokens: n)),
-            .init(name: "cross-entropy chunk (f32 logits, bf16 dlogits)", bytes: crossEntropyBytes(c, tokens: n)),
-            .init(name: "cuBLASLt workspace", bytes: blasWorkspaceBytes),
-            .init(name: "CUDA context and kernels (estimate)", bytes: contextBytes),
+            .init(name: "residual stream, final norm, token buffers, rope, loss and norm sums",
+                  bytes: streamBytes(c, tokens: n) + smallBuffersBytes(layout)),
+            .init(name: "attention backward scratch (f32 (B,H,T))", bytes: n * c.numHeads * f32, engineBuffer: false),
+            .init(name: "cross-entropy chunk (f32 logits, bf16 dlogits)", bytes: crossEntropyBytes(c, tokens: n),
+                  engineBuffer: false),
+            .init(name: "cuBLASLt workspace", bytes: blasWorkspaceBytes, engineBuffer: false),
+            .init(name: "CUDA context and kernels (estimate)", bytes: contextBytes, engineBuffer: false),
         ]
         // The pool rounds each block up to its size class (at most 1/8 more).
         let rounding = fixedGPU.reduce(0) { $0 + $1.bytes } / 8 + slotBytes / 8
-        fixedGPU.append(.init(name: "memory pool size-class rounding (bound)", bytes: rounding))
+        fixedGPU.append(.init(name: "memory pool size-class rounding (bound)", bytes: rounding, engineBuffer: false))
         let fixedTotal = fixedGPU.reduce(0) { $0 + $1.bytes }
 
         var problems: [String] = []
@@ -133,26 +167,31 @@ public enum MemoryPlanner {
                                 + "\(min(2, streamed)) layers, \(Format.bytes(gpu)) available")
             }
         }
-        let gpuItems = [SlidingWindowPlan.Item(name: "decoder-layer weight slots (\(window) x bf16 layer)",
+        let gpuItems = [SlidingWindowPlan.Item(name: "decoder-layer weight slots (\(window) x (bf16 layer + f32 norm weights))",
                                                bytes: window * slotBytes)] + fixedGPU
         let pinned: [SlidingWindowPlan.Item] = [
-            .init(name: "bf16 weight staging (\(streamed) layers)", bytes: streamed * layer * bf16),
-            .init(name: "embedding, final norm, LM head bf16 staging", bytes: residentParameters * bf16),
             .init(name: "gradient landing buffers (\(landingTotal) x fp32 layer)", bytes: landingTotal * layer * f32),
             .init(name: "activation checkpoints (\(L - 1) x fp32 (B*T, C))", bytes: (L - 1) * n * C * f32),
-            .init(name: "backend copy staging", bytes: backendStagingBytes),
+            .init(name: "backend copy staging", bytes: backendStagingBytes, engineBuffer: false),
         ]
         let pageable: [SlidingWindowPlan.Item] = [
-            .init(name: "fp32 masters, AdamW m and v (12 B/param)", bytes: (L * layer + residentParameters) * 12),
+            .init(name: "fp32 masters (streamed ones registered), AdamW m and v (12 B/param)",
+                  bytes: (L * layer + residentParameters) * 12, engineBuffer: false),
         ]
         let host = (pinned + pageable).reduce(0) { $0 + $1.bytes }
         if let budget = hostBudget, host > budget {
             problems.append("host: \(Format.bytes(host)) needed, \(Format.bytes(budget)) available")
         }
         return SlidingWindowPlan(config: c, batchSize: batchSize, seqLen: seqLen, window: window, residentLayers: m,
+                                 modelLevelOnGPU: modelLevelOnGPU,
                                  gradientLandingBuffers: landing, gpuItems: gpuItems, pinnedItems: pinned,
                                  pageableItems: pageable, gpuBudget: gpuBudget, hostBudget: hostBudget,
                                  problems: problems, maxBatchSize: nil)
+    }
+
+    /// One weight slot: a bf16 layer and its norm weights in f32 (`NormWeightCopies`).
+    static func weightSlotBytes(_ layout: ModelLayout) -> Int {
+        layout.layer.count * bf16 + NormWeightCopies.elementCount(layout.layer) * f32
     }
 
     /// GPU bytes of resident training (`DecoderModel` + `DeviceTrainingState`, bf16 compute):
@@ -163,21 +202,21 @@ public enum MemoryPlanner {
         let n = batchSize * seqLen
         let chunk = max(1, min(n, (1 << 28) / c.vocabSize))
         let pooled = ModelLayout(c).parameterCount * 18 + (c.numLayers + 1) * n * c.hiddenSize * f32
-            + layerWorkspaceBytes(c, tokens: n) + streamBytes(c, tokens: n) + chunk * c.vocabSize * (f32 + bf16)
+            + layerWorkspaceBytes(c, tokens: n) + n * c.numHeads * f32 + streamBytes(c, tokens: n) + chunk * c.vocabSize * (f32 + bf16)
             + blasWorkspaceBytes
         return pooled + pooled / 8 + contextBytes
     }
 
     /// `DecoderLayerWorkspace` at N tokens with bf16 storage: GEMM operands bf16; rstd, lse and
-    /// the attention residual f32; plus attention backward's (B,H,T) f32 delta scratch.
+    /// the attention residual f32.
     static func layerWorkspaceBytes(_ c: ModelConfig, tokens n: Int) -> Int {
         let C = c.hiddenSize, I = c.intermediateSize, q = c.qDim, kv = c.kvDim
         let qk = c.qkNorm ? 1 : 0
         // normedInput, normedPost, dNormed, dOutput (C); q, attention, dAttention, dq (q);
         // k, v, dk, dv (kv); gate, up, activation, dActivation, dGate, dUp (I); Qwen3 pre-norm q/k and grads.
         let bf16Elements = n * (4 * C + 4 * q + 4 * kv + 6 * I + qk * 2 * (q + kv))
-        // rstdInput, rstdPost, residual (N,C), lse, delta (N·H), Qwen3 rstdQ/rstdK.
-        let f32Elements = n * (2 + C + 2 * c.numHeads + qk * (c.numHeads + c.numKVHeads))
+        // rstdInput, rstdPost, residual (N,C), lse (N·H), Qwen3 rstdQ/rstdK.
+        let f32Elements = n * (2 + C + c.numHeads + qk * (c.numHeads + c.numKVHeads))
         return bf16Elements * bf16 + f32Elements * f32
     }
 
@@ -187,6 +226,15 @@ public enum MemoryPlanner {
     static func streamBytes(_ c: ModelConfig, tokens n: Int) -> Int {
         let C = c.hiddenSize
         return 3 * n * C * f32 + 2 * n * C * bf16 + n * f32 + 3 * n * 4
+    }
+
+    /// The rope inverse frequencies (D/2), one loss sum per micro-batch (1 here) and one Σ g²
+    /// slot per tensor (f32).
+    static func smallBuffersBytes(_ layout: ModelLayout) -> Int {
+        let c = layout.config
+        let tensors = c.numLayers * OptimizerSegments(layout.layer.tensors).segments.count
+            + [layout.embedding, layout.finalNorm].count + (layout.lmHead == nil ? 0 : 1)
+        return (c.headDim / 2 + 1 + tensors) * f32
     }
 
     /// One chunk of `linearCrossEntropy`: f32 logits, bf16 dlogits, f32 row losses.

@@ -13,8 +13,8 @@ import ModelFormats
 ///
 /// Updates go in parts (`Part`) of at most one decoder layer's size, so their gradients land in
 /// the engine's layer-sized landing buffers and the host AdamW of a part takes about as long as a
-/// layer's. The update writes the compute weights into a pinned staging copy of each tensor
-/// (storage type), from which the engine copies them back to the device before their next use.
+/// layer's. The masters are registered (pinned) host memory: the engine copies them to the
+/// device, converted to the compute type, before the weights' next use.
 final class ModelLevelParameters {
     /// A part of a tensor that is updated as one unit.
     struct Part {
@@ -26,20 +26,24 @@ final class ModelLevelParameters {
 
     final class Tensor {
         let name: String
-        let weights: any DeviceBuffer          // (count) storage type
+        let weights: any DeviceBuffer          // (count) storage type; f32 for the final norm
         let gradients: any DeviceBuffer        // (count) f32
-        let staging: any PinnedHostMemory      // (count) storage type, written by the host AdamW
+        /// Host-updated: the fp32 masters (host), pinned for as long as this lives.
+        let registration: (any PinnedHostMemory)?
+        /// GPU-updated: weights, gradients, masters and moments on the device.
+        let device: ResidentParameters.Buffer?
         let segments: OptimizerSegments
         let parts: [Part]
-        /// Updates applied to the weights now on the device.
-        var deviceVersion: Int
+        /// Updates applied to the weights now on the device (nil: nothing loaded yet).
+        var deviceVersion: Int?
 
-        init(name: String, weights: any DeviceBuffer, gradients: any DeviceBuffer, staging: any PinnedHostMemory,
-             segments: OptimizerSegments, parts: [Part], deviceVersion: Int) {
+        init(name: String, weights: any DeviceBuffer, gradients: any DeviceBuffer, registration: (any PinnedHostMemory)?,
+             device: ResidentParameters.Buffer?, segments: OptimizerSegments, parts: [Part], deviceVersion: Int?) {
             self.name = name
             self.weights = weights
             self.gradients = gradients
-            self.staging = staging
+            self.registration = registration
+            self.device = device
             self.segments = segments
             self.parts = parts
             self.deviceVersion = deviceVersion
@@ -54,16 +58,20 @@ final class ModelLevelParameters {
     /// The optimizer thread's units for every part, in unit order (from `firstUnit`).
     let units: [LayerOptimizerWorker.Layer]
 
-    /// Allocates the device and staging buffers, writes the host masters' compute weights into
-    /// the staging and uploads them. Parts hold at most `partElements` elements; their units are
-    /// numbered from `firstUnit`.
-    init(layout: ModelLayout, host: HostTrainingState, storage: ElementType, partElements: Int, firstUnit: Int,
-         backend: any QueuedTransfers, writeComputeWeights: (UnsafeMutablePointer<Float>, Int, UnsafeMutableRawPointer) -> Void) throws {
+    /// Takes the GPU-updated buffers from `onDevice` (`ResidentParameters.modelLevel`) when it is
+    /// not empty; else allocates the device buffers and registers the host masters (the weights
+    /// are loaded before their first use). Parts hold at most `partElements` elements; their
+    /// units are numbered from `firstUnit`.
+    init(layout: ModelLayout, host: HostTrainingState, storage: ElementType, onDevice: [ResidentParameters.Buffer],
+         partElements: Int, firstUnit: Int, backend: any QueuedTransfers) throws {
         var units: [LayerOptimizerWorker.Layer] = []
-        func make(_ slot: TensorSlot) throws -> Tensor {
+        func make(_ slot: TensorSlot, storage: ElementType) throws -> Tensor {
+            if let b = onDevice.first(where: { $0.name == slot.name }) {
+                return Tensor(name: slot.name, weights: b.weights, gradients: b.gradients, registration: nil, device: b,
+                              segments: b.segments, parts: [], deviceVersion: nil)
+            }
             guard let h = host.buffers.first(where: { $0.name == slot.name }) else { preconditionFailure("host state has no \(slot.name)") }
             let count = h.weights.count
-            let staging = try backend.makePinnedHostMemory(bytes: count * storage.byteSize)
             let masters = h.weights.pointer.baseAddress!
             var parts: [Part] = []
             var lo = 0
@@ -73,18 +81,17 @@ final class ModelLevelParameters {
                 units.append(.init(masters: masters + lo, m: h.moments.expAvg + lo, v: h.moments.expAvgSq + lo,
                                    moments: h.moments,
                                    segments: OptimizerSegments([DecaySegment(0..<(hi - lo), decays: slot.decays)]),
-                                   staging: staging.bytes + lo * storage.byteSize, stagingType: storage, count: hi - lo))
+                                   count: hi - lo))
                 lo = hi
             }
-            writeComputeWeights(masters, count, staging.bytes)
-            let weights = try backend.makeBuffer(storage, count: count)
-            backend.upload(UnsafeRawBufferPointer(start: staging.bytes, count: count * storage.byteSize), to: weights.ref())
-            return Tensor(name: slot.name, weights: weights, gradients: try backend.makeBuffer(.f32, count: count),
-                          staging: staging, segments: OptimizerSegments([slot]), parts: parts, deviceVersion: host.step)
+            let registration = try backend.registerHostMemory(UnsafeMutableRawPointer(masters), bytes: count * 4)
+            return Tensor(name: slot.name, weights: try backend.makeBuffer(storage, count: count),
+                          gradients: try backend.makeBuffer(.f32, count: count), registration: registration, device: nil,
+                          segments: OptimizerSegments([slot]), parts: parts, deviceVersion: nil)
         }
-        embedding = try make(layout.embedding)
-        finalNorm = try make(layout.finalNorm)
-        lmHead = try layout.lmHead.map { try make($0) }
+        embedding = try make(layout.embedding, storage: storage)
+        finalNorm = try make(layout.finalNorm, storage: .f32)   // norm weights stay f32, as in `DecoderModel`
+        lmHead = try layout.lmHead.map { try make($0, storage: storage) }
         self.units = units
     }
 }

@@ -15,18 +15,21 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
     public let residentLayers: Int?
     /// nil: the plan's.
     public let window: Int?
+    /// Where the embedding, final norm and LM head are updated.
+    public let modelLevel: ModelLevelPlacement
     /// Engines record `StepTelemetry`.
     public let measure: Bool
     /// The plan of the last `plan` call.
     public private(set) var chosen: SlidingWindowPlan?
 
     public init(backend: any QueuedTransfers, storage: ElementType, gpuBudget: Int?, residentLayers: Int?, window: Int?,
-                measure: Bool = false) {
+                modelLevel: ModelLevelPlacement = .auto, measure: Bool = false) {
         self.backend = backend
         self.storage = storage
         self.gpuBudget = gpuBudget
         self.residentLayers = residentLayers
         self.window = window
+        self.modelLevel = modelLevel
         self.measure = measure
     }
 
@@ -38,11 +41,12 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
         var m = residentLayers ?? 0
         if residentLayers == nil {
             (m, why) = ResidentLayerChoice.choose(config: c, batchSize: batchSize, seqLen: seqLen, gradAccum: gradAccum,
-                                                  clipping: perLayer, gpuBudget: gpuBudget, hostBudget: hostBytes)
+                                                  clipping: perLayer, gpuBudget: gpuBudget, hostBudget: hostBytes,
+                                                  modelLevel: modelLevel)
         }
         guard m <= c.numLayers else { throw UsageError("--resident-layers \(m) exceeds the model's \(c.numLayers) layers") }
         let p = MemoryPlanner.plan(config: c, batchSize: batchSize, seqLen: seqLen, gpuBudget: gpuBudget,
-                                   hostBudget: hostBytes, clipping: perLayer, residentLayers: m)
+                                   hostBudget: hostBytes, clipping: perLayer, residentLayers: m, modelLevel: modelLevel)
         guard p.fits else { throw UsageError("the sliding-window plan does not fit:\n\(p.description)") }
         let streamed = c.numLayers - m
         if let k = window, k > p.window || k < min(2, streamed) {
@@ -54,7 +58,8 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
         chosen = p
         log(p.description)
         log("sliding-window engine: window \(window ?? p.window) of \(streamed) streamed layers, "
-            + "\(m) resident layers (\(why)), \(p.gradientLandingBuffers) gradient landing buffers")
+            + "\(m) resident layers (\(why)), \(p.gradientLandingBuffers) gradient landing buffers, "
+            + "embedding / final norm / LM head updated on the \(p.modelLevelOnGPU ? "GPU" : "host") (\(modelLevel.rawValue))")
     }
 
     public func make(host: HostTrainingState, layout: ModelLayout, batchSize: Int, seqLen: Int, gradAccum: Int,
@@ -63,7 +68,8 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
             preconditionFailure("make before plan")
         }
         return try SlidingWindowEngine(host: host, backend: backend, storage: storage, window: window ?? p.window,
-                                       residentLayers: p.residentLayers, landingBuffers: p.gradientLandingBuffers,
+                                       residentLayers: p.residentLayers, modelLevelOnGPU: p.modelLevelOnGPU,
+                                       landingBuffers: p.gradientLandingBuffers,
                                        maxBatch: batchSize, maxSeqLen: seqLen, maxMicroBatches: gradAccum,
                                        hyperparameters: hyperparameters, measure: measure)
     }
@@ -72,7 +78,8 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
 extension SlidingWindowEngine: TrainingStepEngine {
     public var summary: String {
         "sliding-window engine on \(backend.name): window \(window) of \(layout.config.numLayers - residentLayers) "
-            + "streamed layers, \(residentLayers) resident"
+            + "streamed layers, \(residentLayers) resident, embedding / final norm / LM head on the "
+            + (modelLevelOnGPU ? "GPU" : "host")
     }
 
     public func step(_ microBatches: [MicroBatch], normalization: StepNormalization, learningRate: Double,

@@ -60,6 +60,7 @@ public struct SlidingWindowBenchmark {
     /// nil: the plan's window for `gpuBudget`.
     public let window: Int?
     public let residentLayers: Int
+    public let modelLevel: ModelLevelPlacement
     public let microBatches: Int
     public let maxGradNorm: Double
     public let gpuBudget: Int?
@@ -68,7 +69,7 @@ public struct SlidingWindowBenchmark {
     public let memcpyBytes: Int
 
     public init(config: ModelConfig, modelDirectory: String? = nil, batch: Int, seqLen: Int, steps: Int, warmup: Int = 2,
-                window: Int?, residentLayers: Int = 0, microBatches: Int = 1, maxGradNorm: Double = 0, gpuBudget: Int?,
+                window: Int?, residentLayers: Int = 0, modelLevel: ModelLevelPlacement = .auto, microBatches: Int = 1, maxGradNorm: Double = 0, gpuBudget: Int?,
                 computeOnly: ComputeOnlyBound = .measure, memcpyBytes: Int = 1 << 30) throws {
         guard batch >= 1, seqLen >= 2, steps >= 1, warmup >= 0, microBatches >= 1 else {
             throw UsageError("bench sliding needs batch >= 1, seq-len >= 2, steps >= 1 (got \(batch), \(seqLen), \(steps))")
@@ -81,6 +82,7 @@ public struct SlidingWindowBenchmark {
         self.warmup = warmup
         self.window = window
         self.residentLayers = residentLayers
+        self.modelLevel = modelLevel
         self.microBatches = microBatches
         self.maxGradNorm = maxGradNorm
         self.gpuBudget = gpuBudget
@@ -94,7 +96,8 @@ public struct SlidingWindowBenchmark {
         }
         let plan = MemoryPlanner.plan(config: config, batchSize: batch, seqLen: seqLen, gpuBudget: gpuBudget,
                                       hostBudget: MemoryPlan.availableHostBytes(),
-                                      clipping: maxGradNorm > 0 || microBatches > 1, residentLayers: residentLayers)
+                                      clipping: maxGradNorm > 0 || microBatches > 1, residentLayers: residentLayers,
+                                      modelLevel: modelLevel)
         guard plan.fits || window != nil else { throw UsageError("the plan does not fit:\n\(plan.description)") }
         let k = window ?? plan.window
 
@@ -119,14 +122,15 @@ public struct SlidingWindowBenchmark {
             ?? TrainingBenchmark.randomWeights(config, pool: pool)
         let host = HostTrainingState(masters: masters)
         let engine = try SlidingWindowEngine(host: host, backend: backend, storage: device.storage, window: k,
-                                             residentLayers: residentLayers,
+                                             residentLayers: residentLayers, modelLevelOnGPU: plan.modelLevelOnGPU,
                                              landingBuffers: plan.gradientLandingBuffers, maxBatch: batch,
                                              maxSeqLen: seqLen, maxMicroBatches: microBatches, hyperparameters: AdamWHyperparameters(weightDecay: 0.1),
                                              measure: true)
         engine.drain()
         let parameters = host.masters.namedTensors.reduce(0) { $0 + $1.values.count }
         log("model: \(parameters) parameters, \(residentLayers) resident layers, window \(k) of "
-            + "\(config.numLayers - residentLayers) streamed layers on \(backend.name); "
+            + "\(config.numLayers - residentLayers) streamed layers on \(backend.name), embedding / final norm / LM head "
+            + "updated on the \(plan.modelLevelOnGPU ? "GPU" : "host") (\(modelLevel.rawValue)); "
             + "set up in \(Format.fixed(seconds(clock.now - start), 1)) s")
 
         var rng = SplitMix64(seed: 1)
@@ -150,7 +154,10 @@ public struct SlidingWindowBenchmark {
         if let t = engine.telemetry, timed.last?.step != t.step { timed.append(t) }
         guard let telemetry = StepTelemetry.mean(timed) else { preconditionFailure("engine made without timing") }
 
-        let hostOptimizerParameters = parameters - residentLayers * ModelLayout(config).layer.count
+        let layout = ModelLayout(config)
+        let modelLevelParameters = layout.embedding.count + layout.finalNorm.count + (layout.lmHead?.count ?? 0)
+        let hostOptimizerParameters = parameters - residentLayers * layout.layer.count
+            - (plan.modelLevelOnGPU ? modelLevelParameters : 0)
         let pinned = try (backend as? CUDABackend).map { try TransferBenchmark(backend: $0).run() }
         let bounds = StepBounds(
             computeOnlyMilliseconds: computeOnlyMilliseconds,

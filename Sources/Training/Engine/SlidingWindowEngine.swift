@@ -4,7 +4,6 @@ import FoundationEssentials
 import Foundation
 #endif
 import Backends
-import CKernels
 import Datasets
 import ModelFormats
 import Support
@@ -16,15 +15,15 @@ import Support
 ///     compute queue: forward(i) / recompute + backward(i), embedding, final norm + chunked
 ///                    cross-entropy (and the AdamW of the first `residentLayers` layers, which
 ///                    stay on the device with their optimizer state)
-///     H2D queue:     weights(i) from the pinned staging into weight slot i mod K (prefetched up
-///                    to K-1 layers ahead); in the backward, checkpoint x_{i-1} (one layer ahead);
-///                    the updated embedding / final norm / LM head before their first use
+///     H2D queue:     layer i's fp32 masters (registered host memory) into weight slot i mod K,
+///                    converted to the compute type on the way (prefetched up to K-1 layers
+///                    ahead); in the backward, checkpoint x_{i-1} (one layer ahead); the updated
+///                    embedding / final norm / LM head before their first use
 ///     D2H queue:     checkpoint x_i (the layer's f32 input) in the forward; fp32 grads(i) in
 ///                    the backward, and the embedding / final norm / LM head gradients in
 ///                    layer-sized parts, into pinned landing buffers
-///     AdamW thread:  AdamW(i) on the fp32 masters/moments as soon as grads(i) have landed,
-///                    writing the next step's compute weights straight into staging(i); the
-///                    same for each part of the embedding / final norm / LM head
+///     AdamW thread:  AdamW(i) on the fp32 masters/moments as soon as grads(i) have landed;
+///                    the same for each part of the embedding / final norm / LM head
 ///                    (`ModelLevelParameters`: only their compute weights and gradients are
 ///                    on the device)
 ///
@@ -56,6 +55,8 @@ public final class SlidingWindowEngine {
     /// Layers 0..<residentLayers stay on the device with their optimizer state (see
     /// `ResidentParameters`); the others are streamed.
     public let residentLayers: Int
+    /// The embedding, final norm and LM head are updated on the device (else on the host thread).
+    public let modelLevelOnGPU: Bool
     public let maxBatch: Int
     public let maxSeqLen: Int
     /// Micro-batches one step may accumulate.
@@ -73,7 +74,6 @@ public final class SlidingWindowEngine {
     public var telemetrySpans: [TimedSpan] { telemetry.map { recorders?[$0.step % 2].spans ?? [] } ?? [] }
 
     private var config: ModelConfig { layout.config }
-    private var layerBytes: Int { layout.layer.count * storage.byteSize }
 
     // Queues, and a recorder per step parity when measuring (a step is read during the next).
     private let compute: any DeviceQueue
@@ -84,6 +84,9 @@ public final class SlidingWindowEngine {
     // Weight slots: slot k holds streamed layer j with (j - residentLayers) mod K = k.
     private let slots: [any DeviceBuffer]
     private let slotTensors: [DecoderLayerTensors]
+    /// Per slot, the f32 norm weights its layer reads when the storage is not f32 (empty
+    /// otherwise), loaded from the fp32 masters with the slot.
+    private let slotNorms: [NormWeightCopies]
     private let slotLoaded: [any DeviceEvent]
     private let slotReleased: [any DeviceEvent]
     /// (layer, weights version = updates applied when they were written) per slot.
@@ -105,7 +108,7 @@ public final class SlidingWindowEngine {
     private let hiddenReleased: [any DeviceEvent]
 
     private let resident: ResidentParameters
-    private let model: ModelLevelParameters
+    let model: ModelLevelParameters
     /// Per model-level tensor (`model.all`'s order): its updated weights are on the device.
     private let modelLoaded: [any DeviceEvent]
     /// The model-level gradients about to be sent are final.
@@ -129,7 +132,10 @@ public final class SlidingWindowEngine {
     private let chunkTokens: Int
 
     // Host arenas.
-    private let staging: [any PinnedHostMemory]       // per streamed layer, storage type
+    /// The streamed layers' fp32 masters, pinned where they are: the H2D source of their weights.
+    private let registeredMasters: [any PinnedHostMemory]
+    /// (layer) f32 on the device: masters pass through it on the H2D queue when converted to bf16.
+    private let uploadScratch: any DeviceBuffer
     private let checkpoints: [any PinnedHostMemory]   // per layer but the last, (N,C) f32
     /// fp32 gradients of one layer's size: one per streamed layer and 2 for the model-level
     /// parts, or a ring that both share.
@@ -155,9 +161,10 @@ public final class SlidingWindowEngine {
     /// `window` (2...streamed layers, or fewer when there are fewer), `residentLayers` and
     /// `landingBuffers` (≥ 1; one per streamed layer for clipping or accumulation, which adds 2
     /// for the model-level parts) come from the plan; `maxMicroBatches`: the most micro-batches a step accumulates;
-    /// `optimizerThreads` run the CPU AdamW; `measure` records timing events.
+    /// `modelLevelOnGPU`: the embedding, final norm and LM head are updated on the device (the
+    /// plan's `modelLevelOnGPU`); `optimizerThreads` run the CPU AdamW; `measure` records timing events.
     public init(host: HostTrainingState, backend: any QueuedTransfers, storage: ElementType, window: Int,
-                residentLayers: Int = 0, landingBuffers: Int, maxBatch: Int, maxSeqLen: Int, maxMicroBatches: Int = 1,
+                residentLayers: Int = 0, modelLevelOnGPU: Bool = false, landingBuffers: Int, maxBatch: Int, maxSeqLen: Int, maxMicroBatches: Int = 1,
                 hyperparameters: AdamWHyperparameters, optimizerThreads: Int = WorkerPool.defaultThreadCount,
                 measure: Bool = false) throws {
         let layout = host.masters.layout, c = layout.config, L = c.numLayers
@@ -177,6 +184,7 @@ public final class SlidingWindowEngine {
         self.storage = storage
         self.window = window
         self.residentLayers = residentLayers
+        self.modelLevelOnGPU = modelLevelOnGPU
         self.maxBatch = maxBatch
         self.maxSeqLen = maxSeqLen
         self.maxMicroBatches = maxMicroBatches
@@ -191,8 +199,13 @@ public final class SlidingWindowEngine {
         recorders = measure ? try (0..<2).map { _ in try StepRecorder(backend: backend) } : nil
         func events(_ k: Int) throws -> [any DeviceEvent] { try (0..<k).map { _ in try backend.makeEvent(timing: false) } }
 
-        slots = try (0..<window).map { _ in try backend.makeBuffer(storage, count: count) }
-        slotTensors = slots.map { DecoderLayerTensors(layout: layout.layer, buffer: $0) }
+        let slots = try (0..<window).map { _ in try backend.makeBuffer(storage, count: count) }
+        let norms = try storage == .f32 ? [] : slots.map { _ in try NormWeightCopies(layout: layout.layer, backend: backend) }
+        self.slots = slots
+        slotNorms = norms
+        slotTensors = slots.indices.map {
+            DecoderLayerTensors(layout: layout.layer, buffer: slots[$0], norms: norms.isEmpty ? nil : norms[$0])
+        }
         slotLoaded = try events(window)
         slotReleased = try events(window)
         slotContent = Array(repeating: nil, count: window)
@@ -207,17 +220,17 @@ public final class SlidingWindowEngine {
         hiddenLoaded = try events(2)
         hiddenReleased = try events(2)
 
-        resident = try ResidentParameters(layout: layout, host: host, decoderLayers: residentLayers, storage: storage,
-                                          backend: backend)
+        resident = try ResidentParameters(layout: layout, host: host, decoderLayers: residentLayers,
+                                          modelLevel: modelLevelOnGPU, storage: storage, backend: backend)
         let pool = WorkerPool(threads: optimizerThreads)
-        model = try ModelLevelParameters(layout: layout, host: host, storage: storage, partElements: count,
-                                         firstUnit: streamed, backend: backend) { masters, n, out in
-            Self.writeComputeWeights(masters, count: n, storage: storage, into: out, pool: pool)
-        }
+        model = try ModelLevelParameters(layout: layout, host: host, storage: storage, onDevice: resident.modelLevel,
+                                         partElements: count,
+                                         firstUnit: streamed, backend: backend)
+        uploadScratch = try backend.makeBuffer(.f32, count: storage == .f32 ? 1 : count)
         modelLoaded = try events(model.all.count)
         modelGradientsReady = try backend.makeEvent(timing: false)
         residentTensors = resident.layers.map {
-            (DecoderLayerTensors(layout: layout.layer, buffer: $0.weights),
+            (DecoderLayerTensors(layout: layout.layer, buffer: $0.weights, norms: $0.norms),
              DecoderLayerTensors(layout: layout.layer, buffer: $0.gradients))
         }
         let invFreq = try backend.makeBuffer(RopeFrequencies.inverseFrequencies(
@@ -242,12 +255,14 @@ public final class SlidingWindowEngine {
         hostTargets = [Int32](repeating: ignoredTarget, count: n)
         hostPositions = [Int32](repeating: 0, count: n)
 
-        let layerBytes = count * storage.byteSize
-        staging = try (0..<streamed).map { _ in try backend.makePinnedHostMemory(bytes: layerBytes) }
+        registeredMasters = try (residentLayers..<L).map { i in
+            let w = host.buffers[i].weights.pointer
+            return try backend.registerHostMemory(UnsafeMutableRawPointer(w.baseAddress!), bytes: w.count * 4)
+        }
         checkpoints = try (0..<max(0, L - 1)).map { _ in try backend.makePinnedHostMemory(bytes: n * C * 4) }
         let layerLanding = min(landingBuffers, max(1, streamed))
         landingPerLayer = layerLanding >= streamed
-        modelLanding = landingPerLayer ? layerLanding..<(layerLanding + 2) : 0..<layerLanding
+        modelLanding = landingPerLayer ? layerLanding..<(layerLanding + (modelLevelOnGPU ? 0 : 2)) : 0..<layerLanding
         landing = try (0..<modelLanding.upperBound).map { _ in try backend.makePinnedHostMemory(bytes: count * 4) }
         landed = try events(landing.count)
         landingUser = Array(repeating: nil, count: landing.count)
@@ -257,10 +272,8 @@ public final class SlidingWindowEngine {
         for i in residentLayers..<L {
             let b = host.buffers[i]
             precondition(b.name == "model.layers.\(i)" && b.weights.count == count, "host state of another layout")
-            let masters = b.weights.pointer.baseAddress!, out = staging[i - residentLayers].bytes
-            Self.writeComputeWeights(masters, count: count, storage: storage, into: out, pool: pool)
-            layers.append(.init(masters: masters, m: b.moments.expAvg, v: b.moments.expAvgSq, moments: b.moments,
-                                segments: segments, staging: out, stagingType: storage, count: count))
+            layers.append(.init(masters: b.weights.pointer.baseAddress!, m: b.moments.expAvg, v: b.moments.expAvgSq,
+                                moments: b.moments, segments: segments, count: count))
         }
         layers += model.units
         optimizerPool = pool
@@ -273,16 +286,6 @@ public final class SlidingWindowEngine {
         hostToDevice.synchronize()
         deviceToHost.synchronize()
         optimizerPool.shutdown()
-    }
-
-    /// The fp32 masters rounded (bf16) or copied (f32) into a staging buffer.
-    private static func writeComputeWeights(_ masters: UnsafeMutablePointer<Float>, count: Int, storage: ElementType,
-                                            into staging: UnsafeMutableRawPointer, pool: WorkerPool) {
-        if storage == .f32 { staging.copyMemory(from: masters, byteCount: count * 4); return }
-        let out = staging.assumingMemoryBound(to: UInt16.self)
-        pool.parallelRanges(count, minChunk: 1 << 16) { r in
-            sf_f32_to_bf16(out + r.lowerBound, masters + r.lowerBound, r.count)
-        }
     }
 
     // MARK: The step
@@ -500,8 +503,20 @@ public final class SlidingWindowEngine {
 
     /// Enqueues D2H of each part of these tensors' (final) gradients into a landing buffer and
     /// hands its update number version + 1 to the AdamW thread.
+    /// GPU-updated tensors are updated on the compute queue instead.
     private func sendModelGradients(_ tensors: [ModelLevelParameters.Tensor], version: Int, learningRate: Double,
                                     gradScale: Float) {
+        let onDevice = tensors.compactMap(\.device)
+        if !onDevice.isEmpty {
+            onCompute {
+                for b in onDevice {
+                    resident.update(b, hyperparameters: hyperparameters, learningRate: learningRate, step: version + 1,
+                                    gradScale: gradScale)
+                }
+            }
+        }
+        let tensors = tensors.filter { $0.device == nil }
+        guard !tensors.isEmpty else { return }
         modelGradientsReady.record(on: compute)
         deviceToHost.wait(for: modelGradientsReady)
         for t in tensors {
@@ -524,17 +539,18 @@ public final class SlidingWindowEngine {
         }
     }
 
-    /// Enqueues H2D of a model-level tensor's compute weights of `version` (after waiting on the
-    /// host for the update of each part), unless already there; the compute queue waits for it.
-    private func loadModelWeights(_ t: ModelLevelParameters.Tensor, version: Int) {
-        guard t.deviceVersion != version, let e = model.all.firstIndex(where: { $0 === t }) else { return }
-        let size = storage.byteSize
+    /// Enqueues H2D of a model-level tensor's compute weights of `version` from its masters
+    /// (after waiting on the host for the update of each part), unless already there; the
+    /// compute queue waits for it. GPU-updated tensors are always current.
+    func loadModelWeights(_ t: ModelLevelParameters.Tensor, version: Int) {
+        guard let registration = t.registration, t.deviceVersion != version,
+              let e = model.all.firstIndex(where: { $0 === t }) else { return }
+        let masters = UnsafePointer(registration.bytes.assumingMemoryBound(to: Float.self))
         for part in t.parts {
             if worker.waitForUpdate(layer: part.unit, count: version) { recording?.noteOptimizerWait() }
-            onHostToDevice(bytes: part.range.count * size) {
-                backend.copyToDevice(from: t.staging.bytes + part.range.lowerBound * size,
-                                     to: t.weights.ref(part.range.lowerBound), bytes: part.range.count * size,
-                                     on: hostToDevice)
+            onHostToDevice(bytes: part.range.count * 4) {
+                backend.copyToDevice(converting: masters + part.range.lowerBound, to: t.weights.ref(part.range.lowerBound),
+                                     count: part.range.count, scratch: uploadScratch.ref(), on: hostToDevice)
             }
         }
         recordCopies(modelLoaded[e], on: .hostToDevice)
@@ -554,21 +570,25 @@ public final class SlidingWindowEngine {
     private func slot(_ j: Int) -> Int? { j < residentLayers ? nil : (j - residentLayers) % window }
 
     /// The compute weights layer j reads.
-    private func weights(_ j: Int) -> DecoderLayerTensors {
+    func weights(_ j: Int) -> DecoderLayerTensors {
         slot(j).map { slotTensors[$0] } ?? residentTensors[j].0
     }
 
-    /// Enqueues H2D of streamed layer j's compute weights of `version` into its slot, unless
-    /// already there; waits for the layer's update unless `wait` is false (then it skips a
+    /// Enqueues H2D of streamed layer j's compute weights of `version` into its slot (from its
+    /// fp32 masters, converted on the H2D queue), unless already there; waits for the layer's update unless `wait` is false (then it skips a
     /// layer whose update is not done yet).
-    private func loadWeights(_ j: Int, version: Int, wait: Bool = true) {
+    func loadWeights(_ j: Int, version: Int, wait: Bool = true) {
         guard let k = slot(j) else { return }
         if let c = slotContent[k], c.layer == j, c.version == version { return }
         if !wait && !worker.hasUpdate(layer: j - residentLayers, count: version) { return }
         if worker.waitForUpdate(layer: j - residentLayers, count: version) { recording?.noteOptimizerWait() }
         hostToDevice.wait(for: slotReleased[k])
-        onHostToDevice(bytes: layerBytes) {
-            backend.copyToDevice(from: staging[j - residentLayers].bytes, to: slots[k].ref(), bytes: layerBytes, on: hostToDevice)
+        let masters = UnsafePointer(registeredMasters[j - residentLayers].bytes.assumingMemoryBound(to: Float.self))
+        let normBytes = slotNorms.isEmpty ? 0 : slotNorms[k].slots.reduce(0) { $0 + $1.slot.count * 4 }
+        onHostToDevice(bytes: layout.layer.count * 4 + normBytes) {
+            backend.copyToDevice(converting: masters, to: slots[k].ref(), count: layout.layer.count,
+                                 scratch: uploadScratch.ref(), on: hostToDevice)
+            if !slotNorms.isEmpty { slotNorms[k].load(from: masters, backend: backend, on: hostToDevice) }
         }
         recordCopies(slotLoaded[k], on: .hostToDevice)
         slotContent[k] = (j, version)
@@ -671,7 +691,7 @@ public final class SlidingWindowEngine {
     /// `host`: its masters and moments are then those of `updates` steps (for checkpoints).
     public func synchronizeHostState() {
         drain()
-        resident.download(into: host)   // the model-level and streamed state is on the host already
+        resident.download(into: host)   // the host-updated state is on the host already
         for b in host.buffers { b.moments.step = updates }
     }
 

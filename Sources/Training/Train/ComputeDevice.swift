@@ -97,7 +97,7 @@ extension ComputeDevice {
         let budget = try options.gpuMemory ?? memory.map { try $0.deviceMemory().free }
         let sliding = SlidingEngineBuilder(backend: queued, storage: storage, gpuBudget: budget,
                                            residentLayers: options.residentLayers, window: options.window,
-                                           measure: options.telemetry)
+                                           modelLevel: options.modelLevel, measure: options.telemetry)
         if options.engine == .sliding { return sliding }
         return AutomaticEngineBuilder(resident: resident, sliding: memory == nil ? nil : sliding)
     }

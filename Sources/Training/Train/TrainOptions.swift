@@ -34,6 +34,8 @@ public struct TrainOptions: Equatable, Sendable {
     public var residentLayers: Int?
     /// Sliding engine: streamed layers on the GPU at once (nil: the plan's).
     public var window: Int?
+    /// Sliding engine: where the embedding, final norm and LM head are updated.
+    public var modelLevel: ModelLevelPlacement = .auto
     /// GPU bytes the run may use (nil: the device's free memory); the pool is capped to it.
     public var gpuMemory: Int?
     /// Format, sequence length, micro-batch size, packing, shuffling, seed.

@@ -1,0 +1,86 @@
+import Backends
+import ModelFormats
+import XCTest
+@testable import Training
+
+/// The memory plan counts what the engine allocates: every device buffer and pinned host
+/// allocation of an engine built from a plan (recorded by the CPU backend's allocation log,
+/// bf16 compute as on the GPU) adds up to the plan's engine items, byte for byte. The items
+/// the backend holds itself (pool scratch, cuBLASLt, context, rounding, copy staging) and the
+/// fp32 masters and moments (the host state's own buffers, registered in place) are not
+/// engine allocations. (The CPU backend's embedding takes f32 tables only, so the bf16 engine
+/// is built, not run; a step allocates nothing, checked with f32 compute.)
+final class SlidingWindowAllocationTests: XCTestCase {
+    private func assertPlanMatchesAllocations(_ config: ModelConfig, residentLayers: Int, clipping: Bool,
+                                              gpuBudget: Int? = nil, modelLevel: ModelLevelPlacement = .auto,
+                                              file: StaticString = #filePath, line: UInt = #line) throws {
+        let (batch, seqLen) = (2, 12)
+        let plan = MemoryPlanner.plan(config: config, batchSize: batch, seqLen: seqLen, gpuBudget: gpuBudget,
+                                      hostBudget: nil, clipping: clipping, residentLayers: residentLayers,
+                                      modelLevel: modelLevel)
+        XCTAssertTrue(plan.fits, plan.description, file: file, line: line)
+        let host = HostTrainingState(masters: TrainingBenchmark.randomWeights(config, pool: .shared))
+        let backend = CPUBackend(threads: 1)
+        let log = AllocationLog()
+        backend.allocationLog = log
+        let engine = try SlidingWindowEngine(host: host, backend: backend, storage: .bf16, window: plan.window,
+                                             residentLayers: plan.residentLayers, modelLevelOnGPU: plan.modelLevelOnGPU,
+                                             landingBuffers: plan.gradientLandingBuffers, maxBatch: batch,
+                                             maxSeqLen: seqLen, hyperparameters: AdamWHyperparameters(),
+                                             optimizerThreads: 1)
+        withExtendedLifetime(engine) {}
+        let gpu = plan.gpuItems.filter(\.engineBuffer).reduce(0) { $0 + $1.bytes }
+        let pinned = plan.pinnedItems.filter(\.engineBuffer).reduce(0) { $0 + $1.bytes }
+        XCTAssertEqual(log.deviceBytes, gpu, "device buffers: \(log.device)", file: file, line: line)
+        XCTAssertEqual(log.pinnedTotal, pinned, "pinned: \(log.pinnedBytes)", file: file, line: line)
+        XCTAssertTrue(plan.pageableItems.allSatisfy { !$0.engineBuffer }, file: file, line: line)
+    }
+
+    func testAStepAllocatesNothing() throws {
+        let config = SlidingWindowEngineTests.config(layers: 3)
+        let host = HostTrainingState(masters: TrainingBenchmark.randomWeights(config, pool: .shared))
+        let backend = CPUBackend(threads: 1)
+        let log = AllocationLog()
+        backend.allocationLog = log
+        let engine = try SlidingWindowEngine(host: host, backend: backend, storage: .f32, window: 2, landingBuffers: 2,
+                                             maxBatch: 1, maxSeqLen: 6, hyperparameters: AdamWHyperparameters(),
+                                             optimizerThreads: 1)
+        let (device, pinned) = (log.device.count, log.pinnedBytes.count)
+        let ids: [Int32] = [1, 2, 3, 4, 5, 6]
+        for _ in 0..<2 {
+            let r = try engine.step(inputIds: ids, labels: ids, batch: 1, seqLen: 6, learningRate: 1e-3)
+            XCTAssertTrue(r.lossSum.isFinite && r.lossSum > 0)
+        }
+        engine.drain()
+        XCTAssertEqual(log.device.count, device)
+        XCTAssertEqual(log.pinnedBytes.count, pinned)
+    }
+
+    func testLlamaRing() throws {
+        try assertPlanMatchesAllocations(SlidingWindowEngineTests.config(layers: 4), residentLayers: 0, clipping: false)
+    }
+
+    func testQwen3TiedWithResidentLayerAndClipping() throws {
+        for placement in [ModelLevelPlacement.gpu, .host] {
+            try assertPlanMatchesAllocations(SlidingWindowEngineTests.config(layers: 4, qwen3: true, tied: true),
+                                             residentLayers: 1, clipping: true, modelLevel: placement)
+        }
+    }
+
+    func testModelLevelOnTheHost() throws {
+        for clipping in [false, true] {
+            try assertPlanMatchesAllocations(SlidingWindowEngineTests.config(layers: 4), residentLayers: 0,
+                                             clipping: clipping, modelLevel: .host)
+        }
+    }
+
+    func testWindowFromAGPUBudget() throws {
+        let config = SlidingWindowEngineTests.config(layers: 5)
+        let all = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: nil, hostBudget: nil)
+        let slot = MemoryPlanner.weightSlotBytes(ModelLayout(config))
+        let budget = all.gpuPeakBytes - 2 * slot
+        let p = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: budget, hostBudget: nil)
+        XCTAssertEqual(p.window, 3)
+        try assertPlanMatchesAllocations(config, residentLayers: 0, clipping: false, gpuBudget: budget)
+    }
+}
