@@ -19,17 +19,7 @@ struct BenchSlidingCommand: ParsableCommand {
     @Option(help: "A model folder (config.json and safetensors): its real weights.")
     var model: String?
 
-    @Option(help: "Rows per step.")
-    var batchSize = 8
-
-    @Option(help: "Tokens per row.")
-    var seqLen = 1024
-
-    @Option(help: "Compute device: auto, cpu or cuda.")
-    var device = TrainOptions.Device.auto
-
-    @Option(help: "Timed optimizer steps (after 2 warm-up steps).")
-    var steps = 5
+    @OptionGroup var step: BenchStepFlags
 
     @Option(help: "Decoder layers on the GPU at once (default: the plan's window).")
     var window: Int?
@@ -70,14 +60,14 @@ struct BenchSlidingCommand: ParsableCommand {
     func run() throws {
         guard (config == nil) != (model == nil) else { throw UsageError("give one of --config or --model") }
         let modelConfig = try ModelConfig.load(path: config ?? "\(model ?? "")/config.json")
-        let compute = try ComputeDevice.open(device)
+        let compute = try ComputeDevice.open(step.device)
         guard let backend = compute.backend as? QueuedTransfers else {
             throw UsageError("\(compute.backend.name) has no transfer queues")
         }
         if computeOnly {
-            let r = try TrainingBenchmark(config: modelConfig, batch: batchSize * gradAccum, seqLen: seqLen, steps: steps,
+            let r = try TrainingBenchmark(config: modelConfig, batch: step.batchSize * gradAccum, seqLen: step.seqLen, steps: step.steps,
                                           computeOnly: true).run(device: compute, profile: false)
-            print("compute only, \(gradAccum * batchSize)x\(seqLen) tokens: \(Format.fixed(r.secondsPerStep * 1e3, 1)) ms/step, "
+            print("compute only, \(gradAccum * step.batchSize)x\(step.seqLen) tokens: \(Format.fixed(r.secondsPerStep * 1e3, 1)) ms/step, "
                   + "\(Format.fixed(r.tokensPerSecond, 0)) tok/s, TFLOPS " + r.tflops.map { "\($0.name) \(Format.fixed($0.value, 1))" }.joined(separator: ", "))
             if let json {
                 try AtomicOutput.write(JSON.object(JSONObject([
@@ -87,7 +77,7 @@ struct BenchSlidingCommand: ParsableCommand {
             return
         }
         if let compareSteps = compareResident {
-            let parity = SlidingWindowParity(config: modelConfig, batch: batchSize, seqLen: seqLen, steps: compareSteps,
+            let parity = SlidingWindowParity(config: modelConfig, batch: step.batchSize, seqLen: step.seqLen, steps: compareSteps,
                                              window: window ?? 2, residentLayers: residentLayers,
                                              modelLevelOnGPU: modelLevelOn != .host,
                                              microBatches: gradAccum, maxGradNorm: maxGradNorm)
@@ -103,8 +93,8 @@ struct BenchSlidingCommand: ParsableCommand {
             return
         }
         let bound: SlidingWindowBenchmark.ComputeOnlyBound = skipComputeOnly ? .skip : computeOnlyMs.map { .given($0) } ?? .measure
-        let bench = try SlidingWindowBenchmark(config: modelConfig, modelDirectory: model, batch: batchSize, seqLen: seqLen,
-                                               steps: steps, window: window, residentLayers: residentLayers,
+        let bench = try SlidingWindowBenchmark(config: modelConfig, modelDirectory: model, batch: step.batchSize, seqLen: step.seqLen,
+                                               steps: step.steps, window: window, residentLayers: residentLayers,
                                                modelLevel: modelLevelOn,
                                                microBatches: gradAccum, maxGradNorm: maxGradNorm,
                                                gpuBudget: try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") },
@@ -112,7 +102,7 @@ struct BenchSlidingCommand: ParsableCommand {
         let r = try bench.run(device: compute)
         let t = r.telemetry, b = r.bounds
         let ms = { (x: Double) in Format.fixed(x, 1) + " ms" }
-        print("\(gradAccum)x\(batchSize)x\(seqLen) tokens, clip \(maxGradNorm), \(r.parameters) parameters, window \(r.window): "
+        print("\(gradAccum)x\(step.batchSize)x\(step.seqLen) tokens, clip \(maxGradNorm), \(r.parameters) parameters, window \(r.window): "
               + "\(ms(r.secondsPerStep * 1e3))/step, \(Format.fixed(r.tokensPerSecond, 0)) tok/s, "
               + "\(Format.fixed(r.tflops, 1)) TFLOPS (6N+attn), loss \(Format.fixed(r.lastLoss, 3))")
         print("per step: compute \(ms(t.computeMilliseconds)) (GPU busy \(Format.fixed(100 * t.gpuBusyFraction, 1)) %), "

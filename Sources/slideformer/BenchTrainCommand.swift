@@ -13,17 +13,7 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(help: "A Hugging Face config.json (e.g. bench/configs/llama-1.5b.json).")
     var config: String
 
-    @Option(help: "Rows per step.")
-    var batchSize = 8
-
-    @Option(help: "Tokens per row.")
-    var seqLen = 1024
-
-    @Option(help: "Compute device: auto, cpu or cuda.")
-    var device = TrainOptions.Device.auto
-
-    @Option(help: "Timed optimizer steps (after 2 warm-up steps).")
-    var steps = 5
+    @OptionGroup var step: BenchStepFlags
 
     @Flag(help: "Also time every op of one more step with device events (GPU only) and print where the time goes.")
     var profile = false
@@ -32,11 +22,11 @@ struct BenchTrainCommand: ParsableCommand {
     var computeOnly = false
 
     func run() throws {
-        let bench = try TrainingBenchmark(config: try ModelConfig.load(path: config), batch: batchSize, seqLen: seqLen, steps: steps,
+        let bench = try TrainingBenchmark(config: try ModelConfig.load(path: config), batch: step.batchSize, seqLen: step.seqLen, steps: step.steps,
                                           computeOnly: computeOnly)
-        let r = try bench.run(device: try ComputeDevice.open(device), profile: profile)
+        let r = try bench.run(device: try ComputeDevice.open(step.device), profile: profile)
         let gib = { (b: Int) in Format.fixed(Double(b) / Double(1 << 30), 2) + " GiB" }
-        print("\(batchSize)x\(seqLen) tokens, \(r.parameters) parameters: \(Format.fixed(r.secondsPerStep * 1e3, 1)) ms/step, "
+        print("\(step.batchSize)x\(step.seqLen) tokens, \(r.parameters) parameters: \(Format.fixed(r.secondsPerStep * 1e3, 1)) ms/step, "
               + "\(Format.fixed(r.tokensPerSecond, 0)) tok/s, loss \(Format.fixed(r.lastLoss, 3))")
         print("TFLOPS: " + r.tflops.map { "\($0.name) \(Format.fixed($0.value, 1))" }.joined(separator: ", "))
         if let pool = r.peakPoolBytes, let used = r.deviceUsedBytes {
