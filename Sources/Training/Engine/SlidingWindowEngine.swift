@@ -29,7 +29,8 @@ import Support
 ///
 /// Ordering is by events only (no drain inside or between steps): a slot is reloaded after the
 /// compute that read it; a hidden buffer is overwritten after its checkpoint copy; a gradient
-/// slot is zeroed after its copy to the host; the next step's H2D of layer i waits (on the host)
+/// slot (and a host-updated embedding / final norm / LM head gradient) is zeroed after its
+/// copy to the host; the next step's H2D of layer i waits (on the host)
 /// only for AdamW(i). Without clipping AdamW(i) needs nothing but grads(i), so it runs during
 /// the backward of layers i-1...0; with clipping it runs after the backward, during the next
 /// forward.
