@@ -29,7 +29,8 @@ import Support
 ///
 /// Ordering is by events only (no drain inside or between steps): a slot is reloaded after the
 /// compute that read it; a hidden buffer is overwritten after its checkpoint copy; a gradient
-/// slot is zeroed after its copy to the host; the next step's H2D of layer i waits (on the host)
+/// slot (and a host-updated embedding / final norm / LM head gradient) is zeroed after its
+/// copy to the host; the next step's H2D of layer i waits (on the host)
 /// only for AdamW(i). Without clipping AdamW(i) needs nothing but grads(i), so it runs during
 /// the backward of layers i-1...0; with clipping it runs after the backward, during the next
 /// forward.
@@ -113,6 +114,8 @@ public final class SlidingWindowEngine {
     private let modelLoaded: [any DeviceEvent]
     /// The model-level gradients about to be sent are final.
     private let modelGradientsReady: any DeviceEvent
+    /// The host-updated model-level gradients have left for the host: the next step may zero them.
+    private let modelGradientsSent: any DeviceEvent
     /// (weights, gradients) of the resident layers.
     private let residentTensors: [(DecoderLayerTensors, DecoderLayerTensors)]
     private let layer: DecoderLayer
@@ -229,6 +232,7 @@ public final class SlidingWindowEngine {
         uploadScratch = try backend.makeBuffer(.f32, count: storage == .f32 ? 1 : count)
         modelLoaded = try events(model.all.count)
         modelGradientsReady = try backend.makeEvent(timing: false)
+        modelGradientsSent = try backend.makeEvent(timing: false)
         residentTensors = resident.layers.map {
             (DecoderLayerTensors(layout: layout.layer, buffer: $0.weights, norms: $0.norms),
              DecoderLayerTensors(layout: layout.layer, buffer: $0.gradients))
@@ -341,6 +345,8 @@ public final class SlidingWindowEngine {
         let normalization = StepNormalization(targetCounts: microBatches.map(\.targetTokenCount))
         let version = updates
         recording?.begin(step: version + 1, on: compute)
+        // The last step's D2H of host-updated gradients may still be reading them.
+        computeWaits(for: modelGradientsSent, on: .deviceToHost)
         onCompute {
             backend.fill(lossSums.ref(), count: lossSums.count, value: 0)
             backend.fill(squareSums.ref(), count: squareSums.count, value: 0)
@@ -537,6 +543,7 @@ public final class SlidingWindowEngine {
                 landingUser[r] = (part.unit, version + 1)
             }
         }
+        recordCopies(modelGradientsSent, on: .deviceToHost)
     }
 
     /// Enqueues H2D of a model-level tensor's compute weights of `version` from its masters
