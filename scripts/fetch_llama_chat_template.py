@@ -5,6 +5,7 @@ The fetched Llama 3.2 tokenizer_config.json carries no chat template, so the tem
 from a pinned PyPI wheel that ships Meta's text verbatim (guidance==0.3.1, guidance/chat.py,
 `llama3dot2_template`); both the wheel and the template are checked against sha256 sums.
 Assets root: $SLIDEFORMER_ASSETS or .cache/assets. Idempotent.
+Usage: python3 scripts/fetch_llama_chat_template.py   (after scripts/fetch-assets.sh)
 """
 import ast
 import hashlib

@@ -12,6 +12,7 @@
 Needs transformers, jinja2, gguf and the assets (scripts/fetch-assets.sh, then
 scripts/fetch_llama_chat_template.py for the Llama 3.2 template). Assets root:
 $SLIDEFORMER_ASSETS or .cache/assets.
+Usage: python3 scripts/make_chat_reference.py
 """
 import json
 import os

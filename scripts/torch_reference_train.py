@@ -27,6 +27,10 @@ Same command-line flags as `slideformer train` (those that apply), same semantic
 Writes OUTPUT/metrics.csv with `step,loss,lr,grad_norm,tokens,tokens_per_s,elapsed_s`
 (loss = the step's mean before its update; lr = the rate its update used; grad_norm before
 clipping; tokens = B*T*grad_accum positions), and with --save-model a bf16 HF folder.
+
+Usage (the flags of the `slideformer train` run it is compared with):
+  python3 scripts/torch_reference_train.py --model DIR --data tokens.jsonl --output OUT \
+      --data-format tokens --no-shuffle --no-pack --seq-len 256 --batch-size 4 --max-steps 50
 """
 import argparse
 import json

@@ -156,14 +156,6 @@ double sf_sum_squares_f32(const float *x, size_t n) {
     return total;
 }
 
-void sf_accumulate_f32(float *dst, const float *src, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] += src[i];
-}
-
-void sf_accumulate_bf16(float *dst, const uint16_t *src, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] += bf16_to_f32(src[i]);
-}
-
 void sf_f32_to_bf16(uint16_t *dst, const float *src, size_t n) {
     size_t i = 0;
 #ifdef SF_AVX2

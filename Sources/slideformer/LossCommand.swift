@@ -14,7 +14,7 @@ struct LossCommand: ParsableCommand {
 
     @OptionGroup var dataFlags: DataFlags
 
-    @Option(help: "Compute device: auto, cpu or cuda (auto picks cpu in this version).")
+    @Option(help: "Compute device: auto (cuda when a usable GPU is found, else cpu), cpu or cuda.")
     var device = TrainOptions.defaults.device
 
     func run() throws {

@@ -1,4 +1,5 @@
 @testable import Datasets
+import Support
 import XCTest
 
 final class SeededShuffleTests: XCTestCase {

@@ -155,7 +155,7 @@ final class OptimAdamWTests: XCTestCase {
 
     /// Random state for the self-consistency tests: n elements, several chunks.
     func randomState(_ n: Int, seed: UInt64) -> (p: [Float], g: [Float]) {
-        var rng = SplitMix(seed)
+        var rng = SplitMix64(seed: seed)
         return ((0..<n).map { _ in rng.normal() }, (0..<n).map { _ in rng.normal() * 0.1 })
     }
 
@@ -239,16 +239,7 @@ final class OptimAdamWTests: XCTestCase {
 }
 
 /// Deterministic normal samples for self-consistency tests (SplitMix64 + Box-Muller).
-struct SplitMix {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
     mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
     mutating func normal() -> Float {
         let u = max(uniform(), 1e-300), v = uniform()

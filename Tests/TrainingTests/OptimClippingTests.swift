@@ -6,7 +6,7 @@ import XCTest
 final class OptimClippingTests: XCTestCase {
     func testSumOfSquaresIsFP64AndIndependentOfThreads() {
         let n = 2 * OptimizerSegments.chunkElements + 999
-        var rng = SplitMix(3)
+        var rng = SplitMix64(seed: 3)
         let g = (0..<n).map { _ in rng.normal() }
         let segments = OptimizerSegments([DecaySegment(0..<100, decays: true), DecaySegment(100..<n, decays: false)])
         let expected = g.reduce(0.0) { $0 + Double($1) * Double($1) }

@@ -1,3 +1,5 @@
+import Support
+
 /// The op cases the comparison runs: every op of `Backend`, forward and backward, at sizes
 /// that are not multiples of the usual tile sizes. Integer operands come from `random`.
 enum OpCatalog {
@@ -45,8 +47,8 @@ enum OpCatalog {
             b.sumOfSquares(t[0], count: 5 * count, into: t[1])
         })
 
-        let ids = (0..<n).map { _ in Int32(random.below(v)) }
-        let repeatedIds = (0..<n).map { _ in Int32(random.below(20)) }
+        let ids = (0..<n).map { _ in Int32(random.next(below: v)) }
+        let repeatedIds = (0..<n).map { _ in Int32(random.next(below: 20)) }
         cases.append(OpCase(name: "embedding_forward", operands: [.output("out", n * c), .ints("ids", ids), .input("table", v * c)]) { b, t in
             b.embeddingForward(out: t[0], ids: t[1], table: t[2], tokens: n, channels: c, vocab: v)
         })
@@ -68,7 +70,7 @@ enum OpCatalog {
         }
 
         let heads = 4, headDim = 64
-        let positions = (0..<n).map { _ in Int32(random.below(4096)) }
+        let positions = (0..<n).map { _ in Int32(random.next(below: 4096)) }
         let invFreq = RopeFrequencies.inverseFrequencies(headDim: headDim, theta: 10000, scaling: .none)
         let ropeOperands: [OpCase.Operand] = [.output("out", n * heads * headDim), .input("inp", n * heads * headDim),
                                               .ints("positions", positions), .input("invFreq", headDim / 2, .f32, range: 0...1)]
@@ -112,7 +114,7 @@ enum OpCatalog {
         })
 
         let vocab = 1000
-        let targets = (0..<n).map { i in i % 7 == 3 ? ignoredTarget : Int32(random.below(vocab)) }
+        let targets = (0..<n).map { i in i % 7 == 3 ? ignoredTarget : Int32(random.next(below: vocab)) }
         let targetCount = targets.filter { $0 != ignoredTarget }.count
         cases.append(OpCase(name: "linear_cross_entropy",
                             operands: [.update("lossSum", 1, .f32), .output("dhidden", n * c), .update("dweight", vocab * c, .f32),
@@ -124,21 +126,7 @@ enum OpCatalog {
     }
 }
 
-/// splitmix64: small, seedable, good enough for test data.
-struct SplitMix64 {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in 0..<bound.
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-
+extension SplitMix64 {
     /// Uniform in `range`.
     mutating func float(in range: ClosedRange<Float>) -> Float {
         let unit = Float(next() >> 40) * (1.0 / 16_777_216.0)

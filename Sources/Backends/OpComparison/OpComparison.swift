@@ -41,7 +41,7 @@ public struct OpComparison {
 
     /// Names of every op case.
     public static var opNames: [String] {
-        var random = SplitMix64(state: 0)
+        var random = SplitMix64(seed: 0)
         return OpCatalog.cases(&random).map(\.name)
     }
 
@@ -56,7 +56,7 @@ public struct OpComparison {
     public func run(filter: String? = nil, storages: [Storage] = Storage.allCases,
                     progress: (Result) -> Void = { _ in }) throws -> [Result] {
         try Self.checkFilter(filter)
-        var random = SplitMix64(state: seed)
+        var random = SplitMix64(seed: seed)
         let cases = OpCatalog.cases(&random).filter { filter == nil || $0.name.contains(filter!) }
         var results: [Result] = []
         for storage in storages {

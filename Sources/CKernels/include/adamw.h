@@ -27,9 +27,6 @@ void sf_adamw_bf16grad(float *p, float *m, float *v, const uint16_t *g, uint16_t
 /// Σ x² over n floats, accumulated in double.
 double sf_sum_squares_f32(const float *x, size_t n);
 
-/// dst[i] += src[i]: gradient accumulation across micro-batches.
-void sf_accumulate_f32(float *dst, const float *src, size_t n);
-void sf_accumulate_bf16(float *dst, const uint16_t *src, size_t n);
 
 /// dst[i] = bf16(src[i]), round to nearest even (NaN -> quiet NaN).
 void sf_f32_to_bf16(uint16_t *dst, const float *src, size_t n);

@@ -14,7 +14,7 @@ import Support
 /// Among the M whose plan fits the GPU budget, the smallest that hides the AdamW; when none
 /// does, the largest that fits (the AdamW is then as short as memory allows).
 public enum ResidentLayerChoice {
-    /// Measured on the H100 host (DESIGN §4, bench/RESULTS.md): the host AdamW at ~4 Gparam/s
+    /// Measured on an H100 host (bench/RESULTS.md): the host AdamW at ~4 Gparam/s
     /// with the engine's thread pool, the GPU at ~400 TFLOP/s on the 1.5B shape's layers.
     public static let hostAdamWRate = 4e9
     public static let gpuFlops = 400e12

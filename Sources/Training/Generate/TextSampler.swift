@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Datasets
+import Support
 
 /// Autoregressive sampling from a model's last-position logits: greedy at temperature 0,
 /// otherwise softmax(logits / temperature) drawn with a seeded generator, so a given model,

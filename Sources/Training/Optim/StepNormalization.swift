@@ -1,8 +1,5 @@
-import CKernels
-import Support
-
 /// Gradient accumulation: an optimizer step spans several micro-batches whose gradients add
-/// up (fp32) in one host buffer per parameter buffer before the update.
+/// up in the gradient buffers before the update.
 ///
 /// Normalization: the step's loss is sum-CE over ALL target tokens of ALL its micro-batches,
 /// divided by their total count (not the mean of per-micro-batch means, which would weight a
@@ -23,16 +20,4 @@ public struct StepNormalization: Equatable, Sendable {
     /// The factor every token's cross-entropy (and its gradient) is multiplied by; 0 when the
     /// step has no targets (nothing to learn; the update then only applies weight decay).
     public var lossScale: Float { totalTargets > 0 ? Float(1 / Double(totalTargets)) : 0 }
-}
-
-/// dst += src over whole buffers, across the pool (the accumulation of micro-batch gradients).
-public enum GradientAccumulation {
-    public static func accumulate(into dst: UnsafeMutablePointer<Float>, from src: GradientInput, count: Int, pool: WorkerPool) {
-        pool.parallelRanges(count, minChunk: OptimizerSegments.chunkElements) { r in
-            switch src {
-            case .f32(let g): sf_accumulate_f32(dst + r.lowerBound, g + r.lowerBound, r.count)
-            case .bf16(let g): sf_accumulate_bf16(dst + r.lowerBound, g + r.lowerBound, r.count)
-            }
-        }
-    }
 }
