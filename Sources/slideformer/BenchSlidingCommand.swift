@@ -13,11 +13,7 @@ struct BenchSlidingCommand: ParsableCommand {
             + "PCIe bounds) of a random-init model built from a config.json, or of a model folder's weights."
     )
 
-    @Option(help: "A Hugging Face config.json (e.g. bench/configs/llama-1.5b.json): random weights.")
-    var config: String?
-
-    @Option(help: "A model folder (config.json and safetensors): its real weights.")
-    var model: String?
+    @OptionGroup var source: ModelSourceFlags
 
     @OptionGroup var step: BenchStepFlags
 
@@ -58,8 +54,7 @@ struct BenchSlidingCommand: ParsableCommand {
     var trace: String?
 
     func run() throws {
-        guard (config == nil) != (model == nil) else { throw UsageError("give one of --config or --model") }
-        let modelConfig = try ModelConfig.load(path: config ?? "\(model ?? "")/config.json")
+        let modelConfig = try ModelConfig.load(path: try source.configPath())
         let compute = try ComputeDevice.open(step.device)
         guard let backend = compute.backend as? QueuedTransfers else {
             throw UsageError("\(compute.backend.name) has no transfer queues")
@@ -93,7 +88,7 @@ struct BenchSlidingCommand: ParsableCommand {
             return
         }
         let bound: SlidingWindowBenchmark.ComputeOnlyBound = skipComputeOnly ? .skip : computeOnlyMs.map { .given($0) } ?? .measure
-        let bench = try SlidingWindowBenchmark(config: modelConfig, modelDirectory: model, batch: step.batchSize, seqLen: step.seqLen,
+        let bench = try SlidingWindowBenchmark(config: modelConfig, modelDirectory: source.model, batch: step.batchSize, seqLen: step.seqLen,
                                                steps: step.steps, window: window, residentLayers: residentLayers,
                                                modelLevel: modelLevelOn,
                                                microBatches: gradAccum, maxGradNorm: maxGradNorm,

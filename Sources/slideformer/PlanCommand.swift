@@ -11,11 +11,7 @@ struct PlanCommand: ParsableCommand {
             + "on the GPU and the largest batch that fits (no GPU needed). Exits non-zero when it does not fit."
     )
 
-    @Option(help: "A Hugging Face model folder (its config.json is read).")
-    var model: String?
-
-    @Option(help: "A Hugging Face config.json (instead of --model).")
-    var config: String?
+    @OptionGroup var source: ModelSourceFlags
 
     @Option(help: "Tokens per row.")
     var seqLen: Int
@@ -42,9 +38,8 @@ struct PlanCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        guard (model == nil) != (config == nil) else { throw UsageError("give exactly one of --model and --config") }
+        let configPath = try source.configPath()
         guard seqLen >= 1, batchSize >= 1 else { throw UsageError("--seq-len and --batch-size must be positive") }
-        let configPath = config ?? (model ?? "") + "/config.json"
         let plan = MemoryPlanner.plan(
             config: try ModelConfig.load(path: configPath), batchSize: batchSize, seqLen: seqLen,
             gpuBudget: try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") },
