@@ -86,8 +86,11 @@ public enum MemoryPlanner {
     /// it is slower the step is bound by AdamW anyway, and a deeper ring would only hold
     /// more host memory (each buffer is 4 B/param of a layer: 0.87 GB for 8B).
     static let landingRing = 2
-    /// Logits per cross-entropy chunk (DecoderModel and the engine: at most 2^24 at once).
-    static let chunkLogits = 1 << 24
+    /// Logits per cross-entropy chunk on the GPU (the resident `DecoderModel` and the engine):
+    /// 2^28 f32 = 1 GiB, 2093 tokens at a 128k vocabulary. Much smaller chunks make the LM
+    /// head's GEMMs skinny and re-read the fp32 dW once per chunk: 130-token chunks cost the
+    /// 8B shape 0.6 s per 32×1024 step on the H100 (bench/RESULTS.md).
+    public static let chunkLogits = 1 << 28
 
     /// The plan for `batchSize` rows of `seqLen` tokens; `clipping`: exact global-norm
     /// clipping keeps every layer's gradient on the host until the norm is known;
@@ -196,11 +199,11 @@ public enum MemoryPlanner {
 
     /// GPU bytes of resident training (`DecoderModel` + `DeviceTrainingState`, bf16 compute):
     /// 18 B/param (bf16 weights, fp32 gradients, masters, m, v), every layer's f32 input kept
-    /// for the backward, one layer's workspace, the residual stream, a 2^28-logit cross-entropy
-    /// chunk (`ComputeDevice`'s on the GPU), cuBLASLt, the context and the pool's rounding.
+    /// for the backward, one layer's workspace, the residual stream, a cross-entropy chunk,
+    /// cuBLASLt, the context and the pool's rounding.
     public static func residentTrainingBytes(config c: ModelConfig, batchSize: Int, seqLen: Int) -> Int {
         let n = batchSize * seqLen
-        let chunk = max(1, min(n, (1 << 28) / c.vocabSize))
+        let chunk = max(1, min(n, chunkLogits / c.vocabSize))
         let pooled = ModelLayout(c).parameterCount * 18 + (c.numLayers + 1) * n * c.hiddenSize * f32
             + layerWorkspaceBytes(c, tokens: n) + n * c.numHeads * f32 + streamBytes(c, tokens: n) + chunk * c.vocabSize * (f32 + bf16)
             + blasWorkspaceBytes

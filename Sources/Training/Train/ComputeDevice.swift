@@ -51,7 +51,7 @@ public struct ComputeDevice {
         let backend = try CUDABackend(libraries: try CUDALibraries.load())
         return ComputeDevice(backend: backend, storage: .bf16,
                              description: "\(why), \(backend.name), bf16 compute with fp32 masters and AdamW state on the GPU",
-                             maxChunkLogits: 1 << 28)
+                             maxChunkLogits: MemoryPlanner.chunkLogits)
     }
 
     /// Builds decoder models on this device.
