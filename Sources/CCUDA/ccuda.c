@@ -33,6 +33,7 @@ const char *ccuda_resolve_driver(void *library, CCUDADriver *t) {
     RESOLVE_V2(t, cuDeviceTotalMem);
     RESOLVE(t, cuDevicePrimaryCtxRetain);
     RESOLVE_V2(t, cuDevicePrimaryCtxRelease);
+    RESOLVE_V2(t, cuDevicePrimaryCtxSetFlags);
     RESOLVE(t, cuCtxSetCurrent);
     RESOLVE(t, cuCtxSynchronize);
     RESOLVE_V2(t, cuMemGetInfo);

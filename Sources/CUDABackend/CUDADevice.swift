@@ -43,6 +43,11 @@ public final class CUDADevice {
         var total = 0
         try d.check(d.api.cuDeviceTotalMem(&total, dev), "cuDeviceTotalMem")
         totalMemory = total
+        // A thread waiting for the GPU sleeps instead of spinning: the host AdamW needs every
+        // core, and a spinning waiter stalls the pool's slowest thread (the driver's default
+        // spins when there are fewer contexts than cores). Fails once the context is active
+        // (another user of the primary context set it up first); then its flags stay.
+        _ = d.api.cuDevicePrimaryCtxSetFlags(dev, UInt32(CCU_CTX_SCHED_BLOCKING_SYNC))
         var ctx: CUcontext? = nil
         try d.check(d.api.cuDevicePrimaryCtxRetain(&ctx, dev), "cuDevicePrimaryCtxRetain")
         guard let ctx else { throw CUDAUnavailable(description: "cuDevicePrimaryCtxRetain returned no context") }

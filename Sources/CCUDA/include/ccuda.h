@@ -36,6 +36,7 @@ enum {
     CCU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76,
     CCU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97,
     CCU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8,
+    CCU_CTX_SCHED_BLOCKING_SYNC = 0x4,
     CCU_STREAM_NON_BLOCKING = 0x1,
     CCU_EVENT_DEFAULT = 0x0,
     CCU_EVENT_DISABLE_TIMING = 0x2,
@@ -62,6 +63,7 @@ typedef struct {
     CUresult (*_Nonnull cuDeviceTotalMem)(size_t *bytes, CUdevice dev);
     CUresult (*_Nonnull cuDevicePrimaryCtxRetain)(CUcontext *ctx, CUdevice dev);
     CUresult (*_Nonnull cuDevicePrimaryCtxRelease)(CUdevice dev);
+    CUresult (*_Nonnull cuDevicePrimaryCtxSetFlags)(CUdevice dev, unsigned int flags);
     CUresult (*_Nonnull cuCtxSetCurrent)(CUcontext ctx);
     CUresult (*_Nonnull cuCtxSynchronize)(void);
     CUresult (*_Nonnull cuMemGetInfo)(size_t *free_bytes, size_t *total_bytes);
