@@ -94,7 +94,8 @@ final class SlidingWindowCheckpointTypeTests: XCTestCase {
     /// and with clipping + 2 micro-batches. The first loss is identical. Later losses and every
     /// gradient norm stay within 2^-9 relative: the relative error bf16 rounding puts into each
     /// layer input, which the small backward does not amplify (measured: losses ≤ 4.2e-5, norms
-    /// ≤ 8.9e-4; a restore of the wrong or unrounded data would be exact or off by O(1)). The
+    /// ≤ 8.9e-4; unrounded inputs would make the norms equal, and a backward that skipped the
+    /// widening and read stale hidden buffers was off by 1.6e-2 to 5.7e-2 in the norms). The
     /// masters differ (> 0) by at most 2·lr per step: AdamW's normalized step is at most ~lr per
     /// element in each run, and a weight whose gradient is near zero can step in opposite
     /// directions in the two runs (measured 2.0e-3 = 2·lr after 6 steps).
