@@ -30,9 +30,8 @@ import Support
 ///
 /// Ordering is by events only (no drain inside or between steps): a slot is reloaded after the
 /// compute that read it; a hidden buffer (or checkpoint staging buffer) is overwritten after its
-/// checkpoint copy; a gradient
-/// slot (and a host-updated embedding / final norm / LM head gradient) is zeroed after its
-/// copy to the host; the next step's H2D of layer i waits (on the host)
+/// checkpoint copy; a gradient slot (and a host-updated embedding / final norm / LM head
+/// gradient) is zeroed after its copy to the host; the next step's H2D of layer i waits (on the host)
 /// only for AdamW(i). Without clipping AdamW(i) needs nothing but grads(i), so it runs during
 /// the backward of layers i-1...0; with clipping it runs after the backward, during the next
 /// forward.
@@ -428,7 +427,7 @@ public final class SlidingWindowEngine {
             let x = i % 2, y = (i + 1) % 2
             if let k = slot(i) { computeWaits(for: slotLoaded[k], on: .hostToDevice) }
             if i < L - 1 { saveCheckpoint(i, tokens: n) }
-            // f32 checkpoints leave from hidden[y] itself.
+            // An f32 checkpoint x_{i-1} leaves from hidden[y] itself: overwrite it after that.
             if checkpointStaging.isEmpty { computeWaits(for: hiddenSaved[y], on: .deviceToHost) }
             onCompute { layer.forward(input: hidden[x].ref(), output: hidden[y].ref(), weights: weights(i), grid: grid) }
             if let k = slot(i) { slotReleased[k].record(on: compute) }
