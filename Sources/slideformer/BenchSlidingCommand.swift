@@ -26,6 +26,8 @@ struct BenchSlidingCommand: ParsableCommand {
     @Option(help: "Sliding engine: where the embedding, final norm and LM head keep their fp32 masters and AdamW state and are updated: gpu, host, or auto (the GPU when the plan fits with them there).")
     var modelLevelOn: ModelLevelPlacement = .auto
 
+    @OptionGroup var checkpoints: CheckpointFlags
+
     @Option(help: "GPU memory to plan the window for, e.g. 24GiB (default: every layer).")
     var gpuMemory: String?
 
@@ -75,6 +77,7 @@ struct BenchSlidingCommand: ParsableCommand {
             let parity = SlidingWindowParity(config: modelConfig, batch: step.batchSize, seqLen: step.seqLen, steps: compareSteps,
                                              window: window ?? 2, residentLayers: residentLayers,
                                              modelLevelOnGPU: modelLevelOn != .host,
+                                             checkpointType: checkpoints.checkpointDtype,
                                              microBatches: gradAccum, maxGradNorm: maxGradNorm)
             let r = try parity.run(backend: backend, storage: compute.storage)
             print("step  resident loss          sliding loss           difference")
@@ -90,7 +93,7 @@ struct BenchSlidingCommand: ParsableCommand {
         let bound: SlidingWindowBenchmark.ComputeOnlyBound = skipComputeOnly ? .skip : computeOnlyMs.map { .given($0) } ?? .measure
         let bench = try SlidingWindowBenchmark(config: modelConfig, modelDirectory: source.model, batch: step.batchSize, seqLen: step.seqLen,
                                                steps: step.steps, window: window, residentLayers: residentLayers,
-                                               modelLevel: modelLevelOn,
+                                               modelLevel: modelLevelOn, checkpointType: checkpoints.checkpointDtype,
                                                microBatches: gradAccum, maxGradNorm: maxGradNorm,
                                                gpuBudget: try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") },
                                                computeOnly: bound)

@@ -34,6 +34,8 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Sliding engine: where the embedding, final norm and LM head keep their fp32 masters and AdamW state and are updated: gpu, host, or auto (the GPU when the plan fits with them there).")
     var modelLevelOn: ModelLevelPlacement = .auto
 
+    @OptionGroup var checkpoints: CheckpointFlags
+
     @Flag(help: "Print one JSON object instead of the table.")
     var json = false
 
@@ -44,7 +46,8 @@ struct PlanCommand: ParsableCommand {
             config: try ModelConfig.load(path: configPath), batchSize: batchSize, seqLen: seqLen,
             gpuBudget: try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") },
             hostBudget: try cpuMemory.map { try ByteCount.parse($0, option: "--cpu-memory") } ?? MemoryPlan.availableHostBytes(),
-            clipping: clipping, residentLayers: residentLayers, modelLevel: modelLevelOn)
+            clipping: clipping, residentLayers: residentLayers, modelLevel: modelLevelOn,
+            checkpointType: checkpoints.checkpointDtype)
         print(json ? plan.json.serialized() : plan.description)
         if !plan.fits { throw ExitCode(1) }
     }

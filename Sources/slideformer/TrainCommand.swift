@@ -46,6 +46,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Sliding engine: where the embedding, final norm and LM head keep their fp32 masters and AdamW state and are updated: gpu, host, or auto (the GPU when the plan fits with them there).")
     var modelLevelOn: ModelLevelPlacement = .auto
 
+    @OptionGroup var checkpoints: CheckpointFlags
+
     @Option(help: "GPU memory the run may use, e.g. 24GiB (default: the GPU's free memory); the memory pool is capped to it.")
     var gpuMemory: String?
 
@@ -111,6 +113,7 @@ struct TrainCommand: ParsableCommand {
         }
         o.window = window
         o.modelLevel = modelLevelOn
+        o.checkpointType = checkpoints.checkpointDtype
         o.gpuMemory = try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") }
         if maxSteps != nil && epochs != nil { throw ValidationError("give --max-steps or --epochs, not both") }
         o.length = maxSteps.map { .steps($0) } ?? .epochs(epochs ?? 1)

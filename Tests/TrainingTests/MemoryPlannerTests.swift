@@ -160,4 +160,30 @@ final class MemoryPlannerTests: XCTestCase {
                                          clipping: true)
         XCTAssertEqual(try bytes(clipped.pinnedItems, "gradient landing"), 32 * 218_112_000 * 4)
     }
+
+    /// bf16 activation checkpoints, 8B at 64x1024 (N = 65536): pinned checkpoints
+    /// 31 · 65536 · 4096 · 2 = 16,642,998,272 instead of · 4 = 33,285,996,544 (31 GiB); on the
+    /// GPU 2 staging buffers of (N,C) bf16 = 1,073,741,824 (and their pool rounding, 1/8).
+    /// A 110 GiB host then holds the run (f32: 122.4 GiB, bf16: 106.9 GiB).
+    func testBF16CheckpointsHalveTheHostCheckpoints() throws {
+        func plan(_ type: CheckpointElementType, host: Int? = nil) -> SlidingWindowPlan {
+            MemoryPlanner.plan(config: Self.llama8B, batchSize: 64, seqLen: 1024, gpuBudget: nil, hostBudget: host,
+                               modelLevel: .host, checkpointType: type)
+        }
+        let f32 = plan(.f32), bf16 = plan(.bf16)
+        XCTAssertEqual(try bytes(f32.pinnedItems, "activation checkpoints (31 x f32"), 33_285_996_544)
+        XCTAssertEqual(try bytes(bf16.pinnedItems, "activation checkpoints (31 x bf16"), 16_642_998_272)
+        XCTAssertEqual(f32.hostPeakBytes - bf16.hostPeakBytes, 16_642_998_272)
+        XCTAssertEqual(try bytes(bf16.gpuItems, "checkpoint staging (2 x bf16"), 1_073_741_824)
+        XCTAssertFalse(f32.gpuItems.contains { $0.name.hasPrefix("checkpoint staging") })
+        XCTAssertEqual(bf16.gpuPeakBytes - f32.gpuPeakBytes, 1_073_741_824 * 9 / 8)
+        XCTAssertEqual(f32.checkpointType, .f32)
+        XCTAssertEqual(bf16.checkpointType, .bf16)
+        XCTAssertFalse(plan(.f32, host: 110 << 30).fits)
+        XCTAssertTrue(plan(.bf16, host: 110 << 30).fits)
+        let json = try JSON.parse(bf16.json.serialized())
+        XCTAssertEqual(json["checkpoint_dtype"]?.string, "bf16")
+        XCTAssertEqual(try JSON.parse(f32.json.serialized())["checkpoint_dtype"]?.string, "f32")
+        XCTAssertTrue(bf16.description.contains("activation checkpoints: bf16"), bf16.description)
+    }
 }

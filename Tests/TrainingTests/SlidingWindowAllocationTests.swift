@@ -13,11 +13,11 @@ import XCTest
 final class SlidingWindowAllocationTests: XCTestCase {
     private func assertPlanMatchesAllocations(_ config: ModelConfig, residentLayers: Int, clipping: Bool,
                                               gpuBudget: Int? = nil, modelLevel: ModelLevelPlacement = .auto,
-                                              file: StaticString = #filePath, line: UInt = #line) throws {
+                                              checkpointType: CheckpointElementType = .f32, file: StaticString = #filePath, line: UInt = #line) throws {
         let (batch, seqLen) = (2, 12)
         let plan = MemoryPlanner.plan(config: config, batchSize: batch, seqLen: seqLen, gpuBudget: gpuBudget,
                                       hostBudget: nil, clipping: clipping, residentLayers: residentLayers,
-                                      modelLevel: modelLevel)
+                                      modelLevel: modelLevel, checkpointType: checkpointType)
         XCTAssertTrue(plan.fits, plan.description, file: file, line: line)
         let host = HostTrainingState(masters: TrainingBenchmark.randomWeights(config, pool: .shared))
         let backend = CPUBackend(threads: 1)
@@ -26,7 +26,8 @@ final class SlidingWindowAllocationTests: XCTestCase {
         let engine = try SlidingWindowEngine(host: host, backend: backend, storage: .bf16, window: plan.window,
                                              residentLayers: plan.residentLayers, modelLevelOnGPU: plan.modelLevelOnGPU,
                                              landingBuffers: plan.gradientLandingBuffers, maxBatch: batch,
-                                             maxSeqLen: seqLen, hyperparameters: AdamWHyperparameters(),
+                                             maxSeqLen: seqLen, checkpointType: plan.checkpointType,
+                                             hyperparameters: AdamWHyperparameters(),
                                              optimizerThreads: 1)
         withExtendedLifetime(engine) {}
         let gpu = plan.gpuItems.filter(\.engineBuffer).reduce(0) { $0 + $1.bytes }
@@ -37,23 +38,25 @@ final class SlidingWindowAllocationTests: XCTestCase {
     }
 
     func testAStepAllocatesNothing() throws {
-        let config = SlidingWindowEngineTests.config(layers: 3)
-        let host = HostTrainingState(masters: TrainingBenchmark.randomWeights(config, pool: .shared))
-        let backend = CPUBackend(threads: 1)
-        let log = AllocationLog()
-        backend.allocationLog = log
-        let engine = try SlidingWindowEngine(host: host, backend: backend, storage: .f32, window: 2, landingBuffers: 2,
-                                             maxBatch: 1, maxSeqLen: 6, hyperparameters: AdamWHyperparameters(),
-                                             optimizerThreads: 1)
-        let (device, pinned) = (log.device.count, log.pinnedBytes.count)
-        let ids: [Int32] = [1, 2, 3, 4, 5, 6]
-        for _ in 0..<2 {
-            let r = try engine.step(inputIds: ids, labels: ids, batch: 1, seqLen: 6, learningRate: 1e-3)
-            XCTAssertTrue(r.lossSum.isFinite && r.lossSum > 0)
+        for checkpointType in CheckpointElementType.allCases {
+            let config = SlidingWindowEngineTests.config(layers: 3)
+            let host = HostTrainingState(masters: TrainingBenchmark.randomWeights(config, pool: .shared))
+            let backend = CPUBackend(threads: 1)
+            let log = AllocationLog()
+            backend.allocationLog = log
+            let engine = try SlidingWindowEngine(host: host, backend: backend, storage: .f32, window: 2, landingBuffers: 2,
+                                                 maxBatch: 1, maxSeqLen: 6, checkpointType: checkpointType,
+                                                 hyperparameters: AdamWHyperparameters(), optimizerThreads: 1)
+            let (device, pinned) = (log.device.count, log.pinnedBytes.count)
+            let ids: [Int32] = [1, 2, 3, 4, 5, 6]
+            for _ in 0..<2 {
+                let r = try engine.step(inputIds: ids, labels: ids, batch: 1, seqLen: 6, learningRate: 1e-3)
+                XCTAssertTrue(r.lossSum.isFinite && r.lossSum > 0)
+            }
+            engine.drain()
+            XCTAssertEqual(log.device.count, device, "\(checkpointType)")
+            XCTAssertEqual(log.pinnedBytes.count, pinned, "\(checkpointType)")
         }
-        engine.drain()
-        XCTAssertEqual(log.device.count, device)
-        XCTAssertEqual(log.pinnedBytes.count, pinned)
     }
 
     func testLlamaRing() throws {
@@ -72,6 +75,13 @@ final class SlidingWindowAllocationTests: XCTestCase {
             try assertPlanMatchesAllocations(SlidingWindowEngineTests.config(layers: 4), residentLayers: 0,
                                              clipping: clipping, modelLevel: .host)
         }
+    }
+
+    func testBF16Checkpoints() throws {
+        try assertPlanMatchesAllocations(SlidingWindowEngineTests.config(layers: 4), residentLayers: 0, clipping: false,
+                                         checkpointType: .bf16)
+        try assertPlanMatchesAllocations(SlidingWindowEngineTests.config(layers: 4, qwen3: true, tied: true),
+                                         residentLayers: 1, clipping: true, modelLevel: .host, checkpointType: .bf16)
     }
 
     func testWindowFromAGPUBudget() throws {

@@ -65,4 +65,40 @@ final class SlidingWindowOrderingTests: XCTestCase {
             try assertIdentical(config, window: 2, microBatches: 2, maxGradNorm: 0.05, modelLevelOnGPU: false)
         }
     }
+
+    /// bf16 checkpoints (rounded into and widened from 2 device staging buffers on the compute
+    /// queue): the engine on lagging queues against the same engine on the plain CPU backend,
+    /// where everything runs at once (bf16 checkpoints change the results against resident
+    /// training, so that is the reference). Windows 2 and every layer, 1 behind resident layers,
+    /// clipping with accumulation, both model-level placements. Each event of the bf16 path was
+    /// checked by removing it: every removal fails this test.
+    func testBF16CheckpointsWithLaggingQueues() throws {
+        let four = SlidingWindowEngineTests.config(layers: 4)
+        let cases: [(ModelConfig, window: Int, resident: Int, microBatches: Int, clip: Double, modelLevelOnGPU: Bool)] = [
+            (four, 2, 0, 1, 0, false), (four, 4, 0, 1, 0, true), (four, 2, 0, 2, 0.05, false),
+            (SlidingWindowEngineTests.config(layers: 3), 1, 2, 2, 0.05, true),
+            // Layers 1 and 2 resident: no gradient copy forces the compute queue between the
+            // widening of x_2 and the H2D of x_0 into the same staging buffer.
+            (four, 1, 3, 1, 0, false),
+        ]
+        for c in cases {
+            let parity = SlidingWindowParity(config: c.0, batch: 2, seqLen: 12, steps: 3, window: c.window,
+                                             residentLayers: c.resident, modelLevelOnGPU: c.modelLevelOnGPU,
+                                             checkpointType: .bf16, microBatches: c.microBatches, maxGradNorm: c.clip,
+                                             learningRate: 1e-2)
+            let reference = try parity.runSliding(backend: CPUBackend(threads: 2), storage: .f32)
+            for lagging in [LaggingQueuesBackend.Lagging.copies, .compute] {
+                let backend = LaggingQueuesBackend(cpu: CPUBackend(threads: 2), lagging: lagging)
+                let r = try parity.runSliding(backend: backend, storage: .f32)
+                let what = "window \(c.window), \(c.resident) resident, \(c.microBatches) micro-batches, clip \(c.clip), "
+                    + "model level on the \(c.modelLevelOnGPU ? "device" : "host"), \(lagging) lagging"
+                XCTAssertEqual(r.losses, reference.losses, what)
+                XCTAssertEqual(r.norms, reference.norms, what)
+                for (a, b) in zip(r.masters.namedTensors, reference.masters.namedTensors) {
+                    XCTAssertTrue(a.values.elementsEqual(b.values), "\(a.name), \(what)")
+                }
+                XCTAssertGreaterThan(backend.mostHeld, 1, "work was held")
+            }
+        }
+    }
 }

@@ -45,6 +45,25 @@ final class TrainerSlidingEngineTests: XCTestCase {
         XCTAssertTrue(try MetricsLog.read(f.root + "/resident/metrics.csv").allSatisfy { $0.gradNorm > 0.5 })
     }
 
+    /// `--checkpoint-dtype bf16` reaches the engine: the first step's loss is the resident
+    /// run's (the forward is unchanged), its gradient norm is not (the recompute read rounded
+    /// layer inputs), and the plan and engine lines name the checkpoint type.
+    func testBF16CheckpointsReachTheEngine() throws {
+        let f = try TrainerFixture()
+        defer { f.remove() }
+        _ = try f.run(options(f, output: "resident", engine: .resident))
+        var o = options(f, output: "bf16", engine: .sliding)
+        o.checkpointType = .bf16
+        var logged: [String] = []
+        _ = try Trainer(options: o, log: { logged.append($0) }).run()
+        let resident = try MetricsLog.read(f.root + "/resident/metrics.csv"), bf16 = try MetricsLog.read(f.root + "/bf16/metrics.csv")
+        XCTAssertEqual(bf16.count, 6)
+        XCTAssertEqual(bf16.first?.loss, resident.first?.loss)
+        XCTAssertNotEqual(bf16.first?.gradNorm, resident.first?.gradNorm)
+        XCTAssertTrue(logged.contains { $0.contains("activation checkpoints: bf16") }, "\(logged)")
+        XCTAssertTrue(logged.contains { $0.contains("bf16 activation checkpoints") }, "\(logged)")
+    }
+
     /// `--telemetry`: the same metrics as without it, telemetry.csv with a row per step, a
     /// telemetry line per log step.
     func testTelemetryWritesItsOwnFileAndLeavesMetricsAlone() throws {

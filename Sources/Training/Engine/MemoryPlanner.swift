@@ -11,15 +11,16 @@ import Support
 ///   cross PCIe in fp32 and are rounded to bf16 on the H2D queue); 2 fp32 gradient slots; the
 ///   embedding, final norm and LM head's bf16 weights and fp32 gradients (6 bytes per
 ///   parameter; their masters and moments are on the host); one layer's activations and
-///   backward scratch at N = B·T tokens; the residual stream and token buffers; then what the
+///   backward scratch at N = B·T tokens; the residual stream and token buffers; with bf16
+///   checkpoints two (N,C) bf16 staging buffers they are rounded into / widened from; then what the
 ///   backend takes from its pool or the driver (`Item.engineBuffer` false): attention's
 ///   backward scratch, one cross-entropy chunk, the cuBLASLt workspace, the CUDA context, the
 ///   pool's size-class rounding.
 /// - Pinned host (page-locked, allocated as such): the gradient landing buffers (fp32, one
 ///   layer each: a ring of 2, or one per streamed layer plus 2 for the model-level parts),
-///   every layer's input as activation checkpoint (fp32 (N,C): the residual stream is f32, so
-///   the recompute sees exactly the forward's input; the last layer's stays on the GPU), the
-///   backend's copy staging.
+///   every layer's input as activation checkpoint ((N,C) of `CheckpointElementType`: f32 keeps
+///   the residual stream exactly, so the recompute sees the forward's input; bf16 halves it;
+///   the last layer's stays on the GPU), the backend's copy staging.
 /// - Host: fp32 masters, m and v of every parameter (12 bytes per parameter). The masters of
 ///   streamed layers and of the embedding / final norm / LM head are registered (page-locked
 ///   where they are): the H2D reads them, so no bf16 copy of the weights is kept on the host.
@@ -48,6 +49,8 @@ public struct SlidingWindowPlan: Sendable {
     /// The embedding, final norm and LM head keep their masters and moments on the GPU and are
     /// updated there (else on the host: `ModelLevelPlacement`).
     public let modelLevelOnGPU: Bool
+    /// The element type of the activation checkpoints (the engine's `checkpointType`).
+    public let checkpointType: CheckpointElementType
     /// fp32 host buffers that the layers' gradients land in (a ring; every streamed layer when
     /// clipping, and then 2 more for the model-level parts): the engine's `landingBuffers`.
     public let gradientLandingBuffers: Int
@@ -96,13 +99,15 @@ public enum MemoryPlanner {
     /// clipping keeps every layer's gradient on the host until the norm is known;
     /// `residentLayers`: the first layers stay on the GPU with their AdamW state;
     /// `modelLevel`: where the embedding, final norm and LM head are updated (`.auto`: the GPU
-    /// when this batch fits with them there).
+    /// when this batch fits with them there); `checkpointType`: the activation checkpoints' elements.
     public static func plan(config: ModelConfig, batchSize: Int, seqLen: Int, gpuBudget: Int?, hostBudget: Int?,
                             clipping: Bool = false, residentLayers: Int = 0,
-                            modelLevel: ModelLevelPlacement = .auto) -> SlidingWindowPlan {
+                            modelLevel: ModelLevelPlacement = .auto,
+                            checkpointType: CheckpointElementType = .f32) -> SlidingWindowPlan {
         func fixed(_ b: Int, onGPU: Bool) -> SlidingWindowPlan {
             fixedPlan(config: config, batchSize: b, seqLen: seqLen, gpuBudget: gpuBudget, hostBudget: hostBudget,
-                      clipping: clipping, residentLayers: residentLayers, modelLevelOnGPU: onGPU)
+                      clipping: clipping, residentLayers: residentLayers, modelLevelOnGPU: onGPU,
+                      checkpointType: checkpointType)
         }
         let onGPU = switch modelLevel {
         case .gpu: true
@@ -125,7 +130,8 @@ public enum MemoryPlanner {
 
     /// The plan for exactly this batch (no search).
     static func fixedPlan(config c: ModelConfig, batchSize: Int, seqLen: Int, gpuBudget: Int?, hostBudget: Int?,
-                          clipping: Bool, residentLayers: Int, modelLevelOnGPU: Bool) -> SlidingWindowPlan {
+                          clipping: Bool, residentLayers: Int, modelLevelOnGPU: Bool,
+                          checkpointType: CheckpointElementType) -> SlidingWindowPlan {
         let layout = ModelLayout(c)
         let L = c.numLayers, layer = layout.layer.count, n = batchSize * seqLen, C = c.hiddenSize
         let residentParameters = layout.embedding.count + layout.finalNorm.count + (layout.lmHead?.count ?? 0)
@@ -136,6 +142,10 @@ public enum MemoryPlanner {
         let slotBytes = weightSlotBytes(layout)
         let norms = NormWeightCopies.elementCount(layout.layer) * f32
 
+        // bf16 checkpoints are rounded into (and widened from) 2 alternating device buffers.
+        let checkpointStaging: [SlidingWindowPlan.Item] = checkpointType == .f32 ? [] : [
+            .init(name: "checkpoint staging (2 x \(checkpointType.rawValue) (B*T, C))", bytes: 2 * n * C * checkpointType.byteSize),
+        ]
         var fixedGPU: [SlidingWindowPlan.Item] = [
             .init(name: "upload scratch (fp32 layer, converted to bf16 on the H2D queue)", bytes: layer * f32),
             .init(name: "gradient slots (2 x fp32 layer)", bytes: 2 * layer * f32),
@@ -149,6 +159,7 @@ public enum MemoryPlanner {
             .init(name: "one layer's activations and backward scratch", bytes: layerWorkspaceBytes(c, tokens: n)),
             .init(name: "residual stream, final norm, token buffers, rope, loss and norm sums",
                   bytes: streamBytes(c, tokens: n) + smallBuffersBytes(layout)),
+        ] + checkpointStaging + [
             .init(name: "attention backward scratch (f32 (B,H,T))", bytes: n * c.numHeads * f32, engineBuffer: false),
             .init(name: "cross-entropy chunk (f32 logits, bf16 dlogits)", bytes: crossEntropyBytes(c, tokens: n),
                   engineBuffer: false),
@@ -174,7 +185,8 @@ public enum MemoryPlanner {
                                                bytes: window * slotBytes)] + fixedGPU
         let pinned: [SlidingWindowPlan.Item] = [
             .init(name: "gradient landing buffers (\(landingTotal) x fp32 layer)", bytes: landingTotal * layer * f32),
-            .init(name: "activation checkpoints (\(L - 1) x fp32 (B*T, C))", bytes: (L - 1) * n * C * f32),
+            .init(name: "activation checkpoints (\(L - 1) x \(checkpointType.rawValue) (B*T, C))",
+                  bytes: (L - 1) * n * C * checkpointType.byteSize),
             .init(name: "backend copy staging", bytes: backendStagingBytes, engineBuffer: false),
         ]
         let pageable: [SlidingWindowPlan.Item] = [
@@ -186,7 +198,7 @@ public enum MemoryPlanner {
             problems.append("host: \(Format.bytes(host)) needed, \(Format.bytes(budget)) available")
         }
         return SlidingWindowPlan(config: c, batchSize: batchSize, seqLen: seqLen, window: window, residentLayers: m,
-                                 modelLevelOnGPU: modelLevelOnGPU,
+                                 modelLevelOnGPU: modelLevelOnGPU, checkpointType: checkpointType,
                                  gradientLandingBuffers: landing, gpuItems: gpuItems, pinnedItems: pinned,
                                  pageableItems: pageable, gpuBudget: gpuBudget, hostBudget: hostBudget,
                                  problems: problems, maxBatchSize: nil)

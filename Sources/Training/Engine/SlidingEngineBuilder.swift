@@ -17,19 +17,23 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
     public let window: Int?
     /// Where the embedding, final norm and LM head are updated.
     public let modelLevel: ModelLevelPlacement
+    /// The activation checkpoints' element type.
+    public let checkpointType: CheckpointElementType
     /// Engines record `StepTelemetry`.
     public let measure: Bool
     /// The plan of the last `plan` call.
     public private(set) var chosen: SlidingWindowPlan?
 
     public init(backend: any QueuedTransfers, storage: ElementType, gpuBudget: Int?, residentLayers: Int?, window: Int?,
-                modelLevel: ModelLevelPlacement = .auto, measure: Bool = false) {
+                modelLevel: ModelLevelPlacement = .auto, checkpointType: CheckpointElementType = .f32,
+                measure: Bool = false) {
         self.backend = backend
         self.storage = storage
         self.gpuBudget = gpuBudget
         self.residentLayers = residentLayers
         self.window = window
         self.modelLevel = modelLevel
+        self.checkpointType = checkpointType
         self.measure = measure
     }
 
@@ -42,11 +46,12 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
         if residentLayers == nil {
             (m, why) = ResidentLayerChoice.choose(config: c, batchSize: batchSize, seqLen: seqLen, gradAccum: gradAccum,
                                                   clipping: perLayer, gpuBudget: gpuBudget, hostBudget: hostBytes,
-                                                  modelLevel: modelLevel)
+                                                  modelLevel: modelLevel, checkpointType: checkpointType)
         }
         guard m <= c.numLayers else { throw UsageError("--resident-layers \(m) exceeds the model's \(c.numLayers) layers") }
         let p = MemoryPlanner.plan(config: c, batchSize: batchSize, seqLen: seqLen, gpuBudget: gpuBudget,
-                                   hostBudget: hostBytes, clipping: perLayer, residentLayers: m, modelLevel: modelLevel)
+                                   hostBudget: hostBytes, clipping: perLayer, residentLayers: m, modelLevel: modelLevel,
+                                   checkpointType: checkpointType)
         guard p.fits else { throw UsageError("the sliding-window plan does not fit:\n\(p.description)") }
         let streamed = c.numLayers - m
         if let k = window, k > p.window || k < min(2, streamed) {
@@ -59,7 +64,8 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
         log(p.description)
         log("sliding-window engine: window \(window ?? p.window) of \(streamed) streamed layers, "
             + "\(m) resident layers (\(why)), \(p.gradientLandingBuffers) gradient landing buffers, "
-            + "embedding / final norm / LM head updated on the \(p.modelLevelOnGPU ? "GPU" : "host") (\(modelLevel.rawValue))")
+            + "embedding / final norm / LM head updated on the \(p.modelLevelOnGPU ? "GPU" : "host") (\(modelLevel.rawValue)), "
+            + "\(checkpointType.rawValue) activation checkpoints")
     }
 
     public func make(host: HostTrainingState, layout: ModelLayout, batchSize: Int, seqLen: Int, gradAccum: Int,
@@ -71,6 +77,7 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
                                        residentLayers: p.residentLayers, modelLevelOnGPU: p.modelLevelOnGPU,
                                        landingBuffers: p.gradientLandingBuffers,
                                        maxBatch: batchSize, maxSeqLen: seqLen, maxMicroBatches: gradAccum,
+                                       checkpointType: p.checkpointType,
                                        hyperparameters: hyperparameters, measure: measure)
     }
 }
@@ -79,7 +86,7 @@ extension SlidingWindowEngine: TrainingStepEngine {
     public var summary: String {
         "sliding-window engine on \(backend.name): window \(window) of \(layout.config.numLayers - residentLayers) "
             + "streamed layers, \(residentLayers) resident, embedding / final norm / LM head on the "
-            + (modelLevelOnGPU ? "GPU" : "host")
+            + (modelLevelOnGPU ? "GPU" : "host") + ", \(checkpointType.rawValue) activation checkpoints"
     }
 
     public func step(_ microBatches: [MicroBatch], normalization: StepNormalization, learningRate: Double,

@@ -61,6 +61,7 @@ public struct SlidingWindowBenchmark {
     public let window: Int?
     public let residentLayers: Int
     public let modelLevel: ModelLevelPlacement
+    public let checkpointType: CheckpointElementType
     public let microBatches: Int
     public let maxGradNorm: Double
     public let gpuBudget: Int?
@@ -69,7 +70,8 @@ public struct SlidingWindowBenchmark {
     public let memcpyBytes: Int
 
     public init(config: ModelConfig, modelDirectory: String? = nil, batch: Int, seqLen: Int, steps: Int, warmup: Int = 2,
-                window: Int?, residentLayers: Int = 0, modelLevel: ModelLevelPlacement = .auto, microBatches: Int = 1, maxGradNorm: Double = 0, gpuBudget: Int?,
+                window: Int?, residentLayers: Int = 0, modelLevel: ModelLevelPlacement = .auto,
+                checkpointType: CheckpointElementType = .f32, microBatches: Int = 1, maxGradNorm: Double = 0, gpuBudget: Int?,
                 computeOnly: ComputeOnlyBound = .measure, memcpyBytes: Int = 1 << 30) throws {
         guard batch >= 1, seqLen >= 2, steps >= 1, warmup >= 0, microBatches >= 1 else {
             throw UsageError("bench sliding needs batch >= 1, seq-len >= 2, steps >= 1 (got \(batch), \(seqLen), \(steps))")
@@ -83,6 +85,7 @@ public struct SlidingWindowBenchmark {
         self.window = window
         self.residentLayers = residentLayers
         self.modelLevel = modelLevel
+        self.checkpointType = checkpointType
         self.microBatches = microBatches
         self.maxGradNorm = maxGradNorm
         self.gpuBudget = gpuBudget
@@ -97,7 +100,7 @@ public struct SlidingWindowBenchmark {
         let plan = MemoryPlanner.plan(config: config, batchSize: batch, seqLen: seqLen, gpuBudget: gpuBudget,
                                       hostBudget: MemoryPlan.availableHostBytes(),
                                       clipping: maxGradNorm > 0 || microBatches > 1, residentLayers: residentLayers,
-                                      modelLevel: modelLevel)
+                                      modelLevel: modelLevel, checkpointType: checkpointType)
         guard plan.fits || window != nil else { throw UsageError("the plan does not fit:\n\(plan.description)") }
         let k = window ?? plan.window
 
@@ -124,13 +127,15 @@ public struct SlidingWindowBenchmark {
         let engine = try SlidingWindowEngine(host: host, backend: backend, storage: device.storage, window: k,
                                              residentLayers: residentLayers, modelLevelOnGPU: plan.modelLevelOnGPU,
                                              landingBuffers: plan.gradientLandingBuffers, maxBatch: batch,
-                                             maxSeqLen: seqLen, maxMicroBatches: microBatches, hyperparameters: AdamWHyperparameters(weightDecay: 0.1),
+                                             maxSeqLen: seqLen, maxMicroBatches: microBatches, checkpointType: checkpointType,
+                                             hyperparameters: AdamWHyperparameters(weightDecay: 0.1),
                                              measure: true)
         engine.drain()
         let parameters = host.masters.namedTensors.reduce(0) { $0 + $1.values.count }
         log("model: \(parameters) parameters, \(residentLayers) resident layers, window \(k) of "
             + "\(config.numLayers - residentLayers) streamed layers on \(backend.name), embedding / final norm / LM head "
-            + "updated on the \(plan.modelLevelOnGPU ? "GPU" : "host") (\(modelLevel.rawValue)); "
+            + "updated on the \(plan.modelLevelOnGPU ? "GPU" : "host") (\(modelLevel.rawValue)), "
+            + "\(checkpointType.rawValue) activation checkpoints; "
             + "set up in \(Format.fixed(seconds(clock.now - start), 1)) s")
 
         var rng = SplitMix64(seed: 1)

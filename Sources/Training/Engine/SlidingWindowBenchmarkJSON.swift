@@ -40,6 +40,7 @@ extension SlidingWindowBenchmark.Result {
         .object(JSONObject([
             ("parameters", .int(parameters)), ("host_adamw_parameters", .int(hostOptimizerParameters)),
             ("tokens_per_step", .int(tokensPerStep)), ("window", .int(window)),
+            ("checkpoint_dtype", .string(plan.checkpointType.rawValue)),
             ("ms_per_step", .double(secondsPerStep * 1e3)), ("tokens_per_s", .double(tokensPerSecond)),
             ("tflops_6n_attn", .double(tflops)), ("last_loss", .double(lastLoss)),
             ("telemetry", telemetry.json), ("bounds", bounds.json),

@@ -19,7 +19,8 @@ import Support
 ///                    converted to the compute type on the way (prefetched up to K-1 layers
 ///                    ahead); in the backward, checkpoint x_{i-1} (one layer ahead); the updated
 ///                    embedding / final norm / LM head before their first use
-///     D2H queue:     checkpoint x_i (the layer's f32 input) in the forward; fp32 grads(i) in
+///     D2H queue:     checkpoint x_i (the layer's f32 input, or its bf16 rounding: see
+///                    `CheckpointElementType`) in the forward; fp32 grads(i) in
 ///                    the backward, and the embedding / final norm / LM head gradients in
 ///                    layer-sized parts, into pinned landing buffers
 ///     AdamW thread:  AdamW(i) on the fp32 masters/moments as soon as grads(i) have landed;
@@ -28,9 +29,9 @@ import Support
 ///                    on the device)
 ///
 /// Ordering is by events only (no drain inside or between steps): a slot is reloaded after the
-/// compute that read it; a hidden buffer is overwritten after its checkpoint copy; a gradient
-/// slot (and a host-updated embedding / final norm / LM head gradient) is zeroed after its
-/// copy to the host; the next step's H2D of layer i waits (on the host)
+/// compute that read it; a hidden buffer (or checkpoint staging buffer) is overwritten after its
+/// checkpoint copy; a gradient slot (and a host-updated embedding / final norm / LM head
+/// gradient) is zeroed after its copy to the host; the next step's H2D of layer i waits (on the host)
 /// only for AdamW(i). Without clipping AdamW(i) needs nothing but grads(i), so it runs during
 /// the backward of layers i-1...0; with clipping it runs after the backward, during the next
 /// forward.
@@ -62,6 +63,8 @@ public final class SlidingWindowEngine {
     public let maxSeqLen: Int
     /// Micro-batches one step may accumulate.
     public let maxMicroBatches: Int
+    /// The element type of the layers' inputs kept on the host for the backward.
+    public let checkpointType: CheckpointElementType
     public let hyperparameters: AdamWHyperparameters
     /// The fp32 masters and moments; current after `synchronizeHostState()`.
     public let host: HostTrainingState
@@ -102,10 +105,19 @@ public final class SlidingWindowEngine {
     private let gradientLoaded: [any DeviceEvent]
 
     // Two (N,C) f32 hidden buffers: layer i reads hidden[i mod 2] (forward and backward).
-    private let hidden: [any DeviceBuffer]
+    // Checkpoint x_i crosses PCIe from and to hidden[i mod 2] itself (f32 checkpoints) or
+    // checkpointStaging[i mod 2] (bf16: rounded from / widened into hidden[i mod 2] on the
+    // compute queue); the events below are per index b and name that device buffer.
+    let hidden: [any DeviceBuffer]
+    /// (N,C) bf16 x 2 with bf16 checkpoints, else empty.
+    private let checkpointStaging: [any DeviceBuffer]
+    /// x_i is ready to leave (in hidden[b], or rounded into checkpointStaging[b]).
     private let hiddenProduced: [any DeviceEvent]
+    /// Checkpoint x_i has left the device buffer.
     private let hiddenSaved: [any DeviceEvent]
+    /// A checkpoint has arrived in the device buffer.
     private let hiddenLoaded: [any DeviceEvent]
+    /// The compute that last read hidden[b] (and, after it, checkpointStaging[b]) is done.
     private let hiddenReleased: [any DeviceEvent]
 
     private let resident: ResidentParameters
@@ -139,7 +151,8 @@ public final class SlidingWindowEngine {
     private let registeredMasters: [any PinnedHostMemory]
     /// (layer) f32 on the device: masters pass through it on the H2D queue when converted to bf16.
     private let uploadScratch: any DeviceBuffer
-    private let checkpoints: [any PinnedHostMemory]   // per layer but the last, (N,C) f32
+    /// Per layer but the last, (N,C) of `checkpointType`.
+    let checkpoints: [any PinnedHostMemory]
     /// fp32 gradients of one layer's size: one per streamed layer and 2 for the model-level
     /// parts, or a ring that both share.
     private let landing: [any PinnedHostMemory]
@@ -165,9 +178,11 @@ public final class SlidingWindowEngine {
     /// `landingBuffers` (≥ 1; one per streamed layer for clipping or accumulation, which adds 2
     /// for the model-level parts) come from the plan; `maxMicroBatches`: the most micro-batches a step accumulates;
     /// `modelLevelOnGPU`: the embedding, final norm and LM head are updated on the device (the
-    /// plan's `modelLevelOnGPU`); `optimizerThreads` run the CPU AdamW; `measure` records timing events.
+    /// plan's `modelLevelOnGPU`); `checkpointType`: the layer inputs kept for the backward (the
+    /// plan's); `optimizerThreads` run the CPU AdamW; `measure` records timing events.
     public init(host: HostTrainingState, backend: any QueuedTransfers, storage: ElementType, window: Int,
                 residentLayers: Int = 0, modelLevelOnGPU: Bool = false, landingBuffers: Int, maxBatch: Int, maxSeqLen: Int, maxMicroBatches: Int = 1,
+                checkpointType: CheckpointElementType = .f32,
                 hyperparameters: AdamWHyperparameters, optimizerThreads: Int = WorkerPool.defaultThreadCount,
                 measure: Bool = false) throws {
         let layout = host.masters.layout, c = layout.config, L = c.numLayers
@@ -191,6 +206,7 @@ public final class SlidingWindowEngine {
         self.maxBatch = maxBatch
         self.maxSeqLen = maxSeqLen
         self.maxMicroBatches = maxMicroBatches
+        self.checkpointType = checkpointType
         self.hyperparameters = hyperparameters
         self.host = host
         updates = host.step
@@ -218,6 +234,9 @@ public final class SlidingWindowEngine {
         gradientSent = try events(2)
         gradientLoaded = try events(2)
         hidden = try (0..<2).map { _ in try backend.makeBuffer(.f32, count: n * C) }
+        checkpointStaging = try checkpointType == .f32 ? [] : (0..<2).map { _ in
+            try backend.makeBuffer(checkpointType.elementType, count: n * C)
+        }
         hiddenProduced = try events(2)
         hiddenSaved = try events(2)
         hiddenLoaded = try events(2)
@@ -263,7 +282,9 @@ public final class SlidingWindowEngine {
             let w = host.buffers[i].weights.pointer
             return try backend.registerHostMemory(UnsafeMutableRawPointer(w.baseAddress!), bytes: w.count * 4)
         }
-        checkpoints = try (0..<max(0, L - 1)).map { _ in try backend.makePinnedHostMemory(bytes: n * C * 4) }
+        checkpoints = try (0..<max(0, L - 1)).map { _ in
+            try backend.makePinnedHostMemory(bytes: n * C * checkpointType.byteSize)
+        }
         let layerLanding = min(landingBuffers, max(1, streamed))
         landingPerLayer = layerLanding >= streamed
         modelLanding = landingPerLayer ? layerLanding..<(layerLanding + (modelLevelOnGPU ? 0 : 2)) : 0..<layerLanding
@@ -405,15 +426,9 @@ public final class SlidingWindowEngine {
             for j in first..<min(L, first + window) { loadWeights(j, version: version, wait: j == i) }
             let x = i % 2, y = (i + 1) % 2
             if let k = slot(i) { computeWaits(for: slotLoaded[k], on: .hostToDevice) }
-            if i < L - 1 {
-                hiddenProduced[x].record(on: compute)
-                deviceToHost.wait(for: hiddenProduced[x])
-                onDeviceToHost(bytes: n * C * 4) {
-                    backend.copyToHost(from: hidden[x].ref(), to: checkpoints[i].bytes, bytes: n * C * 4, on: deviceToHost)
-                }
-                recordCopies(hiddenSaved[x], on: .deviceToHost)
-            }
-            computeWaits(for: hiddenSaved[y], on: .deviceToHost)
+            if i < L - 1 { saveCheckpoint(i, tokens: n) }
+            // An f32 checkpoint x_{i-1} leaves from hidden[y] itself: overwrite it after that.
+            if checkpointStaging.isEmpty { computeWaits(for: hiddenSaved[y], on: .deviceToHost) }
             onCompute { layer.forward(input: hidden[x].ref(), output: hidden[y].ref(), weights: weights(i), grid: grid) }
             if let k = slot(i) { slotReleased[k].record(on: compute) }
         }
@@ -447,7 +462,7 @@ public final class SlidingWindowEngine {
             for j in stride(from: i, to: max(residentLayers - 1, i - window), by: -1) { loadWeights(j, version: version) }
             if i >= 1 { loadCheckpoint(i - 1, tokens: n) }
             let x = i % 2
-            if i < L - 1 { computeWaits(for: hiddenLoaded[x], on: .hostToDevice) }
+            if i < L - 1 { restoreCheckpoint(i, tokens: n) }
             if let k = slot(i) {
                 let g = (L - 1 - i) % 2, r = landingIndex(for: i)
                 computeWaits(for: slotLoaded[k], on: .hostToDevice)
@@ -601,15 +616,48 @@ public final class SlidingWindowEngine {
         slotContent[k] = (j, version)
     }
 
-    /// Enqueues H2D of checkpoint x_j into hidden[j mod 2], after the compute that last read it.
+    /// The device buffer checkpoint x_j leaves from and comes back to.
+    private func checkpointBuffer(_ j: Int) -> any DeviceBuffer {
+        checkpointStaging.isEmpty ? hidden[j % 2] : checkpointStaging[j % 2]
+    }
+
+    /// Enqueues D2H of x_i (in hidden[i mod 2]) into its checkpoint. With bf16 checkpoints it is
+    /// first rounded into its staging buffer on the compute queue, once that buffer's last
+    /// checkpoint (x_{i-2}) has left.
+    private func saveCheckpoint(_ i: Int, tokens n: Int) {
+        let b = i % 2, bytes = n * config.hiddenSize * checkpointType.byteSize
+        if !checkpointStaging.isEmpty {
+            computeWaits(for: hiddenSaved[b], on: .deviceToHost)
+            onCompute { backend.copy(hidden[b].ref(), to: checkpointStaging[b].ref(), count: n * config.hiddenSize) }
+        }
+        hiddenProduced[b].record(on: compute)
+        deviceToHost.wait(for: hiddenProduced[b])
+        onDeviceToHost(bytes: bytes) {
+            backend.copyToHost(from: checkpointBuffer(i).ref(), to: checkpoints[i].bytes, bytes: bytes, on: deviceToHost)
+        }
+        recordCopies(hiddenSaved[b], on: .deviceToHost)
+    }
+
+    /// Enqueues H2D of checkpoint x_j into hidden[j mod 2] (or its staging buffer), after the
+    /// compute that last read it; a staging buffer also after the forward's D2H from it.
     private func loadCheckpoint(_ j: Int, tokens n: Int) {
-        let b = j % 2
+        let b = j % 2, bytes = n * config.hiddenSize * checkpointType.byteSize
         hostToDevice.wait(for: hiddenReleased[b])
-        onHostToDevice(bytes: n * config.hiddenSize * 4) {
-            backend.copyToDevice(from: checkpoints[j].bytes, to: hidden[b].ref(), bytes: n * config.hiddenSize * 4,
-                                 on: hostToDevice)
+        if !checkpointStaging.isEmpty { hostToDevice.wait(for: hiddenSaved[b]) }
+        onHostToDevice(bytes: bytes) {
+            backend.copyToDevice(from: checkpoints[j].bytes, to: checkpointBuffer(j).ref(), bytes: bytes, on: hostToDevice)
         }
         recordCopies(hiddenLoaded[b], on: .hostToDevice)
+    }
+
+    /// Orders the compute queue after the H2D of checkpoint x_i; a bf16 one is then widened
+    /// into hidden[i mod 2] (exactly: bf16 → f32 is a shift).
+    private func restoreCheckpoint(_ i: Int, tokens n: Int) {
+        let b = i % 2
+        computeWaits(for: hiddenLoaded[b], on: .hostToDevice)
+        if !checkpointStaging.isEmpty {
+            onCompute { backend.copy(checkpointStaging[b].ref(), to: hidden[b].ref(), count: n * config.hiddenSize) }
+        }
     }
 
     /// Enqueues H2D of the partial gradient sum in landing buffer r into gradient slot g, once

@@ -11,7 +11,9 @@ import Support
 /// x targets of one). Both run the same op kernels on the same storage type, so the first
 /// step's loss is bit-identical; later steps differ only by the AdamW arithmetic (the backend's
 /// `adamW` for the resident run, the host C kernel for the engine's layers), which round alike
-/// on the CPU backend and may differ in the last bit on a GPU (FMA contraction).
+/// on the CPU backend and may differ in the last bit on a GPU (FMA contraction). With bf16
+/// `checkpointType` the sliding run's recompute reads bf16-rounded layer inputs: the first loss
+/// is still identical, the gradients and later steps differ slightly.
 public struct SlidingWindowParity {
     public struct Result: Sendable {
         public let residentLosses: [Double]
@@ -30,13 +32,14 @@ public struct SlidingWindowParity {
     public let residentLayers: Int
     /// The engine updates the embedding, final norm and LM head on the device.
     public let modelLevelOnGPU: Bool
+    public let checkpointType: CheckpointElementType
     public let microBatches: Int
     public let maxGradNorm: Double
     public let learningRate: Double
     public let hyperparameters: AdamWHyperparameters
 
     public init(config: ModelConfig, batch: Int, seqLen: Int, steps: Int, window: Int, residentLayers: Int = 0,
-                modelLevelOnGPU: Bool = false,
+                modelLevelOnGPU: Bool = false, checkpointType: CheckpointElementType = .f32,
                 microBatches: Int = 1, maxGradNorm: Double = 0, learningRate: Double = 1e-3,
                 hyperparameters: AdamWHyperparameters = AdamWHyperparameters(weightDecay: 0.1)) {
         self.config = config
@@ -46,24 +49,47 @@ public struct SlidingWindowParity {
         self.window = window
         self.residentLayers = residentLayers
         self.modelLevelOnGPU = modelLevelOnGPU
+        self.checkpointType = checkpointType
         self.microBatches = microBatches
         self.maxGradNorm = maxGradNorm
         self.learningRate = learningRate
         self.hyperparameters = hyperparameters
     }
 
+    /// One run's per-step mean losses and gradient norms, and its final masters.
+    public struct Run {
+        public let losses: [Double]
+        public let norms: [Double]
+        public let masters: ModelWeights
+    }
+
     public func run(backend: any QueuedTransfers, storage: ElementType, pool: WorkerPool = .shared) throws -> Result {
-        let layout = ModelLayout(config)
-        let steps = (0..<self.steps).map { step in
+        let resident = try runResident(backend: backend, storage: storage, pool: pool)
+        let sliding = try runSliding(backend: backend, storage: storage, pool: pool)
+        var maxDifference = 0.0
+        for (a, b) in zip(resident.masters.namedTensors, sliding.masters.namedTensors) {
+            for i in 0..<a.values.count { maxDifference = max(maxDifference, Double(abs(a.values[i] - b.values[i]))) }
+        }
+        return Result(residentLosses: resident.losses, slidingLosses: sliding.losses, residentNorms: resident.norms,
+                      slidingNorms: sliding.norms, maxMasterDifference: maxDifference)
+    }
+
+    /// The step's micro-batches, every step.
+    private var stepBatches: [[MicroBatch]] {
+        (0..<steps).map { step in
             (0..<microBatches).map { randomBatch(seed: UInt64(step * microBatches + $0) + 11, dropFirstRow: $0 > 0) }
         }
+    }
 
+    /// The GPU-resident run.
+    public func runResident(backend: any QueuedTransfers, storage: ElementType, pool: WorkerPool = .shared) throws -> Run {
+        let layout = ModelLayout(config)
         let residentHost = HostTrainingState(masters: TrainingBenchmark.randomWeights(config, pool: pool))
         let model = try DecoderModel(layout: layout, backend: backend, maxBatch: batch, maxSeqLen: seqLen, storage: storage)
         let state = try DeviceTrainingState(model: model, hyperparameters: hyperparameters)
         state.upload(residentHost)
         var residentLosses: [Double] = [], residentNorms: [Double] = []
-        for batches in steps {
+        for batches in stepBatches {
             let normalization = StepNormalization(targetCounts: batches.map(\.targetTokenCount))
             model.zeroGradients()
             var sum = 0.0
@@ -78,28 +104,26 @@ public struct SlidingWindowParity {
                          gradScale: GradientClipping.coefficient(totalNorm: norm, maxNorm: maxGradNorm))
         }
         state.download(into: residentHost)
+        return Run(losses: residentLosses, norms: residentNorms, masters: residentHost.masters)
+    }
 
+    /// The sliding-window run.
+    public func runSliding(backend: any QueuedTransfers, storage: ElementType, pool: WorkerPool = .shared) throws -> Run {
         let slidingHost = HostTrainingState(masters: TrainingBenchmark.randomWeights(config, pool: pool))
         let perLayer = microBatches > 1 || maxGradNorm > 0
         let engine = try SlidingWindowEngine(host: slidingHost, backend: backend, storage: storage, window: window,
                                              residentLayers: residentLayers, modelLevelOnGPU: modelLevelOnGPU,
                                              landingBuffers: perLayer ? config.numLayers : 2, maxBatch: batch,
-                                             maxSeqLen: seqLen, maxMicroBatches: microBatches,
+                                             maxSeqLen: seqLen, maxMicroBatches: microBatches, checkpointType: checkpointType,
                                              hyperparameters: hyperparameters, optimizerThreads: 2)
         var slidingLosses: [Double] = [], slidingNorms: [Double] = []
-        for batches in steps {
+        for batches in stepBatches {
             let r = try engine.step(batches, learningRate: learningRate, maxGradNorm: maxGradNorm)
             slidingLosses.append(r.lossSum / Double(r.targets))
             slidingNorms.append(r.gradientNorm)
         }
         engine.synchronizeHostState()
-
-        var maxDifference = 0.0
-        for (a, b) in zip(residentHost.masters.namedTensors, slidingHost.masters.namedTensors) {
-            for i in 0..<a.values.count { maxDifference = max(maxDifference, Double(abs(a.values[i] - b.values[i]))) }
-        }
-        return Result(residentLosses: residentLosses, slidingLosses: slidingLosses, residentNorms: residentNorms,
-                      slidingNorms: slidingNorms, maxMasterDifference: maxDifference)
+        return Run(losses: slidingLosses, norms: slidingNorms, masters: slidingHost.masters)
     }
 
     private func randomBatch(seed: UInt64, dropFirstRow: Bool) -> MicroBatch {

@@ -22,6 +22,8 @@ extension SlidingWindowPlan {
         if residentLayers > 0 { lines.append("resident: layers 0..<\(residentLayers) with their AdamW state on the GPU") }
         lines.append("embedding, final norm, LM head: masters, moments and AdamW on the "
                      + (modelLevelOnGPU ? "GPU" : "host (compute weights and gradients on the GPU)"))
+        lines.append("activation checkpoints: \(checkpointType.rawValue)"
+                     + (checkpointType == .f32 ? "" : " (the recompute reads the layers' inputs rounded to bf16)"))
         lines.append(window == streamed ? "window: all \(window) streamed layers stay on the GPU (one H2D per layer and step)"
                                         : "window: \(window) of \(streamed) streamed layers on the GPU at once")
         if gpuBudget == nil { lines.append("GPU memory not given: not checked") }
@@ -43,6 +45,7 @@ extension SlidingWindowPlan {
             ("window", .int(window)),
             ("resident_layers", .int(residentLayers)),
             ("model_level_on", .string(modelLevelOnGPU ? "gpu" : "host")),
+            ("checkpoint_dtype", .string(checkpointType.rawValue)),
             ("fits", .bool(fits)),
             ("gpu_peak_bytes", .int(gpuPeakBytes)),
             ("host_peak_bytes", .int(hostPeakBytes)),

@@ -97,7 +97,8 @@ extension ComputeDevice {
         let budget = try options.gpuMemory ?? memory.map { try $0.deviceMemory().free }
         let sliding = SlidingEngineBuilder(backend: queued, storage: storage, gpuBudget: budget,
                                            residentLayers: options.residentLayers, window: options.window,
-                                           modelLevel: options.modelLevel, measure: options.telemetry)
+                                           modelLevel: options.modelLevel, checkpointType: options.checkpointType,
+                                           measure: options.telemetry)
         if options.engine == .sliding { return sliding }
         return AutomaticEngineBuilder(resident: resident, sliding: memory == nil ? nil : sliding)
     }
