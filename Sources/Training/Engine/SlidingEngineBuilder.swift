@@ -17,19 +17,23 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
     public let window: Int?
     /// Where the embedding, final norm and LM head are updated.
     public let modelLevel: ModelLevelPlacement
+    /// Tokens per MLP chunk of the layer workspace (planned, then built).
+    public let mlpChunkTokens: Int
     /// Engines record `StepTelemetry`.
     public let measure: Bool
     /// The plan of the last `plan` call.
     public private(set) var chosen: SlidingWindowPlan?
 
     public init(backend: any QueuedTransfers, storage: ElementType, gpuBudget: Int?, residentLayers: Int?, window: Int?,
-                modelLevel: ModelLevelPlacement = .auto, measure: Bool = false) {
+                modelLevel: ModelLevelPlacement = .auto, mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens,
+                measure: Bool = false) {
         self.backend = backend
         self.storage = storage
         self.gpuBudget = gpuBudget
         self.residentLayers = residentLayers
         self.window = window
         self.modelLevel = modelLevel
+        self.mlpChunkTokens = mlpChunkTokens
         self.measure = measure
     }
 
@@ -42,11 +46,12 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
         if residentLayers == nil {
             (m, why) = ResidentLayerChoice.choose(config: c, batchSize: batchSize, seqLen: seqLen, gradAccum: gradAccum,
                                                   clipping: perLayer, gpuBudget: gpuBudget, hostBudget: hostBytes,
-                                                  modelLevel: modelLevel)
+                                                  modelLevel: modelLevel, mlpChunkTokens: mlpChunkTokens)
         }
         guard m <= c.numLayers else { throw UsageError("--resident-layers \(m) exceeds the model's \(c.numLayers) layers") }
         let p = MemoryPlanner.plan(config: c, batchSize: batchSize, seqLen: seqLen, gpuBudget: gpuBudget,
-                                   hostBudget: hostBytes, clipping: perLayer, residentLayers: m, modelLevel: modelLevel)
+                                   hostBudget: hostBytes, clipping: perLayer, residentLayers: m, modelLevel: modelLevel,
+                                   mlpChunkTokens: mlpChunkTokens)
         guard p.fits else { throw UsageError("the sliding-window plan does not fit:\n\(p.description)") }
         let streamed = c.numLayers - m
         if let k = window, k > p.window || k < min(2, streamed) {
@@ -71,7 +76,7 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
                                        residentLayers: p.residentLayers, modelLevelOnGPU: p.modelLevelOnGPU,
                                        landingBuffers: p.gradientLandingBuffers,
                                        maxBatch: batchSize, maxSeqLen: seqLen, maxMicroBatches: gradAccum,
-                                       hyperparameters: hyperparameters, measure: measure)
+                                       mlpChunkTokens: p.mlpChunkTokens, hyperparameters: hyperparameters, measure: measure)
     }
 }
 
@@ -111,7 +116,8 @@ public final class AutomaticEngineBuilder: TrainingEngineBuilder {
         var why = "no GPU"
         var chosen: any TrainingEngineBuilder = resident
         if let sliding, let budget = sliding.gpuBudget {
-            let needed = MemoryPlanner.residentTrainingBytes(config: layout.config, batchSize: batchSize, seqLen: seqLen)
+            let needed = MemoryPlanner.residentTrainingBytes(config: layout.config, batchSize: batchSize, seqLen: seqLen,
+                                                             mlpChunkTokens: sliding.mlpChunkTokens)
             let fits = needed <= budget
             why = "the whole state needs \(Format.bytes(needed)) on the GPU, \(Format.bytes(budget)) available"
             if !fits { chosen = sliding }

@@ -97,7 +97,7 @@ public struct SlidingWindowBenchmark {
         let plan = MemoryPlanner.plan(config: config, batchSize: batch, seqLen: seqLen, gpuBudget: gpuBudget,
                                       hostBudget: MemoryPlan.availableHostBytes(),
                                       clipping: maxGradNorm > 0 || microBatches > 1, residentLayers: residentLayers,
-                                      modelLevel: modelLevel)
+                                      modelLevel: modelLevel, mlpChunkTokens: device.mlpChunkTokens)
         guard plan.fits || window != nil else { throw UsageError("the plan does not fit:\n\(plan.description)") }
         let k = window ?? plan.window
 
@@ -124,7 +124,8 @@ public struct SlidingWindowBenchmark {
         let engine = try SlidingWindowEngine(host: host, backend: backend, storage: device.storage, window: k,
                                              residentLayers: residentLayers, modelLevelOnGPU: plan.modelLevelOnGPU,
                                              landingBuffers: plan.gradientLandingBuffers, maxBatch: batch,
-                                             maxSeqLen: seqLen, maxMicroBatches: microBatches, hyperparameters: AdamWHyperparameters(weightDecay: 0.1),
+                                             maxSeqLen: seqLen, maxMicroBatches: microBatches, mlpChunkTokens: plan.mlpChunkTokens,
+                                             hyperparameters: AdamWHyperparameters(weightDecay: 0.1),
                                              measure: true)
         engine.drain()
         let parameters = host.masters.namedTensors.reduce(0) { $0 + $1.values.count }
