@@ -27,6 +27,12 @@ final class MemoryPlannerTests: XCTestCase {
     ///   model-level on GPU  1,050,677,248 · 6 (bf16 weights, fp32 gradients) + 4096 · 2 (the final
     ///                       norm's weights in f32) = 6,304,071,680
     ///   one weight slot     218,112,000 · 2 + 2 · 4096 · 4 (f32 norm weights) = 436,256,768
+    ///   layer workspace     bf16: 8192 · (4·4096 + 4·4096 + 4·1024) (norm outputs, dNormed, dOutput;
+    ///                       q, attention, dAttention, dq; k, v, dk, dv) + 4096 · 6 · 14336 (the MLP's
+    ///                       gate, up, activation and their gradients, one 4096-token chunk)
+    ///                       = 654,311,424 elements; f32: 8192 · (2 + 4096 + 32) (rstd ×2, residual,
+    ///                       lse) = 33,832,960 → 1,308,622,848 + 135,331,840 = 1,443,954,688
+    ///                       (unchunked, the MLP's 8192 · 6 · 14336 made it 2,148,597,760)
     func testLlama8BNumbers() throws {
         XCTAssertEqual(ModelLayout(Self.llama8B).layer.count, 218_112_000)
         let p = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil, modelLevel: .host)
@@ -35,6 +41,9 @@ final class MemoryPlannerTests: XCTestCase {
         XCTAssertEqual(try bytes(p.pinnedItems, "activation checkpoints"), 4_160_749_568)
         XCTAssertEqual(try bytes(p.pinnedItems, "gradient landing"), 1_744_896_000)
         XCTAssertEqual(try bytes(p.gpuItems, "upload scratch"), 872_448_000)
+        XCTAssertEqual(p.mlpChunkTokens, 4096)
+        XCTAssertEqual(try bytes(p.gpuItems, "one layer's activations and backward scratch (MLP in 4096-token chunks)"),
+                       1_443_954_688)
         XCTAssertFalse(p.pinnedItems.contains { $0.name.contains("staging") && $0.engineBuffer },
                        "no bf16 copy of the weights on the host")
         // The target: 12 B/param + checkpoints + 2 GB (landing ring and the backend's copy
@@ -49,6 +58,34 @@ final class MemoryPlannerTests: XCTestCase {
         XCTAssertTrue(p.fits)
         XCTAssertEqual(p.hostPeakBytes, p.pinnedHostBytes + p.pageableHostBytes)
         XCTAssertEqual(p.gpuPeakBytes, p.gpuItems.reduce(0) { $0 + $1.bytes })
+    }
+
+    /// The MLP's six (·, I) bf16 buffers are sized for one chunk of tokens, the rest of the
+    /// workspace for all N; a chunk of N or more is N (one chunk). At 64x1024 (N = 65536), 4096-token
+    /// chunks: bf16 65536 · 36864 + 4096 · 6 · 14336 = 2,768,240,640 elements, f32 65536 · 4130 =
+    /// 270,663,680 → 6,619,136,000 bytes, against 17,188,782,080 with the MLP over all N.
+    func testMLPChunkSizesTheLayerWorkspace() throws {
+        func workspace(_ p: SlidingWindowPlan) throws -> SlidingWindowPlan.Item {
+            try XCTUnwrap(p.gpuItems.first { $0.name.hasPrefix("one layer's activations") })
+        }
+        let wide = MemoryPlanner.plan(config: Self.llama8B, batchSize: 64, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
+                                      modelLevel: .host)
+        XCTAssertEqual(wide.mlpChunkTokens, 4096)
+        XCTAssertEqual(try workspace(wide), .init(name: "one layer's activations and backward scratch (MLP in 4096-token chunks)",
+                                                  bytes: 6_619_136_000))
+        let whole = MemoryPlanner.plan(config: Self.llama8B, batchSize: 64, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
+                                       modelLevel: .host, mlpChunkTokens: 1 << 20)
+        XCTAssertEqual(whole.mlpChunkTokens, 65536, "capped at N")
+        XCTAssertEqual(try workspace(whole), .init(name: "one layer's activations and backward scratch (MLP in one chunk)",
+                                                   bytes: 17_188_782_080))
+        // The chunk's saving (10.5 GiB) and its pool rounding are all that changes.
+        XCTAssertEqual(whole.gpuPeakBytes - wide.gpuPeakBytes, (17_188_782_080 - 6_619_136_000) * 9 / 8)
+        // The resident model's estimate counts the same workspace.
+        XCTAssertEqual(MemoryPlanner.residentTrainingBytes(config: Self.llama8B, batchSize: 64, seqLen: 1024,
+                                                           mlpChunkTokens: 1 << 20)
+                       - MemoryPlanner.residentTrainingBytes(config: Self.llama8B, batchSize: 64, seqLen: 1024),
+                       (17_188_782_080 - 6_619_136_000) * 9 / 8)
+        XCTAssertEqual(try JSON.parse(wide.json.serialized())["mlp_chunk_tokens"]?.int, 4096)
     }
 
     func testClippingKeepsEveryLayersGradient() throws {
@@ -102,16 +139,18 @@ final class MemoryPlannerTests: XCTestCase {
 
         // 24 GiB: the embedding and LM head take 6 B/param on the GPU (5.87 GiB; their masters
         // and moments are on the host) and the cross-entropy chunk 1.5 GiB, which leaves a window
-        // of 23 layers at 8x1024 and 2 at 32x1024; at 64x1024 one layer's activations (16 GiB) leave none, and the host needs
-        // 139 GiB (31 GiB of fp32 checkpoints).
+        // of 24 layers at 8x1024 and 14 at 32x1024 (one layer's activations 1.34 / 3.41 GiB with
+        // the MLP in 4096-token chunks; 2.0 / 8.0 GiB unchunked left 23 and 2); at 64x1024 the
+        // rest takes 23.27 GiB with its pool-rounding bound (6.16 GiB of activations, 4 GiB of
+        // residual stream), which leaves less than 2 slots of 0.41 GiB.
         let small24 = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: 24 << 30,
                                          hostBudget: 125 << 30, modelLevel: .host)
         XCTAssertTrue(small24.fits, small24.description)
-        XCTAssertEqual(small24.window, 23)
+        XCTAssertEqual(small24.window, 24)
         let wide24 = MemoryPlanner.plan(config: Self.llama8B, batchSize: 32, seqLen: 1024, gpuBudget: 24 << 30,
                                         hostBudget: 125 << 30, modelLevel: .host)
         XCTAssertTrue(wide24.fits, wide24.description)
-        XCTAssertEqual(wide24.window, 2)
+        XCTAssertEqual(wide24.window, 14)
         let widest24 = MemoryPlanner.plan(config: Self.llama8B, batchSize: 64, seqLen: 1024, gpuBudget: 24 << 30,
                                           hostBudget: 125 << 30, modelLevel: .host)
         XCTAssertFalse(widest24.fits)
@@ -150,7 +189,7 @@ final class MemoryPlannerTests: XCTestCase {
                                        hostBudget: 125 << 30)
         XCTAssertFalse(small.modelLevelOnGPU)
         XCTAssertTrue(small.fits)
-        XCTAssertEqual(small.window, 23)
+        XCTAssertEqual(small.window, 24, "as in testHostBudgetAndLargestBatch")
         let forced = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: 24 << 30,
                                         hostBudget: 125 << 30, modelLevel: .gpu)
         XCTAssertTrue(forced.modelLevelOnGPU)

@@ -9,15 +9,21 @@ import XCTest
 /// the backend holds itself (pool scratch, cuBLASLt, context, rounding, copy staging) and the
 /// fp32 masters and moments (the host state's own buffers, registered in place) are not
 /// engine allocations. (The CPU backend's embedding takes f32 tables only, so the bf16 engine
-/// is built, not run; a step allocates nothing, checked with f32 compute.)
+/// is built, not run; a step allocates nothing, checked with f32 compute.) The MLP's buffers
+/// hold one chunk of tokens: the cases with `mlpChunkTokens` below N = 24 check that the plan
+/// counts the chunk, not N.
 final class SlidingWindowAllocationTests: XCTestCase {
     private func assertPlanMatchesAllocations(_ config: ModelConfig, residentLayers: Int, clipping: Bool,
                                               gpuBudget: Int? = nil, modelLevel: ModelLevelPlacement = .auto,
-                                              checkpointType: CheckpointElementType = .f32, file: StaticString = #filePath, line: UInt = #line) throws {
+                                              checkpointType: CheckpointElementType = .f32,
+                                              mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens,
+                                              file: StaticString = #filePath, line: UInt = #line) throws {
         let (batch, seqLen) = (2, 12)
         let plan = MemoryPlanner.plan(config: config, batchSize: batch, seqLen: seqLen, gpuBudget: gpuBudget,
                                       hostBudget: nil, clipping: clipping, residentLayers: residentLayers,
-                                      modelLevel: modelLevel, checkpointType: checkpointType)
+                                      modelLevel: modelLevel, checkpointType: checkpointType,
+                                      mlpChunkTokens: mlpChunkTokens)
+        XCTAssertEqual(plan.mlpChunkTokens, min(mlpChunkTokens, batch * seqLen), file: file, line: line)
         XCTAssertTrue(plan.fits, plan.description, file: file, line: line)
         let host = HostTrainingState(masters: TrainingBenchmark.randomWeights(config, pool: .shared))
         let backend = CPUBackend(threads: 1)
@@ -27,8 +33,8 @@ final class SlidingWindowAllocationTests: XCTestCase {
                                              residentLayers: plan.residentLayers, modelLevelOnGPU: plan.modelLevelOnGPU,
                                              landingBuffers: plan.gradientLandingBuffers, maxBatch: batch,
                                              maxSeqLen: seqLen, checkpointType: plan.checkpointType,
-                                             hyperparameters: AdamWHyperparameters(),
-                                             optimizerThreads: 1)
+                                             mlpChunkTokens: plan.mlpChunkTokens,
+                                             hyperparameters: AdamWHyperparameters(), optimizerThreads: 1)
         withExtendedLifetime(engine) {}
         let gpu = plan.gpuItems.filter(\.engineBuffer).reduce(0) { $0 + $1.bytes }
         let pinned = plan.pinnedItems.filter(\.engineBuffer).reduce(0) { $0 + $1.bytes }
@@ -45,7 +51,7 @@ final class SlidingWindowAllocationTests: XCTestCase {
             let log = AllocationLog()
             backend.allocationLog = log
             let engine = try SlidingWindowEngine(host: host, backend: backend, storage: .f32, window: 2, landingBuffers: 2,
-                                                 maxBatch: 1, maxSeqLen: 6, checkpointType: checkpointType,
+                                                 maxBatch: 1, maxSeqLen: 6, checkpointType: checkpointType, mlpChunkTokens: 4,
                                                  hyperparameters: AdamWHyperparameters(), optimizerThreads: 1)
             let (device, pinned) = (log.device.count, log.pinnedBytes.count)
             let ids: [Int32] = [1, 2, 3, 4, 5, 6]
@@ -63,10 +69,18 @@ final class SlidingWindowAllocationTests: XCTestCase {
         try assertPlanMatchesAllocations(SlidingWindowEngineTests.config(layers: 4), residentLayers: 0, clipping: false)
     }
 
+    func testMLPInChunks() throws {
+        // 24 tokens: chunks of 10 (10, 10, 4), 24 (one), more than N (capped at 24).
+        for chunk in [10, 24, 100] {
+            try assertPlanMatchesAllocations(SlidingWindowEngineTests.config(layers: 4), residentLayers: 0,
+                                             clipping: false, mlpChunkTokens: chunk)
+        }
+    }
+
     func testQwen3TiedWithResidentLayerAndClipping() throws {
         for placement in [ModelLevelPlacement.gpu, .host] {
             try assertPlanMatchesAllocations(SlidingWindowEngineTests.config(layers: 4, qwen3: true, tied: true),
-                                             residentLayers: 1, clipping: true, modelLevel: placement)
+                                             residentLayers: 1, clipping: true, modelLevel: placement, mlpChunkTokens: 7)
         }
     }
 

@@ -11,11 +11,12 @@ import Support
 ///   cross PCIe in fp32 and are rounded to bf16 on the H2D queue); 2 fp32 gradient slots; the
 ///   embedding, final norm and LM head's bf16 weights and fp32 gradients (6 bytes per
 ///   parameter; their masters and moments are on the host); one layer's activations and
-///   backward scratch at N = B·T tokens; the residual stream and token buffers; with bf16
-///   checkpoints two (N,C) bf16 staging buffers they are rounded into / widened from; then what the
-///   backend takes from its pool or the driver (`Item.engineBuffer` false): attention's
-///   backward scratch, one cross-entropy chunk, the cuBLASLt workspace, the CUDA context, the
-///   pool's size-class rounding.
+///   backward scratch at N = B·T tokens (the MLP's (·, I) buffers at one chunk of tokens);
+///   the residual stream and token buffers; with bf16 checkpoints two (N,C) bf16 staging
+///   buffers they are rounded into / widened from; then what the backend takes from its pool
+///   or the driver (`Item.engineBuffer` false): attention's backward scratch, one
+///   cross-entropy chunk, the cuBLASLt workspace, the CUDA context, the pool's size-class
+///   rounding.
 /// - Pinned host (page-locked, allocated as such): the gradient landing buffers (fp32, one
 ///   layer each: a ring of 2, or one per streamed layer plus 2 for the model-level parts),
 ///   every layer's input as activation checkpoint ((N,C) of `CheckpointElementType`: f32 keeps
@@ -42,6 +43,9 @@ public struct SlidingWindowPlan: Sendable {
     public let config: ModelConfig
     public let batchSize: Int
     public let seqLen: Int
+    /// Tokens per MLP chunk of the layer workspace: the requested chunk, or N = B·T when that
+    /// is fewer (what the engine is built with).
+    public let mlpChunkTokens: Int
     /// Decoder layers whose weights are on the GPU at once (0 when not even 2 fit).
     public let window: Int
     /// Decoder layers kept on the GPU with their optimizer state (the first ones).
@@ -94,20 +98,27 @@ public enum MemoryPlanner {
     /// head's GEMMs skinny and re-read the fp32 dW once per chunk: 130-token chunks cost the
     /// 8B shape 0.6 s per 32×1024 step on the H100 (bench/RESULTS.md).
     public static let chunkLogits = 1 << 28
+    /// Tokens per MLP chunk of a decoder layer (`DecoderLayerWorkspace`): its six (·, I) bf16
+    /// buffers take 6·I·2 B per token (172 KB for the 8B shape: 11 GiB at 64×1024 tokens,
+    /// 0.66 GiB at 4096). GEMMs keep their efficiency at M ≥ ~2048 rows on the H100; smaller
+    /// chunks also re-read and re-write the fp32 weight gradients once more per chunk.
+    public static let mlpChunkTokens = 4096
 
     /// The plan for `batchSize` rows of `seqLen` tokens; `clipping`: exact global-norm
     /// clipping keeps every layer's gradient on the host until the norm is known;
     /// `residentLayers`: the first layers stay on the GPU with their AdamW state;
     /// `modelLevel`: where the embedding, final norm and LM head are updated (`.auto`: the GPU
-    /// when this batch fits with them there); `checkpointType`: the activation checkpoints' elements.
+    /// when this batch fits with them there); `checkpointType`: the activation checkpoints' elements;
+    /// `mlpChunkTokens` (≥ 1): tokens per MLP chunk.
     public static func plan(config: ModelConfig, batchSize: Int, seqLen: Int, gpuBudget: Int?, hostBudget: Int?,
                             clipping: Bool = false, residentLayers: Int = 0,
                             modelLevel: ModelLevelPlacement = .auto,
-                            checkpointType: CheckpointElementType = .f32) -> SlidingWindowPlan {
+                            checkpointType: CheckpointElementType = .f32,
+                            mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens) -> SlidingWindowPlan {
         func fixed(_ b: Int, onGPU: Bool) -> SlidingWindowPlan {
             fixedPlan(config: config, batchSize: b, seqLen: seqLen, gpuBudget: gpuBudget, hostBudget: hostBudget,
                       clipping: clipping, residentLayers: residentLayers, modelLevelOnGPU: onGPU,
-                      checkpointType: checkpointType)
+                      checkpointType: checkpointType, mlpChunkTokens: mlpChunkTokens)
         }
         let onGPU = switch modelLevel {
         case .gpu: true
@@ -131,9 +142,10 @@ public enum MemoryPlanner {
     /// The plan for exactly this batch (no search).
     static func fixedPlan(config c: ModelConfig, batchSize: Int, seqLen: Int, gpuBudget: Int?, hostBudget: Int?,
                           clipping: Bool, residentLayers: Int, modelLevelOnGPU: Bool,
-                          checkpointType: CheckpointElementType) -> SlidingWindowPlan {
+                          checkpointType: CheckpointElementType, mlpChunkTokens: Int) -> SlidingWindowPlan {
         let layout = ModelLayout(c)
         let L = c.numLayers, layer = layout.layer.count, n = batchSize * seqLen, C = c.hiddenSize
+        let mlpChunk = mlpChunkRows(tokens: n, requested: mlpChunkTokens)
         let residentParameters = layout.embedding.count + layout.finalNorm.count + (layout.lmHead?.count ?? 0)
         let m = min(max(0, residentLayers), L), streamed = L - m
         let landing = max(1, clipping ? streamed : min(streamed, landingRing))
@@ -156,7 +168,9 @@ public enum MemoryPlanner {
                         bytes: residentParameters * (bf16 + f32) + layout.finalNorm.count * (f32 - bf16)),
             .init(name: "resident layers with AdamW state (\(m) x (18 B/param + f32 norm weights))",
                   bytes: m * (layer * 18 + norms)),
-            .init(name: "one layer's activations and backward scratch", bytes: layerWorkspaceBytes(c, tokens: n)),
+            .init(name: "one layer's activations and backward scratch ("
+                    + (mlpChunk < n ? "MLP in \(mlpChunk)-token chunks)" : "MLP in one chunk)"),
+                  bytes: layerWorkspaceBytes(c, tokens: n, mlpChunkTokens: mlpChunk)),
             .init(name: "residual stream, final norm, token buffers, rope, loss and norm sums",
                   bytes: streamBytes(c, tokens: n) + smallBuffersBytes(layout)),
         ] + checkpointStaging + [
@@ -197,7 +211,8 @@ public enum MemoryPlanner {
         if let budget = hostBudget, host > budget {
             problems.append("host: \(Format.bytes(host)) needed, \(Format.bytes(budget)) available")
         }
-        return SlidingWindowPlan(config: c, batchSize: batchSize, seqLen: seqLen, window: window, residentLayers: m,
+        return SlidingWindowPlan(config: c, batchSize: batchSize, seqLen: seqLen, mlpChunkTokens: mlpChunk,
+                                 window: window, residentLayers: m,
                                  modelLevelOnGPU: modelLevelOnGPU, checkpointType: checkpointType,
                                  gradientLandingBuffers: landing, gpuItems: gpuItems, pinnedItems: pinned,
                                  pageableItems: pageable, gpuBudget: gpuBudget, hostBudget: hostBudget,
@@ -211,25 +226,32 @@ public enum MemoryPlanner {
 
     /// GPU bytes of resident training (`DecoderModel` + `DeviceTrainingState`, bf16 compute):
     /// 18 B/param (bf16 weights, fp32 gradients, masters, m, v), every layer's f32 input kept
-    /// for the backward, one layer's workspace, the residual stream, a cross-entropy chunk,
-    /// cuBLASLt, the context and the pool's rounding.
-    public static func residentTrainingBytes(config c: ModelConfig, batchSize: Int, seqLen: Int) -> Int {
+    /// for the backward, one layer's workspace (MLP in chunks of `mlpChunkTokens`), the
+    /// residual stream, a cross-entropy chunk, cuBLASLt, the context and the pool's rounding.
+    public static func residentTrainingBytes(config c: ModelConfig, batchSize: Int, seqLen: Int,
+                                             mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens) -> Int {
         let n = batchSize * seqLen
         let chunk = max(1, min(n, chunkLogits / c.vocabSize))
+        let workspace = layerWorkspaceBytes(c, tokens: n, mlpChunkTokens: mlpChunkRows(tokens: n, requested: mlpChunkTokens))
         let pooled = ModelLayout(c).parameterCount * 18 + (c.numLayers + 1) * n * c.hiddenSize * f32
-            + layerWorkspaceBytes(c, tokens: n) + n * c.numHeads * f32 + streamBytes(c, tokens: n) + chunk * c.vocabSize * (f32 + bf16)
+            + workspace + n * c.numHeads * f32 + streamBytes(c, tokens: n) + chunk * c.vocabSize * (f32 + bf16)
             + blasWorkspaceBytes
         return pooled + pooled / 8 + contextBytes
     }
 
-    /// `DecoderLayerWorkspace` at N tokens with bf16 storage: GEMM operands bf16; rstd, lse and
-    /// the attention residual f32.
-    static func layerWorkspaceBytes(_ c: ModelConfig, tokens n: Int) -> Int {
+    /// Rows of the MLP's buffers (`DecoderLayerWorkspace.mlpChunkTokens`): the requested
+    /// chunk, at most N.
+    static func mlpChunkRows(tokens n: Int, requested: Int) -> Int { max(1, min(n, requested)) }
+
+    /// `DecoderLayerWorkspace` at N tokens, the MLP's buffers at `mlpChunkTokens` (≤ N) rows,
+    /// with bf16 storage: GEMM operands bf16; rstd, lse and the attention residual f32.
+    static func layerWorkspaceBytes(_ c: ModelConfig, tokens n: Int, mlpChunkTokens m: Int) -> Int {
         let C = c.hiddenSize, I = c.intermediateSize, q = c.qDim, kv = c.kvDim
         let qk = c.qkNorm ? 1 : 0
         // normedInput, normedPost, dNormed, dOutput (C); q, attention, dAttention, dq (q);
-        // k, v, dk, dv (kv); gate, up, activation, dActivation, dGate, dUp (I); Qwen3 pre-norm q/k and grads.
-        let bf16Elements = n * (4 * C + 4 * q + 4 * kv + 6 * I + qk * 2 * (q + kv))
+        // k, v, dk, dv (kv); Qwen3 pre-norm q/k and grads; per chunk: gate, up, activation,
+        // dActivation, dGate, dUp (I).
+        let bf16Elements = n * (4 * C + 4 * q + 4 * kv + qk * 2 * (q + kv)) + m * 6 * I
         // rstdInput, rstdPost, residual (N,C), lse (N·H), Qwen3 rstdQ/rstdK.
         let f32Elements = n * (2 + C + c.numHeads + qk * (c.numHeads + c.numKVHeads))
         return bf16Elements * bf16 + f32Elements * f32

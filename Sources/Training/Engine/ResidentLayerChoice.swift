@@ -22,7 +22,8 @@ public enum ResidentLayerChoice {
     /// The choice and why.
     public static func choose(config c: ModelConfig, batchSize: Int, seqLen: Int, gradAccum: Int, clipping: Bool,
                               gpuBudget: Int?, hostBudget: Int?, modelLevel: ModelLevelPlacement = .auto,
-                              checkpointType: CheckpointElementType = .f32) -> (layers: Int, reason: String) {
+                              checkpointType: CheckpointElementType = .f32,
+                              mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens) -> (layers: Int, reason: String) {
         let L = c.numLayers, P = Double(ModelLayout(c).layer.count), N = Double(batchSize * seqLen)
         let f = 2 * P * N / gpuFlops, b = 3 * f, a = P / hostAdamWRate
         let accum = Double(gradAccum)
@@ -34,7 +35,7 @@ public enum ResidentLayerChoice {
         func fits(_ m: Int) -> Bool {
             MemoryPlanner.plan(config: c, batchSize: batchSize, seqLen: seqLen, gpuBudget: gpuBudget,
                                hostBudget: hostBudget, clipping: clipping, residentLayers: m, modelLevel: modelLevel,
-                               checkpointType: checkpointType).fits
+                               checkpointType: checkpointType, mlpChunkTokens: mlpChunkTokens).fits
         }
         let fitting = (0...L).filter(fits)
         guard let largest = fitting.last else { return (0, "no count of resident layers fits") }

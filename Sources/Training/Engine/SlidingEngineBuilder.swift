@@ -19,6 +19,8 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
     public let modelLevel: ModelLevelPlacement
     /// The activation checkpoints' element type.
     public let checkpointType: CheckpointElementType
+    /// Tokens per MLP chunk of the layer workspace (planned, then built).
+    public let mlpChunkTokens: Int
     /// Engines record `StepTelemetry`.
     public let measure: Bool
     /// The plan of the last `plan` call.
@@ -26,6 +28,7 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
 
     public init(backend: any QueuedTransfers, storage: ElementType, gpuBudget: Int?, residentLayers: Int?, window: Int?,
                 modelLevel: ModelLevelPlacement = .auto, checkpointType: CheckpointElementType = .f32,
+                mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens,
                 measure: Bool = false) {
         self.backend = backend
         self.storage = storage
@@ -34,6 +37,7 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
         self.window = window
         self.modelLevel = modelLevel
         self.checkpointType = checkpointType
+        self.mlpChunkTokens = mlpChunkTokens
         self.measure = measure
     }
 
@@ -46,12 +50,13 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
         if residentLayers == nil {
             (m, why) = ResidentLayerChoice.choose(config: c, batchSize: batchSize, seqLen: seqLen, gradAccum: gradAccum,
                                                   clipping: perLayer, gpuBudget: gpuBudget, hostBudget: hostBytes,
-                                                  modelLevel: modelLevel, checkpointType: checkpointType)
+                                                  modelLevel: modelLevel, checkpointType: checkpointType,
+                                                  mlpChunkTokens: mlpChunkTokens)
         }
         guard m <= c.numLayers else { throw UsageError("--resident-layers \(m) exceeds the model's \(c.numLayers) layers") }
         let p = MemoryPlanner.plan(config: c, batchSize: batchSize, seqLen: seqLen, gpuBudget: gpuBudget,
                                    hostBudget: hostBytes, clipping: perLayer, residentLayers: m, modelLevel: modelLevel,
-                                   checkpointType: checkpointType)
+                                   checkpointType: checkpointType, mlpChunkTokens: mlpChunkTokens)
         guard p.fits else { throw UsageError("the sliding-window plan does not fit:\n\(p.description)") }
         let streamed = c.numLayers - m
         if let k = window, k > p.window || k < min(2, streamed) {
@@ -77,7 +82,7 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
                                        residentLayers: p.residentLayers, modelLevelOnGPU: p.modelLevelOnGPU,
                                        landingBuffers: p.gradientLandingBuffers,
                                        maxBatch: batchSize, maxSeqLen: seqLen, maxMicroBatches: gradAccum,
-                                       checkpointType: p.checkpointType,
+                                       checkpointType: p.checkpointType, mlpChunkTokens: p.mlpChunkTokens,
                                        hyperparameters: hyperparameters, measure: measure)
     }
 }
@@ -118,7 +123,8 @@ public final class AutomaticEngineBuilder: TrainingEngineBuilder {
         var why = "no GPU"
         var chosen: any TrainingEngineBuilder = resident
         if let sliding, let budget = sliding.gpuBudget {
-            let needed = MemoryPlanner.residentTrainingBytes(config: layout.config, batchSize: batchSize, seqLen: seqLen)
+            let needed = MemoryPlanner.residentTrainingBytes(config: layout.config, batchSize: batchSize, seqLen: seqLen,
+                                                             mlpChunkTokens: sliding.mlpChunkTokens)
             let fits = needed <= budget
             why = "the whole state needs \(Format.bytes(needed)) on the GPU, \(Format.bytes(budget)) available"
             if !fits { chosen = sliding }

@@ -100,7 +100,8 @@ public struct SlidingWindowBenchmark {
         let plan = MemoryPlanner.plan(config: config, batchSize: batch, seqLen: seqLen, gpuBudget: gpuBudget,
                                       hostBudget: MemoryPlan.availableHostBytes(),
                                       clipping: maxGradNorm > 0 || microBatches > 1, residentLayers: residentLayers,
-                                      modelLevel: modelLevel, checkpointType: checkpointType)
+                                      modelLevel: modelLevel, checkpointType: checkpointType,
+                                      mlpChunkTokens: device.mlpChunkTokens)
         guard plan.fits || window != nil else { throw UsageError("the plan does not fit:\n\(plan.description)") }
         let k = window ?? plan.window
 
@@ -128,6 +129,7 @@ public struct SlidingWindowBenchmark {
                                              residentLayers: residentLayers, modelLevelOnGPU: plan.modelLevelOnGPU,
                                              landingBuffers: plan.gradientLandingBuffers, maxBatch: batch,
                                              maxSeqLen: seqLen, maxMicroBatches: microBatches, checkpointType: checkpointType,
+                                             mlpChunkTokens: plan.mlpChunkTokens,
                                              hyperparameters: AdamWHyperparameters(weightDecay: 0.1),
                                              measure: true)
         engine.drain()

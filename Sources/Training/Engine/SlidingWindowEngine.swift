@@ -179,10 +179,11 @@ public final class SlidingWindowEngine {
     /// for the model-level parts) come from the plan; `maxMicroBatches`: the most micro-batches a step accumulates;
     /// `modelLevelOnGPU`: the embedding, final norm and LM head are updated on the device (the
     /// plan's `modelLevelOnGPU`); `checkpointType`: the layer inputs kept for the backward (the
-    /// plan's); `optimizerThreads` run the CPU AdamW; `measure` records timing events.
+    /// plan's); `mlpChunkTokens`: tokens per MLP chunk of the layer workspace (the plan's);
+    /// `optimizerThreads` run the CPU AdamW; `measure` records timing events.
     public init(host: HostTrainingState, backend: any QueuedTransfers, storage: ElementType, window: Int,
                 residentLayers: Int = 0, modelLevelOnGPU: Bool = false, landingBuffers: Int, maxBatch: Int, maxSeqLen: Int, maxMicroBatches: Int = 1,
-                checkpointType: CheckpointElementType = .f32,
+                checkpointType: CheckpointElementType = .f32, mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens,
                 hyperparameters: AdamWHyperparameters, optimizerThreads: Int = WorkerPool.defaultThreadCount,
                 measure: Bool = false) throws {
         let layout = host.masters.layout, c = layout.config, L = c.numLayers
@@ -193,8 +194,8 @@ public final class SlidingWindowEngine {
         guard window >= min(2, streamed), window <= streamed else {
             throw UsageError("window must be between \(min(2, streamed)) and \(streamed) layers (got \(window))")
         }
-        guard landingBuffers >= 1, maxBatch >= 1, maxSeqLen >= 1, maxMicroBatches >= 1 else {
-            throw UsageError("landing buffers, batch, sequence length and micro-batches must be positive")
+        guard landingBuffers >= 1, maxBatch >= 1, maxSeqLen >= 1, maxMicroBatches >= 1, mlpChunkTokens >= 1 else {
+            throw UsageError("landing buffers, batch, sequence length, micro-batches and MLP chunk tokens must be positive")
         }
         precondition(storage != .i32, "storage is f32 or bf16")
         self.layout = layout
@@ -259,7 +260,8 @@ public final class SlidingWindowEngine {
         let invFreq = try backend.makeBuffer(RopeFrequencies.inverseFrequencies(
             headDim: c.headDim, theta: c.ropeTheta, scaling: RopeFrequencyScaling(c.ropeScaling)))
         layer = DecoderLayer(config: c, backend: backend,
-                             workspace: try DecoderLayerWorkspace(config: c, maxTokens: n, storage: storage, backend: backend),
+                             workspace: try DecoderLayerWorkspace(config: c, maxTokens: n, mlpChunkTokens: mlpChunkTokens,
+                                                                  storage: storage, backend: backend),
                              invFreq: invFreq.ref())
         ids = try backend.makeBuffer(.i32, count: n)
         targets = try backend.makeBuffer(.i32, count: n)

@@ -42,6 +42,7 @@ extension SlidingWindowPlan {
             ("layers", .int(config.numLayers)),
             ("batch_size", .int(batchSize)),
             ("seq_len", .int(seqLen)),
+            ("mlp_chunk_tokens", .int(mlpChunkTokens)),
             ("window", .int(window)),
             ("resident_layers", .int(residentLayers)),
             ("model_level_on", .string(modelLevelOnGPU ? "gpu" : "host")),

@@ -10,6 +10,8 @@ import ModelFormats
 ///
 /// The backward takes only the layer's input (the activation checkpoint) and recomputes the
 /// forward's activations before backpropagating, as the sliding-window engine does per layer.
+/// The MLP runs in chunks of `workspace.mlpChunkTokens` token rows (forward, and recompute +
+/// backward), so its (·, I) activations exist for one chunk at a time.
 struct DecoderLayer {
     let config: ModelConfig
     let backend: any Backend
@@ -21,11 +23,15 @@ struct DecoderLayer {
 
     /// output (N,C) = the layer applied to input (N,C). output may not alias input.
     func forward(input: TensorRef, output: TensorRef, weights w: DecoderLayerTensors, grid: TokenGrid) {
-        let c = config, n = grid.tokens
-        computeActivations(input: input, weights: w, grid: grid)
-        backend.linearForward(out: output, inp: workspace.activation, weight: w.downProj, bias: w.downBias,
-                              tokens: n, inFeatures: c.intermediateSize, outFeatures: c.hiddenSize)
-        backend.add(output, output, workspace.residual, count: n * c.hiddenSize)
+        let c = config, n = grid.tokens, C = c.hiddenSize
+        attentionBlockAndPostNorm(input: input, weights: w, grid: grid)
+        for rows in mlpChunks(tokens: n) {
+            mlpActivation(rows: rows, weights: w)
+            backend.linearForward(out: output.advanced(by: rows.lowerBound * C), inp: workspace.activation,
+                                  weight: w.downProj, bias: w.downBias,
+                                  tokens: rows.count, inFeatures: c.intermediateSize, outFeatures: C)
+        }
+        backend.add(output, output, workspace.residual, count: n * C)
     }
 
     /// Backpropagates through the layer whose input was `input` (N,C): on entry `dResidual`
@@ -34,20 +40,26 @@ struct DecoderLayer {
                   gradients g: DecoderLayerTensors, grid: TokenGrid) {
         let c = config, n = grid.tokens, ws = workspace, b = backend
         let C = c.hiddenSize, I = c.intermediateSize
-        computeActivations(input: input, weights: w, grid: grid)
+        attentionBlockAndPostNorm(input: input, weights: w, grid: grid)
 
-        // MLP block: out = h + down(silu(gate) · up); dResidual is ∂L/∂out = ∂L/∂down.
-        b.linearBackward(dInp: ws.dActivation, dWeight: g.downProj, dBias: g.downBias,
-                         dOut: outputGradient(dResidual, count: n * C),
-                         inp: ws.activation, weight: w.downProj, tokens: n, inFeatures: I, outFeatures: C,
-                         accumulate: false)
-        b.swigluBackward(dGate: ws.dGate, dUp: ws.dUp, dOut: ws.dActivation, gate: ws.gate, up: ws.up, count: n * I)
-        b.linearBackward(dInp: ws.dNormed, dWeight: g.gateProj, dBias: g.gateBias, dOut: ws.dGate,
-                         inp: ws.normedPost, weight: w.gateProj, tokens: n, inFeatures: C, outFeatures: I,
-                         accumulate: false)
-        b.linearBackward(dInp: ws.dNormed, dWeight: g.upProj, dBias: g.upBias, dOut: ws.dUp,
-                         inp: ws.normedPost, weight: w.upProj, tokens: n, inFeatures: C, outFeatures: I,
-                         accumulate: true)
+        // MLP block: out = h + down(silu(gate) · up); dResidual is ∂L/∂out = ∂L/∂down. Chunk by
+        // chunk of tokens: recompute the chunk's activation, backpropagate it into the chunk's
+        // rows of dNormed; weight and bias gradients add up over the chunks.
+        let dOut = outputGradient(dResidual, count: n * C)
+        for rows in mlpChunks(tokens: n) {
+            let t = rows.lowerBound * C, m = rows.count
+            mlpActivation(rows: rows, weights: w)
+            b.linearBackward(dInp: ws.dActivation, dWeight: g.downProj, dBias: g.downBias, dOut: dOut.advanced(by: t),
+                             inp: ws.activation, weight: w.downProj, tokens: m, inFeatures: I, outFeatures: C,
+                             accumulate: false)
+            b.swigluBackward(dGate: ws.dGate, dUp: ws.dUp, dOut: ws.dActivation, gate: ws.gate, up: ws.up, count: m * I)
+            b.linearBackward(dInp: ws.dNormed.advanced(by: t), dWeight: g.gateProj, dBias: g.gateBias, dOut: ws.dGate,
+                             inp: ws.normedPost.advanced(by: t), weight: w.gateProj, tokens: m, inFeatures: C,
+                             outFeatures: I, accumulate: false)
+            b.linearBackward(dInp: ws.dNormed.advanced(by: t), dWeight: g.upProj, dBias: g.upBias, dOut: ws.dUp,
+                             inp: ws.normedPost.advanced(by: t), weight: w.upProj, tokens: m, inFeatures: C,
+                             outFeatures: I, accumulate: true)
+        }
         // dResidual becomes ∂L/∂h: the skip path plus the path through the norm.
         b.rmsNormBackward(dInp: dResidual, dWeight: g.postAttentionNorm, dOut: ws.dNormed, inp: ws.residual,
                           weight: w.postAttentionNorm, rstd: ws.rstdPost, rows: n, cols: C, accumulate: true)
@@ -87,11 +99,11 @@ struct DecoderLayer {
         return dOutput
     }
 
-    /// Everything the backward reads, up to the MLP activation (the down projection and the
-    /// second residual add are `forward`'s alone).
-    private func computeActivations(input: TensorRef, weights w: DecoderLayerTensors, grid: TokenGrid) {
+    /// The attention block and the post-attention norm over all N tokens: everything the
+    /// backward reads outside the MLP (residual = h, normedPost and rstdPost).
+    private func attentionBlockAndPostNorm(input: TensorRef, weights w: DecoderLayerTensors, grid: TokenGrid) {
         let c = config, n = grid.tokens, ws = workspace, b = backend
-        let C = c.hiddenSize, I = c.intermediateSize
+        let C = c.hiddenSize
         b.rmsNormForward(out: ws.normedInput, rstd: ws.rstdInput, inp: input, weight: w.inputNorm,
                          rows: n, cols: C, eps: eps)
         // With q/k norm the projections land before the norm; otherwise straight in q, k.
@@ -121,11 +133,23 @@ struct DecoderLayer {
         b.add(ws.residual, ws.residual, input, count: n * C)
         b.rmsNormForward(out: ws.normedPost, rstd: ws.rstdPost, inp: ws.residual, weight: w.postAttentionNorm,
                          rows: n, cols: C, eps: eps)
-        b.linearForward(out: ws.gate, inp: ws.normedPost, weight: w.gateProj, bias: w.gateBias,
-                        tokens: n, inFeatures: C, outFeatures: I)
-        b.linearForward(out: ws.up, inp: ws.normedPost, weight: w.upProj, bias: w.upBias,
-                        tokens: n, inFeatures: C, outFeatures: I)
-        b.swigluForward(out: ws.activation, gate: ws.gate, up: ws.up, count: n * I)
+    }
+
+    /// The token rows of each MLP chunk: `workspace.mlpChunkTokens` each, the last one shorter.
+    private func mlpChunks(tokens n: Int) -> some Sequence<Range<Int>> {
+        let m = workspace.mlpChunkTokens
+        return stride(from: 0, to: n, by: m).lazy.map { $0..<min($0 + m, n) }
+    }
+
+    /// gate, up (M,I) = the projections of normedPost's `rows`; activation (M,I) = silu(gate) · up.
+    private func mlpActivation(rows: Range<Int>, weights w: DecoderLayerTensors) {
+        let ws = workspace, b = backend, C = config.hiddenSize, I = config.intermediateSize
+        let normed = ws.normedPost.advanced(by: rows.lowerBound * C)
+        b.linearForward(out: ws.gate, inp: normed, weight: w.gateProj, bias: w.gateBias,
+                        tokens: rows.count, inFeatures: C, outFeatures: I)
+        b.linearForward(out: ws.up, inp: normed, weight: w.upProj, bias: w.upBias,
+                        tokens: rows.count, inFeatures: C, outFeatures: I)
+        b.swigluForward(out: ws.activation, gate: ws.gate, up: ws.up, count: rows.count * I)
     }
 
     /// Backpropagates the per-head q/k RMSNorm (Qwen3) and returns the gradients of the q and

@@ -4,7 +4,9 @@ import ModelFormats
 /// The activations of one decoder layer's forward (kept for its backward) and the scratch
 /// of the backward, sized once for `maxTokens` tokens and reused by every layer: layers run
 /// one at a time, and a layer's backward first recomputes its forward into these buffers.
-/// Shapes below are for N tokens; every buffer holds maxTokens rows.
+/// Shapes below are for N tokens; every buffer holds maxTokens rows, except the MLP's
+/// (·, I) buffers, which hold `mlpChunkTokens` rows (M): the MLP runs chunk by chunk of
+/// tokens, so its intermediate activations, the largest per token, never exist for all N.
 ///
 /// Element types: GEMM operands and outputs that feed GEMMs are in the model's `storage` type
 /// (bf16 on the GPU, as autocast computes); the residual stream (`residual`), norms' rstd and
@@ -26,14 +28,14 @@ final class DecoderLayerWorkspace {
     // Forward (MLP block)
     let rstdPost: TensorRef       // (N)
     let normedPost: TensorRef     // (N,C) post_attention_layernorm output
-    let gate: TensorRef           // (N,I)
-    let up: TensorRef             // (N,I)
-    let activation: TensorRef     // (N,I) silu(gate) · up
+    let gate: TensorRef           // (M,I)
+    let up: TensorRef             // (M,I)
+    let activation: TensorRef     // (M,I) silu(gate) · up
     // Backward scratch
     let dNormed: TensorRef        // (N,C) gradient of either norm's output
-    let dActivation: TensorRef    // (N,I)
-    let dGate: TensorRef          // (N,I)
-    let dUp: TensorRef            // (N,I)
+    let dActivation: TensorRef    // (M,I)
+    let dGate: TensorRef          // (M,I)
+    let dUp: TensorRef            // (M,I)
     let dAttention: TensorRef     // (N,H·D)
     let dq: TensorRef             // (N,H·D)
     let dk: TensorRef             // (N,Hkv·D)
@@ -43,8 +45,15 @@ final class DecoderLayerWorkspace {
     /// (N,C) the f32 residual-stream gradient rounded to the storage type, as the output
     /// gradient of o_proj and down_proj; nil when the storage is f32 (the stream itself is used).
     let dOutput: TensorRef?
+    /// Rows of the MLP's (·, I) buffers: the requested chunk, or maxTokens when that is fewer.
+    let mlpChunkTokens: Int
 
-    init(config c: ModelConfig, maxTokens n: Int, storage: ElementType, backend: any Backend) throws {
+    /// `mlpChunkTokens` ≥ 1: tokens per MLP chunk.
+    init(config c: ModelConfig, maxTokens n: Int, mlpChunkTokens: Int, storage: ElementType,
+         backend: any Backend) throws {
+        precondition(n >= 1 && mlpChunkTokens >= 1, "token counts are positive")
+        let m = min(n, mlpChunkTokens)
+        self.mlpChunkTokens = m
         // Each reference keeps its buffer alive.
         func make(_ count: Int, _ type: ElementType = storage) throws -> TensorRef {
             try backend.makeBuffer(type, count: count).ref()
@@ -64,13 +73,13 @@ final class DecoderLayerWorkspace {
         residual = try make(n * c.hiddenSize, .f32)
         rstdPost = try make(n, .f32)
         normedPost = try make(n * c.hiddenSize)
-        gate = try make(n * c.intermediateSize)
-        up = try make(n * c.intermediateSize)
-        activation = try make(n * c.intermediateSize)
+        gate = try make(m * c.intermediateSize)
+        up = try make(m * c.intermediateSize)
+        activation = try make(m * c.intermediateSize)
         dNormed = try make(n * c.hiddenSize)
-        dActivation = try make(n * c.intermediateSize)
-        dGate = try make(n * c.intermediateSize)
-        dUp = try make(n * c.intermediateSize)
+        dActivation = try make(m * c.intermediateSize)
+        dGate = try make(m * c.intermediateSize)
+        dUp = try make(m * c.intermediateSize)
         dAttention = try make(n * c.qDim)
         dq = try make(n * c.qDim)
         dk = try make(n * c.kvDim)

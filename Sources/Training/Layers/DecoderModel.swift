@@ -66,11 +66,13 @@ public final class DecoderModel {
     private var maxTokens: Int { maxBatch * maxSeqLen }
 
     public init(layout: ModelLayout, backend: any Backend, maxBatch: Int, maxSeqLen: Int,
-                storage: ElementType = .f32, maxChunkLogits: Int = 1 << 24) throws {
+                storage: ElementType = .f32, maxChunkLogits: Int = 1 << 24,
+                mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens) throws {
         precondition(storage != .i32, "model storage is f32 or bf16")
         let c = layout.config
-        guard maxBatch >= 1, maxSeqLen >= 1 else {
-            throw UsageError("maxBatch and maxSeqLen must be positive (got \(maxBatch), \(maxSeqLen))")
+        guard maxBatch >= 1, maxSeqLen >= 1, mlpChunkTokens >= 1 else {
+            throw UsageError("maxBatch, maxSeqLen and mlpChunkTokens must be positive "
+                             + "(got \(maxBatch), \(maxSeqLen), \(mlpChunkTokens))")
         }
         if let window = c.slidingWindow, maxSeqLen > window {
             // Attention is full causal, equal to the windowed one only up to the window.
@@ -120,7 +122,8 @@ public final class DecoderModel {
         let invFreq = try backend.makeBuffer(RopeFrequencies.inverseFrequencies(
             headDim: c.headDim, theta: c.ropeTheta, scaling: RopeFrequencyScaling(c.ropeScaling)))
         layer = DecoderLayer(config: c, backend: backend,
-                             workspace: try DecoderLayerWorkspace(config: c, maxTokens: n, storage: storage, backend: backend),
+                             workspace: try DecoderLayerWorkspace(config: c, maxTokens: n, mlpChunkTokens: mlpChunkTokens,
+                                                                  storage: storage, backend: backend),
                              invFreq: invFreq.ref())
         zeroGradients()
     }

@@ -16,12 +16,16 @@ public struct ComputeDevice {
     /// The fused cross-entropy's logits per chunk: 16M (64 MiB) on the CPU; 256M (1 GiB f32)
     /// on the GPU, so its GEMMs see ~2k-token chunks even with a 128k vocabulary.
     public let maxChunkLogits: Int
+    /// Tokens per MLP chunk of the decoder layers, in resident models and sliding engines alike.
+    public let mlpChunkTokens: Int
 
-    public init(backend: any Backend, storage: ElementType, description: String, maxChunkLogits: Int = 1 << 24) {
+    public init(backend: any Backend, storage: ElementType, description: String, maxChunkLogits: Int = 1 << 24,
+                mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens) {
         self.backend = backend
         self.storage = storage
         self.description = description
         self.maxChunkLogits = maxChunkLogits
+        self.mlpChunkTokens = mlpChunkTokens
     }
 
     /// Opens `device`: `cuda` fails with the loader's message when no GPU can be used; `auto`
@@ -56,9 +60,9 @@ public struct ComputeDevice {
 
     /// Builds decoder models on this device.
     public var modelFactory: TrainableModelFactory {
-        { [backend, storage, maxChunkLogits] layout, maxBatch, maxSeqLen in
+        { [backend, storage, maxChunkLogits, mlpChunkTokens] layout, maxBatch, maxSeqLen in
             try DecoderModel(layout: layout, backend: backend, maxBatch: maxBatch, maxSeqLen: maxSeqLen, storage: storage,
-                             maxChunkLogits: maxChunkLogits)
+                             maxChunkLogits: maxChunkLogits, mlpChunkTokens: mlpChunkTokens)
         }
     }
 }
@@ -98,6 +102,7 @@ extension ComputeDevice {
         let sliding = SlidingEngineBuilder(backend: queued, storage: storage, gpuBudget: budget,
                                            residentLayers: options.residentLayers, window: options.window,
                                            modelLevel: options.modelLevel, checkpointType: options.checkpointType,
+                                           mlpChunkTokens: mlpChunkTokens,
                                            measure: options.telemetry)
         if options.engine == .sliding { return sliding }
         return AutomaticEngineBuilder(resident: resident, sliding: memory == nil ? nil : sliding)

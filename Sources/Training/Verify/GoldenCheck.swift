@@ -60,6 +60,10 @@ public struct GoldenCheck {
 
     public let device: ComputeDevice
     public let bounds: Bounds
+    /// Tokens per MLP chunk of the forward/backward check: on the 2×16-token fixtures, 6
+    /// chunks and a remainder of 2, so the device runs the chunked MLP of long batches (the
+    /// training steps run it in one chunk).
+    static let forwardBackwardMLPChunkTokens = 5
 
     public init(device: ComputeDevice) {
         self.device = device
@@ -117,7 +121,7 @@ public struct GoldenCheck {
         let (batch, seqLen) = (shape[0], shape[1])
         let ids = try ints("input_ids"), labels = try ints("labels")
         let model = try DecoderModel(layout: weights.layout, backend: device.backend, maxBatch: batch, maxSeqLen: seqLen,
-                                     storage: device.storage)
+                                     storage: device.storage, mlpChunkTokens: Self.forwardBackwardMLPChunkTokens)
         model.loadParameters(weights)
         let logits = try model.allLogits(inputIds: ids, batch: batch, seqLen: seqLen)
         line("logits", Self.relativeL2Error(logits, try tensor("logits").values), bound(bounds.logits, deviation?.logits))
