@@ -66,7 +66,7 @@ public final class DecoderModel {
     private var maxTokens: Int { maxBatch * maxSeqLen }
 
     public init(layout: ModelLayout, backend: any Backend, maxBatch: Int, maxSeqLen: Int,
-                storage: ElementType = .f32, maxChunkLogits: Int = 1 << 24,
+                storage: ElementType = .f32, maxChunkLogits: Int = MemoryPlanner.chunkLogits,
                 mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens) throws {
         precondition(storage != .i32, "model storage is f32 or bf16")
         let c = layout.config

@@ -13,18 +13,14 @@ public struct ComputeDevice {
     public let storage: ElementType
     /// What was chosen, and for `auto` why.
     public let description: String
-    /// The fused cross-entropy's logits per chunk: 16M (64 MiB) on the CPU; 256M (1 GiB f32)
-    /// on the GPU, so its GEMMs see ~2k-token chunks even with a 128k vocabulary.
-    public let maxChunkLogits: Int
     /// Tokens per MLP chunk of the decoder layers, in resident models and sliding engines alike.
     public let mlpChunkTokens: Int
 
-    public init(backend: any Backend, storage: ElementType, description: String, maxChunkLogits: Int = 1 << 24,
+    public init(backend: any Backend, storage: ElementType, description: String,
                 mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens) {
         self.backend = backend
         self.storage = storage
         self.description = description
-        self.maxChunkLogits = maxChunkLogits
         self.mlpChunkTokens = mlpChunkTokens
     }
 
@@ -54,15 +50,14 @@ public struct ComputeDevice {
     private static func cuda(_ why: String) throws -> ComputeDevice {
         let backend = try CUDABackend(libraries: try CUDALibraries.load())
         return ComputeDevice(backend: backend, storage: .bf16,
-                             description: "\(why), \(backend.name), bf16 compute with fp32 masters and AdamW state on the GPU",
-                             maxChunkLogits: MemoryPlanner.chunkLogits)
+                             description: "\(why), \(backend.name), bf16 compute with fp32 masters and AdamW state on the GPU")
     }
 
     /// Builds decoder models on this device.
     public var modelFactory: TrainableModelFactory {
-        { [backend, storage, maxChunkLogits, mlpChunkTokens] layout, maxBatch, maxSeqLen in
+        { [backend, storage, mlpChunkTokens] layout, maxBatch, maxSeqLen in
             try DecoderModel(layout: layout, backend: backend, maxBatch: maxBatch, maxSeqLen: maxSeqLen, storage: storage,
-                             maxChunkLogits: maxChunkLogits, mlpChunkTokens: mlpChunkTokens)
+                             mlpChunkTokens: mlpChunkTokens)
         }
     }
 }
