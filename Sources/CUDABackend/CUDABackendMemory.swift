@@ -9,4 +9,10 @@ extension CUDABackend: DeviceMemoryReporting {
     }
 
     public func limitPool(toBytes bytes: Int?) { pool.limitBytes = bytes }
+
+    public func restartPeak() throws {
+        try device.makeCurrent()
+        try pool.trim()
+        pool.restartPeak()
+    }
 }

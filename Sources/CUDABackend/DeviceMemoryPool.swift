@@ -68,6 +68,13 @@ final class DeviceMemoryPool {
         pthread_mutex_unlock(&lock)
     }
 
+    /// Restarts `peakReservedBytes` from `reservedBytes`.
+    func restartPeak() {
+        pthread_mutex_lock(&lock)
+        peakReservedBytes = reservedBytes
+        pthread_mutex_unlock(&lock)
+    }
+
     /// Frees every cached block (after the GPU has finished with them).
     func trim() throws {
         try device.check(device.driver.cuCtxSynchronize(), "cuCtxSynchronize")

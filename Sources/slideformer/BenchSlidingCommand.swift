@@ -116,10 +116,9 @@ struct BenchSlidingCommand: ParsableCommand {
               + (b.transferMilliseconds.map { ms($0) + " (pinned \(Format.fixed((b.pinnedHostToDeviceBytesPerSecond ?? 0) / 1e9, 1)) / "
                   + "\(Format.fixed((b.pinnedDeviceToHostBytesPerSecond ?? 0) / 1e9, 1)) GB/s)" } ?? "not measured (no GPU)")
               + "; step / max(bounds) = \(Format.fixed(r.ratio, 3))")
-        if let pool = r.peakPoolBytes {
-            print("GPU pool peak \(Format.bytes(pool)); plan: GPU \(Format.bytes(r.plan.gpuPeakBytes)), "
-                  + "host \(Format.bytes(r.plan.hostPeakBytes))")
-        }
+        print("measured peaks: GPU pool " + (r.peakPoolBytes.map { Format.bytes($0) } ?? "n/a")
+              + ", process RSS " + (r.peakResidentBytes.map { Format.bytes($0) } ?? "n/a")
+              + "; plan: GPU \(Format.bytes(r.plan.gpuPeakBytes)), host \(Format.bytes(r.plan.hostPeakBytes))")
         if let json { try AtomicOutput.write(r.json.serialized(.pretty) + "\n", to: json) }
         if let trace { try AtomicOutput.write(ChromeTrace.json(r.spans).serialized(.compact) + "\n", to: trace) }
     }

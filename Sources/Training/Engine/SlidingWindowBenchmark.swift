@@ -46,6 +46,8 @@ public struct SlidingWindowBenchmark {
         public let lastLoss: Double
         public let plan: SlidingWindowPlan
         public let peakPoolBytes: Int?
+        /// The process's resident peak from the engine's set-up on (nil: not readable).
+        public let peakResidentBytes: Int?
 
         public var ratio: Double { bounds.ratio(stepMilliseconds: secondsPerStep * 1e3) }
     }
@@ -120,6 +122,9 @@ public struct SlidingWindowBenchmark {
             }
         }
 
+        // The engine's own peaks, not the compute-only run's.
+        try (backend as? DeviceMemoryReporting)?.restartPeak()
+        ProcessMemory.resetPeakResident()
         let clock = ContinuousClock()
         var start = clock.now
         let masters = try modelDirectory.map { try ModelWeights.load(directory: $0, pool: pool) }
@@ -177,6 +182,7 @@ public struct SlidingWindowBenchmark {
         return Result(parameters: parameters, hostOptimizerParameters: hostOptimizerParameters, tokensPerStep: n, window: k,
                       secondsPerStep: perStep, tflops: tflops, telemetry: telemetry, spans: engine.telemetrySpans,
                       bounds: bounds, computeOnlyNote: computeOnlyNote, lastLoss: loss, plan: plan,
-                      peakPoolBytes: (backend as? DeviceMemoryReporting)?.peakReservedBytes)
+                      peakPoolBytes: (backend as? DeviceMemoryReporting)?.peakReservedBytes,
+                      peakResidentBytes: ProcessMemory.peakResidentBytes())
     }
 }

@@ -47,6 +47,8 @@ extension SlidingWindowBenchmark.Result {
             ("compute_only_note", computeOnlyNote.map { .string($0) } ?? .null),
             ("step_over_max_bound", .double(ratio)),
             ("gpu_pool_peak_bytes", peakPoolBytes.map { .int($0) } ?? .null),
+            ("host_rss_peak_bytes", peakResidentBytes.map { .int($0) } ?? .null),
+            ("plan_gpu_peak_bytes", .int(plan.gpuPeakBytes)), ("plan_host_peak_bytes", .int(plan.hostPeakBytes)),
         ]))
     }
 }

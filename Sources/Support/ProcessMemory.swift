@@ -1,0 +1,35 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The process's resident memory (Linux /proc), to compare a run's measured host peak with
+/// its plan.
+public enum ProcessMemory {
+    /// The most resident bytes the process has had at once (VmHWM), since start or since
+    /// `resetPeakResident()`; nil where /proc is not readable.
+    public static func peakResidentBytes() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            // "VmHWM:   123456 kB"
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 2, let kib = Int(fields[1]) else { return nil }
+            return kib * 1024
+        }
+        return nil
+    }
+
+    /// Restarts the peak from the current resident size (writes 5 to /proc/self/clear_refs),
+    /// so a benchmark can measure one phase; false where the kernel does not allow it.
+    @discardableResult
+    public static func resetPeakResident() -> Bool {
+        let fd = open("/proc/self/clear_refs", O_WRONLY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return write(fd, "5", 1) == 1
+    }
+}
