@@ -20,8 +20,8 @@ struct BenchSlidingCommand: ParsableCommand {
     @Option(help: "Decoder layers on the GPU at once (default: the plan's window).")
     var window: Int?
 
-    @Option(help: "The first N decoder layers stay on the GPU with their AdamW state (updated there); the rest are streamed.")
-    var residentLayers = 0
+    @Option(help: "The first N decoder layers stay on the GPU with their AdamW state (updated there); the rest are streamed. auto: the fewest that hide the host AdamW behind compute, within GPU memory (as train's); --compare-resident takes a number.")
+    var residentLayers = ResidentLayerCount(0)
 
     @Option(help: "Sliding engine: where the embedding, final norm and LM head keep their fp32 masters and AdamW state and are updated: gpu, host, or auto (the GPU when the plan fits with them there).")
     var modelLevelOn: ModelLevelPlacement = .auto
@@ -75,7 +75,7 @@ struct BenchSlidingCommand: ParsableCommand {
         }
         if let compareSteps = compareResident {
             let parity = SlidingWindowParity(config: modelConfig, batch: step.batchSize, seqLen: step.seqLen, steps: compareSteps,
-                                             window: window ?? 2, residentLayers: residentLayers,
+                                             window: window ?? 2, residentLayers: residentLayers.count ?? 0,
                                              modelLevelOnGPU: modelLevelOn != .host,
                                              checkpointType: checkpoints.checkpointDtype,
                                              microBatches: gradAccum, maxGradNorm: maxGradNorm)
@@ -92,7 +92,7 @@ struct BenchSlidingCommand: ParsableCommand {
         }
         let bound: SlidingWindowBenchmark.ComputeOnlyBound = skipComputeOnly ? .skip : computeOnlyMs.map { .given($0) } ?? .measure
         let bench = try SlidingWindowBenchmark(config: modelConfig, modelDirectory: source.model, batch: step.batchSize, seqLen: step.seqLen,
-                                               steps: step.steps, window: window, residentLayers: residentLayers,
+                                               steps: step.steps, window: window, residentLayers: residentLayers.count,
                                                modelLevel: modelLevelOn, checkpointType: checkpoints.checkpointDtype,
                                                microBatches: gradAccum, maxGradNorm: maxGradNorm,
                                                gpuBudget: try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") },

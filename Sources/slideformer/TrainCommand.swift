@@ -38,7 +38,7 @@ struct TrainCommand: ParsableCommand {
     var engine = d.engine
 
     @Option(help: "Sliding engine: the first N decoder layers stay on the GPU with their AdamW state, or auto (the fewest that hide the host AdamW behind compute, within GPU memory).")
-    var residentLayers = "auto"
+    var residentLayers = ResidentLayerCount(nil)
 
     @Option(help: "Sliding engine: streamed decoder layers on the GPU at once (default: the plan's).")
     var window: Int?
@@ -107,10 +107,7 @@ struct TrainCommand: ParsableCommand {
         o.device = device
         o.gradAccum = gradAccum
         o.engine = engine
-        if residentLayers != "auto" {
-            guard let m = Int(residentLayers) else { throw ValidationError("--resident-layers takes auto or a number, got \(residentLayers)") }
-            o.residentLayers = m
-        }
+        o.residentLayers = residentLayers.count
         o.window = window
         o.modelLevel = modelLevelOn
         o.checkpointType = checkpoints.checkpointDtype

@@ -61,7 +61,8 @@ public struct SlidingWindowBenchmark {
     public let warmup: Int
     /// nil: the plan's window for `gpuBudget`.
     public let window: Int?
-    public let residentLayers: Int
+    /// nil: `ResidentLayerChoice` decides (as `train --resident-layers auto`).
+    public let residentLayers: Int?
     public let modelLevel: ModelLevelPlacement
     public let checkpointType: CheckpointElementType
     public let microBatches: Int
@@ -72,7 +73,7 @@ public struct SlidingWindowBenchmark {
     public let memcpyBytes: Int
 
     public init(config: ModelConfig, modelDirectory: String? = nil, batch: Int, seqLen: Int, steps: Int, warmup: Int = 2,
-                window: Int?, residentLayers: Int = 0, modelLevel: ModelLevelPlacement = .auto,
+                window: Int?, residentLayers: Int? = 0, modelLevel: ModelLevelPlacement = .auto,
                 checkpointType: CheckpointElementType = .f32, microBatches: Int = 1, maxGradNorm: Double = 0, gpuBudget: Int?,
                 computeOnly: ComputeOnlyBound = .measure, memcpyBytes: Int = 1 << 30) throws {
         guard batch >= 1, seqLen >= 2, steps >= 1, warmup >= 0, microBatches >= 1 else {
@@ -99,9 +100,22 @@ public struct SlidingWindowBenchmark {
         guard let backend = device.backend as? QueuedTransfers else {
             throw UsageError("\(device.backend.name) has no transfer queues")
         }
+        let clipping = maxGradNorm > 0 || microBatches > 1, hostBudget = MemoryPlan.availableHostBytes()
+        let residentLayers: Int
+        if let m = self.residentLayers {
+            residentLayers = m
+        } else {
+            let budget = try gpuBudget ?? (backend as? DeviceMemoryReporting)?.deviceMemory().free
+            let choice = ResidentLayerChoice.choose(config: config, batchSize: batch, seqLen: seqLen, gradAccum: microBatches,
+                                                    clipping: clipping, gpuBudget: budget, hostBudget: hostBudget,
+                                                    modelLevel: modelLevel, checkpointType: checkpointType,
+                                                    mlpChunkTokens: device.mlpChunkTokens)
+            residentLayers = choice.layers
+            log("resident layers: \(choice.layers) (auto: \(choice.reason))")
+        }
         let plan = MemoryPlanner.plan(config: config, batchSize: batch, seqLen: seqLen, gpuBudget: gpuBudget,
-                                      hostBudget: MemoryPlan.availableHostBytes(),
-                                      clipping: maxGradNorm > 0 || microBatches > 1, residentLayers: residentLayers,
+                                      hostBudget: hostBudget,
+                                      clipping: clipping, residentLayers: residentLayers,
                                       modelLevel: modelLevel, checkpointType: checkpointType,
                                       mlpChunkTokens: device.mlpChunkTokens)
         guard plan.fits || window != nil else { throw UsageError("the plan does not fit:\n\(plan.description)") }
