@@ -28,6 +28,9 @@ struct BenchSlidingCommand: ParsableCommand {
 
     @OptionGroup var checkpoints: CheckpointFlags
 
+    @Option(help: "The last N decoder layers keep their gradient on the GPU until the next step's forward, whose AdamW then overlaps it (default: the plan's, a third of the streamed layers as GPU memory allows; none with clipping or accumulation).")
+    var deferredGradients: Int?
+
     @Option(help: "GPU memory to plan the window for, e.g. 24GiB (default: every layer).")
     var gpuMemory: String?
 
@@ -94,7 +97,7 @@ struct BenchSlidingCommand: ParsableCommand {
         let bench = try SlidingWindowBenchmark(config: modelConfig, modelDirectory: source.model, batch: step.batchSize, seqLen: step.seqLen,
                                                steps: step.steps, window: window, residentLayers: residentLayers.count,
                                                modelLevel: modelLevelOn, checkpointType: checkpoints.checkpointDtype,
-                                               microBatches: gradAccum, maxGradNorm: maxGradNorm,
+                                               deferredGradients: deferredGradients, microBatches: gradAccum, maxGradNorm: maxGradNorm,
                                                gpuBudget: try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") },
                                                computeOnly: bound)
         let r = try bench.run(device: compute)

@@ -105,18 +105,22 @@ final class MemoryPlannerTests: XCTestCase {
     }
 
     func testWindowIsWhatTheGPUBudgetLeavesForSlots() throws {
-        let all = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil, modelLevel: .host)
+        let all = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil, modelLevel: .host,
+                                   deferredGradients: 0)
         let slot = 436_256_768
         let fixed = all.gpuPeakBytes - 32 * slot
         let five = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: fixed + 5 * slot + 1,
-                                      hostBudget: nil, modelLevel: .host)
+                                      hostBudget: nil, modelLevel: .host,
+                                   deferredGradients: 0)
         XCTAssertEqual(five.window, 5)
         XCTAssertTrue(five.fits)
         XCTAssertEqual(five.gpuPeakBytes, fixed + 5 * slot)
-        let roomy = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: 1 << 40, hostBudget: nil, modelLevel: .host)
+        let roomy = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: 1 << 40, hostBudget: nil, modelLevel: .host,
+                                   deferredGradients: 0)
         XCTAssertEqual(roomy.window, 32, "capped at the layer count")
         let tight = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: fixed + 2 * slot - 1,
-                                       hostBudget: nil, modelLevel: .host)
+                                       hostBudget: nil, modelLevel: .host,
+                                   deferredGradients: 0)
         XCTAssertEqual(tight.window, 0)
         XCTAssertFalse(tight.fits)
         XCTAssertTrue(tight.problems[0].hasPrefix("GPU"), tight.problems[0])
@@ -143,12 +147,13 @@ final class MemoryPlannerTests: XCTestCase {
         // the MLP in 4096-token chunks; 2.0 / 8.0 GiB unchunked left 23 and 2); at 64x1024 the
         // rest takes 23.27 GiB with its pool-rounding bound (6.16 GiB of activations, 4 GiB of
         // residual stream), which leaves less than 2 slots of 0.41 GiB.
+        // (Without deferred gradients, which trade window slots: testDeferredGradients.)
         let small24 = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: 24 << 30,
-                                         hostBudget: 125 << 30, modelLevel: .host)
+                                         hostBudget: 125 << 30, modelLevel: .host, deferredGradients: 0)
         XCTAssertTrue(small24.fits, small24.description)
         XCTAssertEqual(small24.window, 24)
         let wide24 = MemoryPlanner.plan(config: Self.llama8B, batchSize: 32, seqLen: 1024, gpuBudget: 24 << 30,
-                                        hostBudget: 125 << 30, modelLevel: .host)
+                                        hostBudget: 125 << 30, modelLevel: .host, deferredGradients: 0)
         XCTAssertTrue(wide24.fits, wide24.description)
         XCTAssertEqual(wide24.window, 14)
         let widest24 = MemoryPlanner.plan(config: Self.llama8B, batchSize: 64, seqLen: 1024, gpuBudget: 24 << 30,
@@ -173,6 +178,37 @@ final class MemoryPlannerTests: XCTestCase {
         XCTAssertEqual(json["max_batch_size"]?.int, p.maxBatchSize)
     }
 
+    /// Deferred gradients: a third of the streamed layers when memory is no object; under a
+    /// budget only what is left after a window of 4 slots (each costs a fp32 layer plus its
+    /// pool rounding, 872,448,000 · 9/8 bytes); none with clipping or accumulation.
+    func testDeferredGradients() throws {
+        let free = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
+                                      modelLevel: .host)
+        XCTAssertEqual(free.deferredGradients, 10)
+        XCTAssertEqual(free.window, 32)
+        XCTAssertEqual(try bytes(free.gpuItems, "deferred gradients"), 10 * 872_448_000)
+        let none = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
+                                      modelLevel: .host, deferredGradients: 0)
+        XCTAssertEqual(free.gpuPeakBytes - none.gpuPeakBytes, 10 * 872_448_000 * 9 / 8, "the slots and their rounding")
+        let slot = 436_256_768, deferred = 872_448_000 + 872_448_000 / 8
+        let fixed = none.gpuPeakBytes - 32 * slot
+        let budget = fixed + 4 * slot + 2 * deferred + slot / 2
+        let tight = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: budget,
+                                       hostBudget: nil, modelLevel: .host)
+        XCTAssertEqual(tight.deferredGradients, 2)
+        XCTAssertEqual(tight.window, 4)
+        XCTAssertTrue(tight.fits)
+        let asked = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: budget,
+                                       hostBudget: nil, modelLevel: .host, deferredGradients: 1)
+        XCTAssertEqual(asked.deferredGradients, 1)
+        XCTAssertEqual(asked.window, 6, "the memory of the second deferred gradient holds 2 more slots")
+        let clipped = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
+                                         clipping: true, modelLevel: .host)
+        XCTAssertEqual(clipped.deferredGradients, 0)
+        let json = try JSON.parse(tight.json.serialized())
+        XCTAssertEqual(json["deferred_gradients"]?.int, 2)
+    }
+
     /// `.auto` keeps the embedding, final norm and LM head's AdamW state on the GPU when the
     /// plan fits with it there (18 B/param, the f32 norm 16: 1,050,677,248 · 18 − 4096 · 2),
     /// and on the host when it does not (8B at 24 GiB); either way the plan counts the choice.
@@ -186,7 +222,7 @@ final class MemoryPlannerTests: XCTestCase {
                        "the difference and its pool rounding")
         XCTAssertEqual(host.gradientLandingBuffers, roomy.gradientLandingBuffers)
         let small = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: 24 << 30,
-                                       hostBudget: 125 << 30)
+                                       hostBudget: 125 << 30, deferredGradients: 0)
         XCTAssertFalse(small.modelLevelOnGPU)
         XCTAssertTrue(small.fits)
         XCTAssertEqual(small.window, 24, "as in testHostBudgetAndLargestBatch")

@@ -33,7 +33,7 @@ final class SlidingWindowAllocationTests: XCTestCase {
                                              residentLayers: plan.residentLayers, modelLevelOnGPU: plan.modelLevelOnGPU,
                                              landingBuffers: plan.gradientLandingBuffers, maxBatch: batch,
                                              maxSeqLen: seqLen, checkpointType: plan.checkpointType,
-                                             mlpChunkTokens: plan.mlpChunkTokens,
+                                             mlpChunkTokens: plan.mlpChunkTokens, deferredGradients: plan.deferredGradients,
                                              hyperparameters: AdamWHyperparameters(), optimizerThreads: 1)
         withExtendedLifetime(engine) {}
         let gpu = plan.gpuItems.filter(\.engineBuffer).reduce(0) { $0 + $1.bytes }
@@ -101,10 +101,21 @@ final class SlidingWindowAllocationTests: XCTestCase {
     func testWindowFromAGPUBudget() throws {
         let config = SlidingWindowEngineTests.config(layers: 5)
         let all = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: nil, hostBudget: nil)
+        XCTAssertEqual(all.deferredGradients, 1)
         let slot = MemoryPlanner.weightSlotBytes(ModelLayout(config))
-        let budget = all.gpuPeakBytes - 2 * slot
+        let layer = ModelLayout(config).layer.count * 4, deferred = layer + layer / 8
+        // Without the deferred gradient and 2 slots: a window of 3.
+        let budget = all.gpuPeakBytes - deferred - 2 * slot
         let p = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: budget, hostBudget: nil)
         XCTAssertEqual(p.window, 3)
+        XCTAssertEqual(p.deferredGradients, 0)
         try assertPlanMatchesAllocations(config, residentLayers: 0, clipping: false, gpuBudget: budget)
+        // 2 slots less only: a deferred gradient would leave fewer than 4 slots, so the window takes its memory.
+        let wider = all.gpuPeakBytes - 2 * slot
+        let q = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: wider, hostBudget: nil)
+        XCTAssertEqual(q.deferredGradients, 0)
+        XCTAssertEqual(q.window, 5)
+        try assertPlanMatchesAllocations(config, residentLayers: 0, clipping: false, gpuBudget: wider)
     }
+
 }

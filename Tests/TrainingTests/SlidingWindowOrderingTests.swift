@@ -11,25 +11,26 @@ import XCTest
 /// result, so the runs must stay identical.
 final class SlidingWindowOrderingTests: XCTestCase {
     private func assertIdentical(_ config: ModelConfig, window: Int, residentLayers: Int = 0, microBatches: Int = 1,
-                                 maxGradNorm: Double = 0, modelLevelOnGPU: Bool,
+                                 maxGradNorm: Double = 0, modelLevelOnGPU: Bool, deferredGradients: Int = 0,
                                  file: StaticString = #filePath, line: UInt = #line) throws {
         for lagging in [LaggingQueuesBackend.Lagging.copies, .compute] {
             try assertIdentical(config, window: window, residentLayers: residentLayers, microBatches: microBatches,
-                                maxGradNorm: maxGradNorm, modelLevelOnGPU: modelLevelOnGPU, lagging: lagging,
-                                file: file, line: line)
+                                maxGradNorm: maxGradNorm, modelLevelOnGPU: modelLevelOnGPU,
+                                deferredGradients: deferredGradients, lagging: lagging, file: file, line: line)
         }
     }
 
     private func assertIdentical(_ config: ModelConfig, window: Int, residentLayers: Int, microBatches: Int,
-                                 maxGradNorm: Double, modelLevelOnGPU: Bool, lagging: LaggingQueuesBackend.Lagging,
-                                 file: StaticString, line: UInt) throws {
+                                 maxGradNorm: Double, modelLevelOnGPU: Bool, deferredGradients: Int,
+                                 lagging: LaggingQueuesBackend.Lagging, file: StaticString, line: UInt) throws {
         let backend = LaggingQueuesBackend(cpu: CPUBackend(threads: 2), lagging: lagging)
         let parity = SlidingWindowParity(config: config, batch: 2, seqLen: 12, steps: 3, window: window,
                                          residentLayers: residentLayers, modelLevelOnGPU: modelLevelOnGPU,
+                                         deferredGradients: deferredGradients,
                                          microBatches: microBatches, maxGradNorm: maxGradNorm, learningRate: 1e-2)
         let r = try parity.run(backend: backend, storage: .f32)
         let what = "window \(window), \(residentLayers) resident, \(microBatches) micro-batches, clip \(maxGradNorm), "
-            + "model level on the \(modelLevelOnGPU ? "device" : "host"), \(lagging) lagging"
+            + "model level on the \(modelLevelOnGPU ? "device" : "host"), \(deferredGradients) deferred, \(lagging) lagging"
         XCTAssertEqual(r.residentLosses, r.slidingLosses, what, file: file, line: line)
         XCTAssertEqual(r.residentNorms, r.slidingNorms, what, file: file, line: line)
         XCTAssertEqual(r.maxMasterDifference, 0, what, file: file, line: line)
@@ -51,6 +52,20 @@ final class SlidingWindowOrderingTests: XCTestCase {
                                         microBatches: microBatches, maxGradNorm: clip, modelLevelOnGPU: modelLevelOnGPU)
                 }
             }
+        }
+    }
+
+    /// Deferred gradients (the last layers' cross during the next forward): 1 or 3 of 4 layers,
+    /// windows 2 and 4, both placements of the embedding / final norm / LM head, and behind a
+    /// resident layer.
+    func testDeferredGradientsWithLaggingQueues() throws {
+        let c = SlidingWindowEngineTests.config(layers: 4)
+        for modelLevelOnGPU in [false, true] {
+            for deferred in [1, 3] {
+                try assertIdentical(c, window: 2, modelLevelOnGPU: modelLevelOnGPU, deferredGradients: deferred)
+                try assertIdentical(c, window: 4, modelLevelOnGPU: modelLevelOnGPU, deferredGradients: deferred)
+            }
+            try assertIdentical(c, window: 2, residentLayers: 1, modelLevelOnGPU: modelLevelOnGPU, deferredGradients: 3)
         }
     }
 

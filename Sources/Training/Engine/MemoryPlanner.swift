@@ -58,6 +58,10 @@ public struct SlidingWindowPlan: Sendable {
     /// fp32 host buffers that the layers' gradients land in (a ring; every streamed layer when
     /// clipping, and then 2 more for the model-level parts): the engine's `landingBuffers`.
     public let gradientLandingBuffers: Int
+    /// The last decoder layers whose fp32 gradient stays on the GPU until the next step's
+    /// forward (`SlidingWindowEngine.deferredLayers`): a third of the streamed layers without
+    /// clipping or accumulation, as GPU memory allows after a window of 4; 0 with them.
+    public let deferredGradients: Int
     public let gpuItems: [Item]
     public let pinnedItems: [Item]
     public let pageableItems: [Item]
@@ -109,16 +113,18 @@ public enum MemoryPlanner {
     /// `residentLayers`: the first layers stay on the GPU with their AdamW state;
     /// `modelLevel`: where the embedding, final norm and LM head are updated (`.auto`: the GPU
     /// when this batch fits with them there); `checkpointType`: the activation checkpoints' elements;
-    /// `mlpChunkTokens` (≥ 1): tokens per MLP chunk.
+    /// `mlpChunkTokens` (≥ 1): tokens per MLP chunk; `deferredGradients`: the most deferred layer
+    /// gradients (nil: a third of the streamed layers; memory may allow fewer).
     public static func plan(config: ModelConfig, batchSize: Int, seqLen: Int, gpuBudget: Int?, hostBudget: Int?,
                             clipping: Bool = false, residentLayers: Int = 0,
                             modelLevel: ModelLevelPlacement = .auto,
                             checkpointType: CheckpointElementType = .f32,
-                            mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens) -> SlidingWindowPlan {
+                            mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens,
+                            deferredGradients: Int? = nil) -> SlidingWindowPlan {
         func fixed(_ b: Int, onGPU: Bool) -> SlidingWindowPlan {
             fixedPlan(config: config, batchSize: b, seqLen: seqLen, gpuBudget: gpuBudget, hostBudget: hostBudget,
                       clipping: clipping, residentLayers: residentLayers, modelLevelOnGPU: onGPU,
-                      checkpointType: checkpointType, mlpChunkTokens: mlpChunkTokens)
+                      checkpointType: checkpointType, mlpChunkTokens: mlpChunkTokens, deferredGradients: deferredGradients)
         }
         let onGPU = switch modelLevel {
         case .gpu: true
@@ -142,7 +148,8 @@ public enum MemoryPlanner {
     /// The plan for exactly this batch (no search).
     static func fixedPlan(config c: ModelConfig, batchSize: Int, seqLen: Int, gpuBudget: Int?, hostBudget: Int?,
                           clipping: Bool, residentLayers: Int, modelLevelOnGPU: Bool,
-                          checkpointType: CheckpointElementType, mlpChunkTokens: Int) -> SlidingWindowPlan {
+                          checkpointType: CheckpointElementType, mlpChunkTokens: Int,
+                          deferredGradients: Int?) -> SlidingWindowPlan {
         let layout = ModelLayout(c)
         let L = c.numLayers, layer = layout.layer.count, n = batchSize * seqLen, C = c.hiddenSize
         let mlpChunk = mlpChunkRows(tokens: n, requested: mlpChunkTokens)
@@ -182,19 +189,29 @@ public enum MemoryPlanner {
         ]
         // The pool rounds each block up to its size class (at most 1/8 more).
         let rounding = fixedGPU.reduce(0) { $0 + $1.bytes } / 8 + slotBytes / 8
-        fixedGPU.append(.init(name: "memory pool size-class rounding (bound)", bytes: rounding, engineBuffer: false))
-        let fixedTotal = fixedGPU.reduce(0) { $0 + $1.bytes }
+        let fixedTotal = fixedGPU.reduce(0) { $0 + $1.bytes } + rounding
 
+        // Deferred gradients (a third of the streamed layers: their AdamW then overlaps the next
+        // forward, about a quarter of the compute) take GPU memory before the window grows past 4.
+        let deferredTarget = clipping ? 0 : min(streamed, max(0, deferredGradients ?? streamed / 3))
+        let deferredBytes = layer * f32 + layer * f32 / 8   // with its pool rounding
+        var deferred = deferredTarget
         var problems: [String] = []
         var window = streamed
         if let gpu = gpuBudget {
-            window = min(streamed, max(0, (gpu - fixedTotal) / slotBytes))
+            let spare = gpu - fixedTotal
+            deferred = min(deferredTarget, max(0, (spare - min(streamed, 4) * slotBytes) / deferredBytes))
+            window = min(streamed, max(0, (spare - deferred * deferredBytes) / slotBytes))
             if window < min(2, streamed) {
                 window = 0
                 problems.append("GPU: \(Format.bytes(fixedTotal + min(2, streamed) * slotBytes)) needed with a window of "
                                 + "\(min(2, streamed)) layers, \(Format.bytes(gpu)) available")
             }
         }
+        fixedGPU.insert(.init(name: "deferred gradients of the last layers (\(deferred) x fp32 layer)",
+                              bytes: deferred * layer * f32), at: 2)
+        fixedGPU.append(.init(name: "memory pool size-class rounding (bound)", bytes: rounding + deferred * layer * f32 / 8,
+                              engineBuffer: false))
         let gpuItems = [SlidingWindowPlan.Item(name: "decoder-layer weight slots (\(window) x (bf16 layer + f32 norm weights))",
                                                bytes: window * slotBytes)] + fixedGPU
         let pinned: [SlidingWindowPlan.Item] = [
@@ -214,7 +231,7 @@ public enum MemoryPlanner {
         return SlidingWindowPlan(config: c, batchSize: batchSize, seqLen: seqLen, mlpChunkTokens: mlpChunk,
                                  window: window, residentLayers: m,
                                  modelLevelOnGPU: modelLevelOnGPU, checkpointType: checkpointType,
-                                 gradientLandingBuffers: landing, gpuItems: gpuItems, pinnedItems: pinned,
+                                 gradientLandingBuffers: landing, deferredGradients: deferred, gpuItems: gpuItems, pinnedItems: pinned,
                                  pageableItems: pageable, gpuBudget: gpuBudget, hostBudget: hostBudget,
                                  problems: problems, maxBatchSize: nil)
     }

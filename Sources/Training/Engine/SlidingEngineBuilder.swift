@@ -69,6 +69,7 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
         log(p.description)
         log("sliding-window engine: window \(window ?? p.window) of \(streamed) streamed layers, "
             + "\(m) resident layers (\(why)), \(p.gradientLandingBuffers) gradient landing buffers, "
+            + "\(p.deferredGradients) deferred layer gradients, "
             + "embedding / final norm / LM head updated on the \(p.modelLevelOnGPU ? "GPU" : "host") (\(modelLevel.rawValue)), "
             + "\(checkpointType.rawValue) activation checkpoints")
     }
@@ -83,6 +84,7 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
                                        landingBuffers: p.gradientLandingBuffers,
                                        maxBatch: batchSize, maxSeqLen: seqLen, maxMicroBatches: gradAccum,
                                        checkpointType: p.checkpointType, mlpChunkTokens: p.mlpChunkTokens,
+                                       deferredGradients: p.deferredGradients,
                                        hyperparameters: hyperparameters, measure: measure)
     }
 }

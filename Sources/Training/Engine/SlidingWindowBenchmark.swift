@@ -65,6 +65,8 @@ public struct SlidingWindowBenchmark {
     public let residentLayers: Int?
     public let modelLevel: ModelLevelPlacement
     public let checkpointType: CheckpointElementType
+    /// nil: the plan's choice.
+    public let deferredGradients: Int?
     public let microBatches: Int
     public let maxGradNorm: Double
     public let gpuBudget: Int?
@@ -74,7 +76,7 @@ public struct SlidingWindowBenchmark {
 
     public init(config: ModelConfig, modelDirectory: String? = nil, batch: Int, seqLen: Int, steps: Int, warmup: Int = 2,
                 window: Int?, residentLayers: Int? = 0, modelLevel: ModelLevelPlacement = .auto,
-                checkpointType: CheckpointElementType = .f32, microBatches: Int = 1, maxGradNorm: Double = 0, gpuBudget: Int?,
+                checkpointType: CheckpointElementType = .f32, deferredGradients: Int? = nil, microBatches: Int = 1, maxGradNorm: Double = 0, gpuBudget: Int?,
                 computeOnly: ComputeOnlyBound = .measure, memcpyBytes: Int = 1 << 30) throws {
         guard batch >= 1, seqLen >= 2, steps >= 1, warmup >= 0, microBatches >= 1 else {
             throw UsageError("bench sliding needs batch >= 1, seq-len >= 2, steps >= 1 (got \(batch), \(seqLen), \(steps))")
@@ -89,6 +91,7 @@ public struct SlidingWindowBenchmark {
         self.residentLayers = residentLayers
         self.modelLevel = modelLevel
         self.checkpointType = checkpointType
+        self.deferredGradients = deferredGradients
         self.microBatches = microBatches
         self.maxGradNorm = maxGradNorm
         self.gpuBudget = gpuBudget
@@ -117,7 +120,7 @@ public struct SlidingWindowBenchmark {
                                       hostBudget: hostBudget,
                                       clipping: clipping, residentLayers: residentLayers,
                                       modelLevel: modelLevel, checkpointType: checkpointType,
-                                      mlpChunkTokens: device.mlpChunkTokens)
+                                      mlpChunkTokens: device.mlpChunkTokens, deferredGradients: deferredGradients)
         guard plan.fits || window != nil else { throw UsageError("the plan does not fit:\n\(plan.description)") }
         let k = window ?? plan.window
 
@@ -148,7 +151,7 @@ public struct SlidingWindowBenchmark {
                                              residentLayers: residentLayers, modelLevelOnGPU: plan.modelLevelOnGPU,
                                              landingBuffers: plan.gradientLandingBuffers, maxBatch: batch,
                                              maxSeqLen: seqLen, maxMicroBatches: microBatches, checkpointType: checkpointType,
-                                             mlpChunkTokens: plan.mlpChunkTokens,
+                                             mlpChunkTokens: plan.mlpChunkTokens, deferredGradients: plan.deferredGradients,
                                              hyperparameters: AdamWHyperparameters(weightDecay: 0.1),
                                              measure: true)
         engine.drain()

@@ -96,7 +96,16 @@ public final class SlidingWindowEngine {
     /// (layer, weights version = updates applied when they were written) per slot.
     private var slotContent: [(layer: Int, version: Int)?]
 
-    // Two fp32 gradient slots, alternating over the backward's layers.
+    /// The last `deferredLayers` decoder layers (streamed, the first in the backward) keep their
+    /// gradient in a slot of their own until the next step's forward, which sends it to the
+    /// host while it computes the layers before: their AdamW then overlaps that forward instead
+    /// of throttling the backward behind a ring of two landing buffers (the plan's choice; only
+    /// with the ring, i.e. without clipping or accumulation).
+    public let deferredLayers: Int
+    /// Deferred gradients not sent yet, in forward order.
+    private var deferred: [(layer: Int, slot: Int, version: Int, learningRate: Double)] = []
+
+    // fp32 gradient slots: two alternating over the backward's layers, then one per deferred layer.
     private let gradientSlots: [any DeviceBuffer]
     private let gradientTensors: [DecoderLayerTensors]
     private let gradientReady: [any DeviceEvent]
@@ -180,11 +189,12 @@ public final class SlidingWindowEngine {
     /// `modelLevelOnGPU`: the embedding, final norm and LM head are updated on the device (the
     /// plan's `modelLevelOnGPU`); `checkpointType`: the layer inputs kept for the backward (the
     /// plan's); `mlpChunkTokens`: tokens per MLP chunk of the layer workspace (the plan's);
+    /// `deferredGradients`: the plan's `deferredGradients` (0 when landing buffers are per layer);
     /// `optimizerThreads` run the CPU AdamW; `measure` records timing events.
     public init(host: HostTrainingState, backend: any QueuedTransfers, storage: ElementType, window: Int,
                 residentLayers: Int = 0, modelLevelOnGPU: Bool = false, landingBuffers: Int, maxBatch: Int, maxSeqLen: Int, maxMicroBatches: Int = 1,
                 checkpointType: CheckpointElementType = .f32, mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens,
-                hyperparameters: AdamWHyperparameters, optimizerThreads: Int = WorkerPool.defaultThreadCount,
+                deferredGradients: Int = 0, hyperparameters: AdamWHyperparameters, optimizerThreads: Int = WorkerPool.defaultThreadCount,
                 measure: Bool = false) throws {
         let layout = host.masters.layout, c = layout.config, L = c.numLayers
         guard L >= 1, residentLayers >= 0, residentLayers <= L else {
@@ -197,8 +207,14 @@ public final class SlidingWindowEngine {
         guard landingBuffers >= 1, maxBatch >= 1, maxSeqLen >= 1, maxMicroBatches >= 1, mlpChunkTokens >= 1 else {
             throw UsageError("landing buffers, batch, sequence length, micro-batches and MLP chunk tokens must be positive")
         }
+        let perLayerLanding = min(landingBuffers, max(1, streamed)) >= streamed
+        guard deferredGradients >= 0, deferredGradients <= streamed, deferredGradients == 0 || !perLayerLanding else {
+            throw UsageError("deferred gradients: 0 to \(streamed) layers, and only with a ring of landing buffers "
+                             + "(got \(deferredGradients) of \(landingBuffers) landing buffers)")
+        }
         precondition(storage != .i32, "storage is f32 or bf16")
         self.layout = layout
+        deferredLayers = deferredGradients
         self.backend = backend
         self.storage = storage
         self.window = window
@@ -229,11 +245,11 @@ public final class SlidingWindowEngine {
         slotLoaded = try events(window)
         slotReleased = try events(window)
         slotContent = Array(repeating: nil, count: window)
-        gradientSlots = try (0..<2).map { _ in try backend.makeBuffer(.f32, count: count) }
+        gradientSlots = try (0..<(2 + deferredGradients)).map { _ in try backend.makeBuffer(.f32, count: count) }
         gradientTensors = gradientSlots.map { DecoderLayerTensors(layout: layout.layer, buffer: $0) }
-        gradientReady = try events(2)
-        gradientSent = try events(2)
-        gradientLoaded = try events(2)
+        gradientReady = try events(gradientSlots.count)
+        gradientSent = try events(gradientSlots.count)
+        gradientLoaded = try events(gradientSlots.count)
         hidden = try (0..<2).map { _ in try backend.makeBuffer(.f32, count: n * C) }
         checkpointStaging = try checkpointType == .f32 ? [] : (0..<2).map { _ in
             try backend.makeBuffer(checkpointType.elementType, count: n * C)
@@ -288,7 +304,7 @@ public final class SlidingWindowEngine {
             try backend.makePinnedHostMemory(bytes: n * C * checkpointType.byteSize)
         }
         let layerLanding = min(landingBuffers, max(1, streamed))
-        landingPerLayer = layerLanding >= streamed
+        landingPerLayer = perLayerLanding
         modelLanding = landingPerLayer ? layerLanding..<(layerLanding + (modelLevelOnGPU ? 0 : 2)) : 0..<layerLanding
         landing = try (0..<modelLanding.upperBound).map { _ in try backend.makePinnedHostMemory(bytes: count * 4) }
         landed = try events(landing.count)
@@ -422,6 +438,8 @@ public final class SlidingWindowEngine {
                                      tokens: n, channels: C, vocab: config.vocabSize)
         }
         for i in 0..<L {
+            // The last step's deferred gradients leave as landing buffers free up, layer i's at the latest.
+            sendDeferred(through: i)
             // Layer i waits for its update; the layers ahead are prefetched only when theirs is
             // done, so the forward of i is enqueued while the AdamW of later layers still runs.
             let first = max(i, residentLayers)
@@ -466,12 +484,15 @@ public final class SlidingWindowEngine {
             let x = i % 2
             if i < L - 1 { restoreCheckpoint(i, tokens: n) }
             if let k = slot(i) {
-                let g = (L - 1 - i) % 2, r = landingIndex(for: i)
+                // A deferred layer (only with the ring: one micro-batch, no clipping) keeps its slot.
+                let defers = i >= L - deferredLayers
+                let g = defers ? 2 + (L - 1 - i) : (L - 1 - i) % 2
+                let r = defers ? nil : landingIndex(for: i)
                 computeWaits(for: slotLoaded[k], on: .hostToDevice)
                 if index == 0 {
                     computeWaits(for: gradientSent[g], on: .deviceToHost)
                     onCompute { backend.fill(gradientSlots[g].ref(), count: gradientSlots[g].count, value: 0) }
-                } else {
+                } else if let r {
                     loadPartialGradient(landing: r, slot: g)
                     computeWaits(for: gradientLoaded[g], on: .hostToDevice)
                 }
@@ -483,9 +504,13 @@ public final class SlidingWindowEngine {
                 hiddenReleased[x].record(on: compute)
                 slotReleased[k].record(on: compute)
                 gradientReady[g].record(on: compute)
-                sendGradients(slot: g, landing: r)
-                if last && eager {
-                    submitUpdate(layer: i, landing: r, version: version, learningRate: learningRate, gradScale: 1)
+                if let r {
+                    sendGradients(slot: g, landing: r)
+                    if last && eager {
+                        submitUpdate(layer: i, landing: r, version: version, learningRate: learningRate, gradScale: 1)
+                    }
+                } else {
+                    deferred.insert((i, g, version, learningRate), at: 0)
                 }
             } else {
                 let b = resident.layers[i]
@@ -521,6 +546,21 @@ public final class SlidingWindowEngine {
         }
         if last && eager {
             sendModelGradients([model.embedding], version: version, learningRate: learningRate, gradScale: 1)
+            sendDeferred(through: -1)
+        }
+    }
+
+    /// Sends deferred gradients in forward order while the ring's next landing buffer is free,
+    /// and those of layers ≤ `layer` in any case (waiting on the host for a landing buffer),
+    /// handing each update to the AdamW thread.
+    private func sendDeferred(through layer: Int) {
+        while let d = deferred.first {
+            if d.layer > layer, let user = landingUser[nextLanding],
+               !worker.hasUpdate(layer: user.unit, count: user.updates) { return }
+            deferred.removeFirst()
+            let r = landingIndex(for: d.layer)
+            sendGradients(slot: d.slot, landing: r)
+            submitUpdate(layer: d.layer, landing: r, version: d.version, learningRate: d.learningRate, gradScale: 1)
         }
     }
 
@@ -754,6 +794,7 @@ public final class SlidingWindowEngine {
 
     /// Waits until every queue and the optimizer thread are idle.
     public func drain() {
+        sendDeferred(through: Int.max)
         worker.drain()
         compute.synchronize()
         hostToDevice.synchronize()

@@ -33,13 +33,15 @@ public struct SlidingWindowParity {
     /// The engine updates the embedding, final norm and LM head on the device.
     public let modelLevelOnGPU: Bool
     public let checkpointType: CheckpointElementType
+    /// The engine's `deferredGradients` (one micro-batch without clipping only).
+    public let deferredGradients: Int
     public let microBatches: Int
     public let maxGradNorm: Double
     public let learningRate: Double
     public let hyperparameters: AdamWHyperparameters
 
     public init(config: ModelConfig, batch: Int, seqLen: Int, steps: Int, window: Int, residentLayers: Int = 0,
-                modelLevelOnGPU: Bool = false, checkpointType: CheckpointElementType = .f32,
+                modelLevelOnGPU: Bool = false, checkpointType: CheckpointElementType = .f32, deferredGradients: Int = 0,
                 microBatches: Int = 1, maxGradNorm: Double = 0, learningRate: Double = 1e-3,
                 hyperparameters: AdamWHyperparameters = AdamWHyperparameters(weightDecay: 0.1)) {
         self.config = config
@@ -50,6 +52,7 @@ public struct SlidingWindowParity {
         self.residentLayers = residentLayers
         self.modelLevelOnGPU = modelLevelOnGPU
         self.checkpointType = checkpointType
+        self.deferredGradients = deferredGradients
         self.microBatches = microBatches
         self.maxGradNorm = maxGradNorm
         self.learningRate = learningRate
@@ -115,6 +118,7 @@ public struct SlidingWindowParity {
                                              residentLayers: residentLayers, modelLevelOnGPU: modelLevelOnGPU,
                                              landingBuffers: perLayer ? config.numLayers : 2, maxBatch: batch,
                                              maxSeqLen: seqLen, maxMicroBatches: microBatches, checkpointType: checkpointType,
+                                             deferredGradients: perLayer ? 0 : deferredGradients,
                                              hyperparameters: hyperparameters, optimizerThreads: 2)
         var slidingLosses: [Double] = [], slidingNorms: [Double] = []
         for batches in stepBatches {

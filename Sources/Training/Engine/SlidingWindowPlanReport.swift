@@ -56,6 +56,7 @@ extension SlidingWindowPlan {
             ("host_budget_bytes", optional(hostBudget)),
             ("max_batch_size", optional(maxBatchSize)),
             ("gradient_landing_buffers", .int(gradientLandingBuffers)),
+            ("deferred_gradients", .int(deferredGradients)),
             ("problems", .array(problems.map { .string($0) })),
             ("gpu", items(gpuItems)),
             ("pinned_host", items(pinnedItems)),
