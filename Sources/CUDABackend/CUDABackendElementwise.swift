@@ -132,8 +132,10 @@ extension CUDABackend {
             args.append(rstdAddress)
             args.append(Int64(rows)); args.append(Int32(cols)); args.append(Int32(accumulate ? 1 : 0))
             if let group = Self.rowGroup(cols: cols, [dx, dy, x, w]) {
+                // As many blocks as run at once, but each row slot walks at least 4 rows where there
+                // are fewer: the partial sums to add up stay few.
                 let block = max(group, Self.threads), rowsPerBlock = block / group
-                let blocks = max(1, min((rows + rowsPerBlock - 1) / rowsPerBlock,
+                let blocks = max(1, min((rows + 4 * rowsPerBlock - 1) / (4 * rowsPerBlock),
                                         try residentGrid("rmsnorm_backward_vec", threads: block)))
                 let slots = blocks * rowsPerBlock
                 try withScratch(bytes: slots * cols * 4) { partial in
