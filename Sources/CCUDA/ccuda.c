@@ -61,6 +61,7 @@ const char *ccuda_resolve_driver(void *library, CCUDADriver *t) {
     RESOLVE(t, cuModuleUnload);
     RESOLVE(t, cuModuleGetFunction);
     RESOLVE(t, cuFuncSetAttribute);
+    RESOLVE(t, cuOccupancyMaxActiveBlocksPerMultiprocessor);
     RESOLVE(t, cuLaunchKernel);
     return NULL;
 }

@@ -92,9 +92,12 @@ public final class CUDABackend: Backend {
         return b.pointer + CUdeviceptr(t.offset * b.elementType.byteSize)
     }
 
-    /// Appends a float operand (address + storage flag).
-    func operand(_ args: inout KernelArguments, _ t: TensorRef, _ count: Int) {
-        args.append(operand: address(t, count), bf16: t.elementType == .bf16)
+    /// Appends a float operand (address + storage flag); returns the address.
+    @discardableResult
+    func operand(_ args: inout KernelArguments, _ t: TensorRef, _ count: Int) -> CUdeviceptr {
+        let a = address(t, count)
+        args.append(operand: a, bf16: t.elementType == .bf16)
+        return a
     }
 
     func floats(_ t: TensorRef, _ count: Int) -> CUdeviceptr { address(t, count, [.f32]) }
@@ -122,6 +125,30 @@ public final class CUDABackend: Backend {
     /// Blocks for a grid-stride loop over `n` elements: enough to fill the GPU, no more.
     func gridFor(_ n: Int) -> (Int, Int, Int) {
         (max(1, min((n + Self.threads - 1) / Self.threads, device.multiprocessors * 32)), 1, 1)
+    }
+
+    /// Whether every address allows the 16-byte accesses of the kernels' vector paths (TensorRef
+    /// offsets may be any element).
+    static func aligned16(_ addresses: [CUdeviceptr]) -> Bool { addresses.allSatisfy { $0 % 16 == 0 } }
+
+    /// Launches the elementwise kernel `name` over `count` elements, appending its last two
+    /// arguments: `n` and `vec`, the 8-element chunks it moves 16 bytes at a time (one access per
+    /// chunk of bf16, two of f32) when every operand address is aligned, else 0 (element by element).
+    func launchElementwise(_ name: String, _ args: KernelArguments, count: Int, addresses: [CUdeviceptr],
+                           stream: CUstream? = nil) throws {
+        var args = args
+        let chunks = Self.aligned16(addresses) ? count / 8 : 0
+        args.append(Int64(count)); args.append(Int64(chunks))
+        try launch(name, grid: gridFor(chunks > 0 ? chunks : count), args, stream: stream)
+    }
+
+    /// Blocks of a kernel that loops over its work, `threads` each: as many as the GPU holds at once.
+    func residentGrid(_ name: String, threads: Int) throws -> Int {
+        var perSM: Int32 = 0
+        try device.check(device.driver.cuOccupancyMaxActiveBlocksPerMultiprocessor(&perSM, try opsModule.function(name),
+                                                                                     Int32(threads), 0),
+                         "cuOccupancyMaxActiveBlocksPerMultiprocessor(\(name))")
+        return max(1, Int(perSM)) * device.multiprocessors
     }
 
     /// The attention kernels for `headDim`, compiled (or read from the cache) on first use.
@@ -210,8 +237,8 @@ public final class CUDABackend: Backend {
                 args.append(ints(dst, count)); args.append(Int64(count)); args.append(UInt32(bitPattern: Int32(value)))
                 try launch("fill_bits32", grid: gridFor(count), args)
             } else {
-                operand(&args, dst, count); args.append(Int64(count)); args.append(value)
-                try launch("fill_float", grid: gridFor(count), args)
+                let p = operand(&args, dst, count); args.append(value)
+                try launchElementwise("fill_float", args, count: count, addresses: [p])
             }
         }
     }
@@ -225,9 +252,8 @@ public final class CUDABackend: Backend {
                                  "cuMemcpyDtoDAsync")
                 return
             }
-            var args = KernelArguments()
-            operand(&args, dst, count); operand(&args, src, count); args.append(Int64(count))
-            try launch("convert", grid: gridFor(count), args)
+            try convert(from: address(src, count), bf16: src.elementType == .bf16,
+                        to: address(dst, count), bf16: dst.elementType == .bf16, count: count)
         }
     }
 }

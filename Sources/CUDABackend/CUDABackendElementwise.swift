@@ -5,16 +5,16 @@ extension CUDABackend {
     public func add(_ out: TensorRef, _ a: TensorRef, _ b: TensorRef, count: Int) {
         enqueue("add") {
             var args = KernelArguments()
-            operand(&args, out, count); operand(&args, a, count); operand(&args, b, count); args.append(Int64(count))
-            try launch("add", grid: gridFor(count), args)
+            let addresses = [operand(&args, out, count), operand(&args, a, count), operand(&args, b, count)]
+            try launchElementwise("add", args, count: count, addresses: addresses)
         }
     }
 
     public func scale(_ x: TensorRef, count: Int, by factor: Float) {
         enqueue("scale") {
             var args = KernelArguments()
-            operand(&args, x, count); args.append(Int64(count)); args.append(factor)
-            try launch("scale", grid: gridFor(count), args)
+            let p = operand(&args, x, count); args.append(factor)
+            try launchElementwise("scale", args, count: count, addresses: [p])
         }
     }
 
@@ -37,17 +37,17 @@ extension CUDABackend {
     public func swigluForward(out: TensorRef, gate: TensorRef, up: TensorRef, count: Int) {
         enqueue("swigluForward") {
             var args = KernelArguments()
-            operand(&args, out, count); operand(&args, gate, count); operand(&args, up, count); args.append(Int64(count))
-            try launch("swiglu_forward", grid: gridFor(count), args)
+            let addresses = [operand(&args, out, count), operand(&args, gate, count), operand(&args, up, count)]
+            try launchElementwise("swiglu_forward", args, count: count, addresses: addresses)
         }
     }
 
     public func swigluBackward(dGate: TensorRef, dUp: TensorRef, dOut: TensorRef, gate: TensorRef, up: TensorRef, count: Int) {
         enqueue("swigluBackward") {
             var args = KernelArguments()
-            operand(&args, dGate, count); operand(&args, dUp, count); operand(&args, dOut, count)
-            operand(&args, gate, count); operand(&args, up, count); args.append(Int64(count))
-            try launch("swiglu_backward", grid: gridFor(count), args)
+            let addresses = [operand(&args, dGate, count), operand(&args, dUp, count), operand(&args, dOut, count),
+                             operand(&args, gate, count), operand(&args, up, count)]
+            try launchElementwise("swiglu_backward", args, count: count, addresses: addresses)
         }
     }
 
@@ -80,44 +80,86 @@ extension CUDABackend {
         rope(dInp, dOut, positions, invFreq, tokens, heads, headDim, sinSign: -1)
     }
 
+    /// 8 frequencies × up to 8 heads per thread, 16-byte accesses, where half the head dimension
+    /// is a multiple of 8 and out/inp are aligned; else one thread per rotated pair.
     private func rope(_ out: TensorRef, _ inp: TensorRef, _ positions: TensorRef, _ invFreq: TensorRef,
                       _ tokens: Int, _ heads: Int, _ headDim: Int, sinSign: Float) {
         precondition(headDim % 2 == 0, "RoPE needs an even head dimension, got \(headDim)")
         enqueue("rope") {
             let count = tokens * heads * headDim
             var args = KernelArguments()
-            operand(&args, out, count); operand(&args, inp, count)
+            let addresses = [operand(&args, out, count), operand(&args, inp, count)]
             args.append(ints(positions, tokens)); args.append(floats(invFreq, headDim / 2))
             args.append(Int64(tokens)); args.append(Int32(heads)); args.append(Int32(headDim)); args.append(sinSign)
-            try launch("rope", grid: gridFor(count / 2), args)
+            if headDim % 16 == 0 && Self.aligned16(addresses) {
+                let headsPerThread = 8, headGroups = (heads + headsPerThread - 1) / headsPerThread
+                args.append(Int32(headsPerThread))
+                try launch("rope_vec", grid: gridFor(tokens * headGroups * (headDim / 16)), args)
+            } else {
+                try launch("rope", grid: gridFor(count / 2), args)
+            }
         }
     }
 
+    /// Rows of up to 8192 aligned elements in 16-byte chunks, one row per group of threads (see
+    /// `rowGroup`); other rows one warp per row, element by element.
     public func rmsNormForward(out: TensorRef, rstd: TensorRef, inp: TensorRef, weight: TensorRef,
                                rows: Int, cols: Int, eps: Float) {
         enqueue("rmsNormForward") {
             var args = KernelArguments()
-            operand(&args, out, rows * cols); args.append(floats(rstd, rows))
-            operand(&args, inp, rows * cols); operand(&args, weight, cols)
+            let o = operand(&args, out, rows * cols); args.append(floats(rstd, rows))
+            let x = operand(&args, inp, rows * cols), w = operand(&args, weight, cols)
             args.append(Int64(rows)); args.append(Int32(cols)); args.append(eps)
-            try launch("rmsnorm_forward", grid: ((rows + 7) / 8, 1, 1), args)
+            if let group = Self.rowGroup(cols: cols, [o, x, w]) {
+                args.append(Int32(group))
+                let block = max(group, Self.threads), rowsPerBlock = block / group
+                try launch("rmsnorm_forward_vec", grid: ((rows + rowsPerBlock - 1) / rowsPerBlock, 1, 1), block: (block, 1, 1), args)
+            } else {
+                try launch("rmsnorm_forward", grid: ((rows + 7) / 8, 1, 1), args)
+            }
         }
     }
 
+    /// With `rowGroup`'s layout one pass computes dInp and per-row-slot partial weight gradients,
+    /// which `columnSums` adds up; otherwise dWeight by `columnSums` over dOut and inp, then dInp.
     public func rmsNormBackward(dInp: TensorRef, dWeight: TensorRef, dOut: TensorRef, inp: TensorRef,
                                 weight: TensorRef, rstd: TensorRef, rows: Int, cols: Int, accumulate: Bool) {
         enqueue("rmsNormBackward") {
             let rstdAddress = floats(rstd, rows)
-            // dWeight first: it reads dOut, which the caller may not reuse before both are done anyway.
-            try columnSums(into: dWeight, of: address(dOut, rows * cols), bf16: dOut.elementType == .bf16,
-                           timesInput: (address(inp, rows * cols), inp.elementType == .bf16), rstd: rstdAddress,
-                           rows: rows, cols: cols)
             var args = KernelArguments()
-            operand(&args, dInp, rows * cols); operand(&args, dOut, rows * cols); operand(&args, inp, rows * cols)
-            operand(&args, weight, cols); args.append(rstdAddress)
+            let dx = operand(&args, dInp, rows * cols), dy = operand(&args, dOut, rows * cols)
+            let x = operand(&args, inp, rows * cols), w = operand(&args, weight, cols)
+            args.append(rstdAddress)
             args.append(Int64(rows)); args.append(Int32(cols)); args.append(Int32(accumulate ? 1 : 0))
-            try launch("rmsnorm_backward", grid: ((rows + 7) / 8, 1, 1), args)
+            if let group = Self.rowGroup(cols: cols, [dx, dy, x, w]) {
+                // As many blocks as run at once, but each row slot walks at least 4 rows where there
+                // are fewer: the partial sums to add up stay few.
+                let block = max(group, Self.threads), rowsPerBlock = block / group
+                let blocks = max(1, min((rows + 4 * rowsPerBlock - 1) / (4 * rowsPerBlock),
+                                        try residentGrid("rmsnorm_backward_vec", threads: block)))
+                let slots = blocks * rowsPerBlock
+                try withScratch(bytes: slots * cols * 4) { partial in
+                    args.append(Int32(group)); args.append(partial)
+                    try launch("rmsnorm_backward_vec", grid: (blocks, 1, 1), block: (block, 1, 1), args)
+                    try columnSums(into: dWeight, of: partial, bf16: false, timesInput: nil, rstd: 0, rows: slots, cols: cols)
+                }
+            } else {
+                // dWeight first: it reads dOut, which the caller may not reuse before both are done anyway.
+                try columnSums(into: dWeight, of: dy, bf16: dOut.elementType == .bf16,
+                               timesInput: (x, inp.elementType == .bf16), rstd: rstdAddress, rows: rows, cols: cols)
+                try launch("rmsnorm_backward", grid: ((rows + 7) / 8, 1, 1), args)
+            }
         }
+    }
+
+    /// Threads per row of the `_vec` RMSNorm kernels: the smallest power of two that holds a
+    /// row's 8-element chunks at two per thread (C = 4096: 256, head dim 128: 8), for rows whose
+    /// width is a multiple of 8 up to 8192 and aligned operands; nil otherwise.
+    static func rowGroup(cols: Int, _ addresses: [CUdeviceptr]) -> Int? {
+        guard cols > 0, cols % 8 == 0, cols <= 8192, aligned16(addresses) else { return nil }
+        var group = 1
+        while 2 * group < cols / 8 { group *= 2 }
+        return group
     }
 }
 

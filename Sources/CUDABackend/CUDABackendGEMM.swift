@@ -52,10 +52,11 @@ extension CUDABackend {
         }
     }
 
-    func convert(from src: CUdeviceptr, bf16 srcBF16: Bool, to dst: CUdeviceptr, bf16 dstBF16: Bool, count: Int) throws {
+    func convert(from src: CUdeviceptr, bf16 srcBF16: Bool, to dst: CUdeviceptr, bf16 dstBF16: Bool, count: Int,
+                 stream: CUstream? = nil) throws {
         var args = KernelArguments()
-        args.append(operand: dst, bf16: dstBF16); args.append(operand: src, bf16: srcBF16); args.append(Int64(count))
-        try launch("convert", grid: gridFor(count), args)
+        args.append(operand: dst, bf16: dstBF16); args.append(operand: src, bf16: srcBF16)
+        try launchElementwise("convert", args, count: count, addresses: [dst, src], stream: stream)
     }
 
     public func addBias(_ out: TensorRef, bias: TensorRef, rows: Int, cols: Int) {

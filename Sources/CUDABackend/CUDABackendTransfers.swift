@@ -24,9 +24,8 @@ extension CUDABackend {
             return try copyToDevice(from: source, to: destination, bytes: count * 4, on: stream)
         }
         try copyToDevice(from: source, to: scratch, bytes: count * 4, on: stream)
-        var args = KernelArguments()
-        operand(&args, destination, count); operand(&args, scratch, count); args.append(Int64(count))
-        try launch("convert", grid: gridFor(count), args, stream: stream.handle)
+        try convert(from: address(scratch, count, [.f32]), bf16: false, to: address(destination, count), bf16: destination.elementType == .bf16,
+                    count: count, stream: stream.handle)
     }
 
     /// Enqueues device → host: `bytes` bytes of `source` into `destination` on `stream`.

@@ -8,9 +8,12 @@ struct BenchCUDACommand: ParsableCommand {
         abstract: "Time the CUDA backend's GEMMs, attention, norms, cross-entropy and AdamW (8B layer shapes)."
     )
 
+    @Option(help: "Only the ops whose line title contains this text (e.g. 'rmsnorm', 'swiglu'), or 'memory' for every memory-bound op (those reported in GB/s).")
+    var only: String?
+
     func run() throws {
         let backend = try CUDABackend(libraries: try CUDALibraries.load())
         print(backend.name)
-        try CUDAOpBenchmark.run(backend) { print($0) }
+        try CUDAOpBenchmark.run(backend, only: only) { print($0) }
     }
 }

@@ -74,6 +74,10 @@ struct SelftestCommand: ParsableCommand {
             print("adamw (GPU kernel vs float64 host, 3 steps): params error \(Format.sci(adamW.params, 2)) (bound 1e-5), "
                   + "bf16 copy \(Format.sci(adamW.bf16Copy, 2)) (bound 1e-2) " + (ok ? "ok" : "FAIL"))
             if !ok { throw UsageError("the GPU AdamW kernel disagrees with the reference (seed \(seed))") }
+            let paths = try CUDAVectorPathCheck.run(gpu, seed: UInt32(truncatingIfNeeded: seed))
+            print("16-byte vs element-by-element kernel paths, bit for bit: \(paths.checked - paths.mismatches.count) of "
+                  + "\(paths.checked) ops agree" + (paths.mismatches.isEmpty ? " ok" : "; FAIL: " + paths.mismatches.joined(separator: ", ")))
+            if !paths.mismatches.isEmpty { throw UsageError("vector and scalar kernel paths disagree (seed \(seed))") }
         }
     }
 

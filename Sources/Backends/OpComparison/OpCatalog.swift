@@ -5,17 +5,7 @@ import Support
 enum OpCatalog {
     static func cases(_ random: inout SplitMix64) -> [OpCase] {
         let n = 150, c = 96, v = 300, cols = 200, count = 1000
-        var cases: [OpCase] = []
-
-        cases.append(OpCase(name: "fill", operands: [.output("out", count)]) { b, t in
-            b.fill(t[0], count: count, value: 0.37)
-        })
-        cases.append(OpCase(name: "copy_to_storage", operands: [.input("src", count, .f32), .output("dst", count)]) { b, t in
-            b.copy(t[0], to: t[1], count: count)
-        })
-        cases.append(OpCase(name: "copy_to_f32", operands: [.input("src", count), .output("dst", count, .f32)]) { b, t in
-            b.copy(t[0], to: t[1], count: count)
-        })
+        var cases: [OpCase] = elementwiseCases(count: 1003, offset: 0) + elementwiseCases(count: 1003, offset: 1)
 
         // The three GEMMs of a linear layer (y = x Wᵀ, dX = dY W, dW += dYᵀ X) plus alpha/beta.
         cases.append(OpCase(name: "gemm_forward", operands: [.input("x", n * c), .input("w", cols * c), .output("y", n * cols)]) { b, t in
@@ -37,12 +27,6 @@ enum OpCatalog {
         cases.append(OpCase(name: "bias_backward", operands: [.update("dbias", cols, .f32), .input("dout", n * cols)]) { b, t in
             b.biasBackward(dBias: t[0], dOut: t[1], rows: n, cols: cols)
         })
-        cases.append(OpCase(name: "add", operands: [.output("out", count), .input("a", count), .input("b", count)]) { b, t in
-            b.add(t[0], t[1], t[2], count: count)
-        })
-        cases.append(OpCase(name: "scale", operands: [.update("x", count)]) { b, t in
-            b.scale(t[0], count: count, by: 0.3)
-        })
         cases.append(OpCase(name: "sum_of_squares", operands: [.input("x", 5 * count), .update("result", 1, .f32)]) { b, t in
             b.sumOfSquares(t[0], count: 5 * count, into: t[1])
         })
@@ -56,32 +40,18 @@ enum OpCatalog {
             b.embeddingBackward(dTable: t[0], dOut: t[1], ids: t[2], tokens: n, channels: c, vocab: v)
         })
 
-        cases.append(OpCase(name: "rmsnorm_forward", operands: [.output("out", n * cols), .output("rstd", n, .f32), .input("inp", n * cols), .input("w", cols)]) { b, t in
-            b.rmsNormForward(out: t[0], rstd: t[1], inp: t[2], weight: t[3], rows: n, cols: cols, eps: 1e-6)
-        })
-        for accumulate in [false, true] {
-            let dInp: OpCase.Operand = accumulate ? .update("dinp", n * cols) : .output("dinp", n * cols)
-            cases.append(OpCase(name: accumulate ? "rmsnorm_backward_accumulate" : "rmsnorm_backward",
-                                operands: [dInp, .update("dw", cols, .f32), .input("dout", n * cols), .input("inp", n * cols),
-                                           .input("w", cols), .input("rstd", n, .f32, range: 0.5...1.5)]) { b, t in
-                b.rmsNormBackward(dInp: t[0], dWeight: t[1], dOut: t[2], inp: t[3], weight: t[4], rstd: t[5],
-                                  rows: n, cols: cols, accumulate: accumulate)
-            })
+        // Row widths for each of the GPU's RMSNorm layouts: 200 (16 threads per row), 1000 (64,
+        // two warps), 4096 (256, a whole block), 128 (q/k-norm, 8); 203 and offset 1 (its warp-per-row fallback).
+        for (tag, rows, width, offset) in [("", n, cols, 0), ("_c1000", 70, 1000, 0), ("_c4096", 20, 4096, 0),
+                                           ("_c128", 300, 128, 0), ("_c203", n, 203, 0), ("_offset", n, cols, 1)] {
+            cases += rmsNormCases(tag: tag, rows: rows, cols: width, offset: offset)
         }
 
-        let heads = 4, headDim = 64
-        let positions = (0..<n).map { _ in Int32(random.next(below: 4096)) }
-        let invFreq = RopeFrequencies.inverseFrequencies(headDim: headDim, theta: 10000, scaling: .none)
-        let ropeOperands: [OpCase.Operand] = [.output("out", n * heads * headDim), .input("inp", n * heads * headDim),
-                                              .ints("positions", positions), .input("invFreq", headDim / 2, .f32, range: 0...1)]
-        cases.append(OpCase(name: "rope_forward", operands: ropeOperands) { b, t in
-            b.upload(invFreq, to: t[3])
-            b.ropeForward(out: t[0], inp: t[1], positions: t[2], invFreq: t[3], tokens: n, heads: heads, headDim: headDim)
-        })
-        cases.append(OpCase(name: "rope_backward", operands: ropeOperands) { b, t in
-            b.upload(invFreq, to: t[3])
-            b.ropeBackward(dInp: t[0], dOut: t[1], positions: t[2], invFreq: t[3], tokens: n, heads: heads, headDim: headDim)
-        })
+        // Head dims 64 and 128 with 4 and 12 heads (the GPU's 8-heads-per-thread path, 12 = 8 + 4),
+        // 40 and offset 1 (its one-pair-per-thread fallback).
+        for (tag, heads, headDim, offset) in [("", 4, 64, 0), ("_h12_d128", 12, 128, 0), ("_d40", 4, 40, 0), ("_offset", 4, 64, 1)] {
+            cases += ropeCases(tag: tag, tokens: n, heads: heads, headDim: headDim, offset: offset, &random)
+        }
 
         // Head dims 64 and 128 (the GPU's tensor-core kernels; 300 tokens span three 128-row
         // blocks, groups of 2 and 4 query heads) and 8 and 40 (its generic kernels).
@@ -104,15 +74,6 @@ enum OpCatalog {
             })
         }
 
-        cases.append(OpCase(name: "swiglu_forward", operands: [.output("out", count), .input("gate", count, range: -4...4), .input("up", count)]) { b, t in
-            b.swigluForward(out: t[0], gate: t[1], up: t[2], count: count)
-        })
-        cases.append(OpCase(name: "swiglu_backward",
-                            operands: [.output("dgate", count), .output("dup", count), .input("dout", count),
-                                       .input("gate", count, range: -4...4), .input("up", count)]) { b, t in
-            b.swigluBackward(dGate: t[0], dUp: t[1], dOut: t[2], gate: t[3], up: t[4], count: count)
-        })
-
         let vocab = 1000
         let targets = (0..<n).map { i in i % 7 == 3 ? ignoredTarget : Int32(random.next(below: vocab)) }
         let targetCount = targets.filter { $0 != ignoredTarget }.count
@@ -123,6 +84,92 @@ enum OpCatalog {
                                  tokens: n, channels: c, vocab: vocab, scale: 1 / Float(targetCount), chunkTokens: 64)
         })
         return cases
+    }
+
+    /// Fill, conversions, add, scale and SwiGLU over `count` elements from element `offset` of
+    /// each float operand. Offset 0 with a count that is not a multiple of 8 runs the GPU's
+    /// 16-byte path and its scalar tail, offset 1 its unaligned fallback (named `_offset`).
+    static func elementwiseCases(count: Int, offset: Int) -> [OpCase] {
+        let tag = offset == 0 ? "" : "_offset"
+        func input(_ name: String, range: ClosedRange<Float> = -1...1, _ precision: OpCase.Precision = .storage) -> OpCase.Operand {
+            .input(name, count + offset, precision, range: range)
+        }
+        // Outputs at an offset start as `update` operands: the elements before it stay as they started.
+        func output(_ name: String, _ precision: OpCase.Precision = .storage) -> OpCase.Operand {
+            offset == 0 ? .output(name, count, precision) : .update(name, count + offset, precision)
+        }
+        func at(_ t: [TensorRef]) -> [TensorRef] { t.map { $0.advanced(by: offset) } }
+        return [
+            OpCase(name: "fill" + tag, operands: [output("out")]) { b, t in
+                b.fill(at(t)[0], count: count, value: 0.37)
+            },
+            OpCase(name: "copy_to_storage" + tag, operands: [input("src", .f32), output("dst")]) { b, t in
+                b.copy(at(t)[0], to: at(t)[1], count: count)
+            },
+            OpCase(name: "copy_to_f32" + tag, operands: [input("src"), output("dst", .f32)]) { b, t in
+                b.copy(at(t)[0], to: at(t)[1], count: count)
+            },
+            OpCase(name: "add" + tag, operands: [output("out"), input("a"), input("b")]) { b, t in
+                let t = at(t)
+                b.add(t[0], t[1], t[2], count: count)
+            },
+            OpCase(name: "scale" + tag, operands: [.update("x", count + offset)]) { b, t in
+                b.scale(at(t)[0], count: count, by: 0.3)
+            },
+            OpCase(name: "swiglu_forward" + tag, operands: [output("out"), input("gate", range: -4...4), input("up")]) { b, t in
+                let t = at(t)
+                b.swigluForward(out: t[0], gate: t[1], up: t[2], count: count)
+            },
+            OpCase(name: "swiglu_backward" + tag,
+                   operands: [output("dgate"), output("dup"), input("dout"), input("gate", range: -4...4), input("up")]) { b, t in
+                let t = at(t)
+                b.swigluBackward(dGate: t[0], dUp: t[1], dOut: t[2], gate: t[3], up: t[4], count: count)
+            },
+        ]
+    }
+
+    /// RMSNorm forward, backward and accumulating backward on (rows, cols) from element `offset`
+    /// of the row operands and the weight.
+    static func rmsNormCases(tag: String, rows: Int, cols: Int, offset: Int) -> [OpCase] {
+        let size = rows * cols + offset
+        func at(_ t: TensorRef) -> TensorRef { t.advanced(by: offset) }
+        let forwardOut: OpCase.Operand = offset == 0 ? .output("out", size) : .update("out", size)
+        var cases = [OpCase(name: "rmsnorm_forward" + tag,
+                            operands: [forwardOut, .output("rstd", rows, .f32), .input("inp", size), .input("w", cols + offset)]) { b, t in
+            b.rmsNormForward(out: at(t[0]), rstd: t[1], inp: at(t[2]), weight: at(t[3]), rows: rows, cols: cols, eps: 1e-6)
+        }]
+        for accumulate in [false, true] {
+            let dInp: OpCase.Operand = accumulate || offset > 0 ? .update("dinp", size) : .output("dinp", size)
+            cases.append(OpCase(name: (accumulate ? "rmsnorm_backward_accumulate" : "rmsnorm_backward") + tag,
+                                operands: [dInp, .update("dw", cols, .f32), .input("dout", size), .input("inp", size),
+                                           .input("w", cols + offset), .input("rstd", rows, .f32, range: 0.5...1.5)]) { b, t in
+                b.rmsNormBackward(dInp: at(t[0]), dWeight: t[1], dOut: at(t[2]), inp: at(t[3]), weight: at(t[4]), rstd: t[5],
+                                  rows: rows, cols: cols, accumulate: accumulate)
+            })
+        }
+        return cases
+    }
+
+    /// RoPE forward and backward on (tokens, heads, headDim) from element `offset` of out and inp.
+    static func ropeCases(tag: String, tokens: Int, heads: Int, headDim: Int, offset: Int,
+                          _ random: inout SplitMix64) -> [OpCase] {
+        let size = tokens * heads * headDim + offset
+        let positions = (0..<tokens).map { _ in Int32(random.next(below: 4096)) }
+        let invFreq = RopeFrequencies.inverseFrequencies(headDim: headDim, theta: 10000, scaling: .none)
+        let operands: [OpCase.Operand] = [offset == 0 ? .output("out", size) : .update("out", size), .input("inp", size),
+                                          .ints("positions", positions), .input("invFreq", headDim / 2, .f32, range: 0...1)]
+        return [
+            OpCase(name: "rope_forward" + tag, operands: operands) { b, t in
+                b.upload(invFreq, to: t[3])
+                b.ropeForward(out: t[0].advanced(by: offset), inp: t[1].advanced(by: offset), positions: t[2], invFreq: t[3],
+                              tokens: tokens, heads: heads, headDim: headDim)
+            },
+            OpCase(name: "rope_backward" + tag, operands: operands) { b, t in
+                b.upload(invFreq, to: t[3])
+                b.ropeBackward(dInp: t[0].advanced(by: offset), dOut: t[1].advanced(by: offset), positions: t[2], invFreq: t[3],
+                               tokens: tokens, heads: heads, headDim: headDim)
+            },
+        ]
     }
 }
 

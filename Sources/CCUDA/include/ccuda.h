@@ -91,6 +91,8 @@ typedef struct {
     CUresult (*_Nonnull cuModuleUnload)(CUmodule module);
     CUresult (*_Nonnull cuModuleGetFunction)(CUfunction *function, CUmodule module, const char *name);
     CUresult (*_Nonnull cuFuncSetAttribute)(CUfunction function, int attribute, int value);
+    CUresult (*_Nonnull cuOccupancyMaxActiveBlocksPerMultiprocessor)(int *blocks, CUfunction function, int blockSize,
+                                                                     size_t dynamicSharedBytes);
     CUresult (*_Nonnull cuLaunchKernel)(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
                                unsigned int bx, unsigned int by, unsigned int bz,
                                unsigned int sharedMemBytes, CUstream stream,

@@ -2,8 +2,14 @@
 /// RoPE, the cross-entropy softmax and AdamW. Shapes in the comments: N tokens, C channels.
 let opKernelSource = kernelPrelude + #"""
 // ---------------------------------------------------------------- memory
+// Kernels ending in (i64 n, i64 vec) move 8-element chunks 0..<vec 16 bytes at a time (the host
+// passes n / 8 when every operand is 16-byte aligned, else 0), then elements vec * 8 ..< n one by
+// one. Both paths share one function per element, so results do not depend on the path.
 extern "C" __global__ void fill_bits32(unsigned* p, i64 n, unsigned bits) { GRID_STRIDE(i, n) p[i] = bits; }
-extern "C" __global__ void fill_float(void* p, int bf, i64 n, float value) { GRID_STRIDE(i, n) st(p, i, bf, value); }
+extern "C" __global__ void ELEMENTWISE fill_float(void* p, int bf, float value, i64 n, i64 vec) {
+    GRID_STRIDE(c, vec) { float v[8]; FOR8(e) v[e] = value; st8(p, c * 8, bf, v); }
+    GRID_STRIDE_FROM(i, vec * 8, n) st(p, i, bf, value);
+}
 
 // Uniform values in [-scale, scale) from a hash of (index, seed): benchmark data that is not zeros.
 extern "C" __global__ void fill_random(void* p, int bf, i64 n, unsigned seed, float scale) {
@@ -17,35 +23,60 @@ extern "C" __global__ void fill_random(void* p, int bf, i64 n, unsigned seed, fl
 }
 
 // dst = src with f32 <-> bf16 conversion.
-extern "C" __global__ void convert(void* dst, int dbf, const void* src, int sbf, i64 n) {
-    GRID_STRIDE(i, n) st(dst, i, dbf, ld(src, i, sbf));
+extern "C" __global__ void ELEMENTWISE convert(void* dst, int dbf, const void* src, int sbf, i64 n, i64 vec) {
+    GRID_STRIDE(c, vec) { float v[8]; ld8(src, c * 8, sbf, v); st8(dst, c * 8, dbf, v); }
+    GRID_STRIDE_FROM(i, vec * 8, n) st(dst, i, dbf, ld(src, i, sbf));
 }
 
 // ---------------------------------------------------------------- elementwise
-extern "C" __global__ void add(void* out, int obf, const void* a, int abf, const void* b, int bbf, i64 n) {
-    GRID_STRIDE(i, n) st(out, i, obf, ld(a, i, abf) + ld(b, i, bbf));
+extern "C" __global__ void ELEMENTWISE add(void* out, int obf, const void* a, int abf, const void* b, int bbf, i64 n, i64 vec) {
+    GRID_STRIDE(c, vec) {
+        float x[8], y[8];
+        ld8(a, c * 8, abf, x); ld8(b, c * 8, bbf, y);
+        FOR8(e) x[e] = x[e] + y[e];
+        st8(out, c * 8, obf, x);
+    }
+    GRID_STRIDE_FROM(i, vec * 8, n) st(out, i, obf, ld(a, i, abf) + ld(b, i, bbf));
 }
 
-extern "C" __global__ void scale(void* x, int bf, i64 n, float factor) {
-    GRID_STRIDE(i, n) st(x, i, bf, ld(x, i, bf) * factor);
+extern "C" __global__ void ELEMENTWISE scale(void* x, int bf, float factor, i64 n, i64 vec) {
+    GRID_STRIDE(c, vec) { float v[8]; ld8(x, c * 8, bf, v); FOR8(e) v[e] = v[e] * factor; st8(x, c * 8, bf, v); }
+    GRID_STRIDE_FROM(i, vec * 8, n) st(x, i, bf, ld(x, i, bf) * factor);
 }
+
+// silu(gate) * up
+__device__ __forceinline__ float swiglu(float x, float u) { return x / (1.0f + expf(-x)) * u; }
 
 // out (N,I) = silu(gate) * up
-extern "C" __global__ void swiglu_forward(void* out, int obf, const void* gate, int gbf, const void* up, int ubf, i64 n) {
-    GRID_STRIDE(i, n) {
-        float x = ld(gate, i, gbf);
-        st(out, i, obf, x / (1.0f + expf(-x)) * ld(up, i, ubf));
+extern "C" __global__ void ELEMENTWISE swiglu_forward(void* out, int obf, const void* gate, int gbf, const void* up, int ubf, i64 n, i64 vec) {
+    GRID_STRIDE(c, vec) {
+        float x[8], u[8];
+        ld8(gate, c * 8, gbf, x); ld8(up, c * 8, ubf, u);
+        FOR8(e) x[e] = swiglu(x[e], u[e]);
+        st8(out, c * 8, obf, x);
     }
+    GRID_STRIDE_FROM(i, vec * 8, n) st(out, i, obf, swiglu(ld(gate, i, gbf), ld(up, i, ubf)));
 }
 
 // dGate = dOut * up * silu'(gate), dUp = dOut * silu(gate); silu'(x) = sig (1 + x (1 - sig))
-extern "C" __global__ void swiglu_backward(void* dgate, int dgbf, void* dup, int dubf, const void* dout, int dobf,
-                                           const void* gate, int gbf, const void* up, int ubf, i64 n) {
-    GRID_STRIDE(i, n) {
-        float x = ld(gate, i, gbf), d = ld(dout, i, dobf);
-        float sig = 1.0f / (1.0f + expf(-x));
-        st(dgate, i, dgbf, d * ld(up, i, ubf) * sig * (1.0f + x * (1.0f - sig)));
-        st(dup, i, dubf, d * x * sig);
+__device__ __forceinline__ void swiglu_grads(float d, float x, float u, float& dGate, float& dUp) {
+    const float sig = 1.0f / (1.0f + expf(-x));
+    dGate = d * u * sig * (1.0f + x * (1.0f - sig));
+    dUp = d * x * sig;
+}
+
+extern "C" __global__ void ELEMENTWISE swiglu_backward(void* dgate, int dgbf, void* dup, int dubf, const void* dout, int dobf,
+                                           const void* gate, int gbf, const void* up, int ubf, i64 n, i64 vec) {
+    GRID_STRIDE(c, vec) {
+        float d[8], x[8], u[8], dg[8], du[8];
+        ld8(dout, c * 8, dobf, d); ld8(gate, c * 8, gbf, x); ld8(up, c * 8, ubf, u);
+        FOR8(e) swiglu_grads(d[e], x[e], u[e], dg[e], du[e]);
+        st8(dgate, c * 8, dgbf, dg); st8(dup, c * 8, dubf, du);
+    }
+    GRID_STRIDE_FROM(i, vec * 8, n) {
+        float dg, du;
+        swiglu_grads(ld(dout, i, dobf), ld(gate, i, gbf), ld(up, i, ubf), dg, du);
+        st(dgate, i, dgbf, dg); st(dup, i, dubf, du);
     }
 }
 
@@ -136,7 +167,7 @@ extern "C" __global__ void embedding_backward(void* dtable, int dbf, const void*
     }
 }
 
-// ---------------------------------------------------------------- RMSNorm (one warp per row)
+// ---------------------------------------------------------------- RMSNorm, any width or alignment (one warp per row)
 // out (R,C) = w * (x * rstd), rstd (R) = 1 / sqrt(mean(x^2) + eps)
 extern "C" __global__ void rmsnorm_forward(void* out, int obf, float* rstd, const void* inp, int ibf,
                                            const void* w, int wbf, i64 rows, int cols, float eps) {
@@ -171,7 +202,104 @@ extern "C" __global__ void rmsnorm_backward(void* dinp, int dibf, const void* do
     }
 }
 
+// ---------------------------------------------------------------- RMSNorm, 16-byte chunks
+// Rows of C = 8 * chunks elements (row operands and w 16-byte aligned), `group` threads per row
+// (a power of two, chunks <= ROW_CHUNKS * group), blockDim.x / group rows per block. A thread
+// holds chunks g, g + group, ... of its row in registers, so the row is read from memory once.
+#define ROW_CHUNKS 2
+
+// As rmsnorm_forward; Σx² summed per thread, then over the group (another order than the warp's).
+extern "C" __global__ void __launch_bounds__(512) rmsnorm_forward_vec(void* out, int obf, float* rstd, const void* inp, int ibf,
+                                                                      const void* w, int wbf, i64 rows, int cols, float eps,
+                                                                      int group) {
+    const int g = threadIdx.x & (group - 1), chunks = cols >> 3;
+    const i64 row = (i64)blockIdx.x * (blockDim.x / group) + threadIdx.x / group;
+    const bool live = row < rows;
+    const i64 base = row * cols;
+    float x[ROW_CHUNKS][8], ss = 0.0f;
+#pragma unroll
+    for (int k = 0; k < ROW_CHUNKS; k++) {
+        const int c = g + k * group;
+        if (live && c < chunks) ld8(inp, base + c * 8, ibf, x[k]); else FOR8(e) x[k][e] = 0.0f;
+        FOR8(e) ss += x[k][e] * x[k][e];
+    }
+    ss = group_sum(ss, group);
+    if (!live) return;
+    const float s = 1.0f / sqrtf(ss / (float)cols + eps);
+    if (g == 0) rstd[row] = s;
+#pragma unroll
+    for (int k = 0; k < ROW_CHUNKS; k++) {
+        const int c = g + k * group;
+        if (c >= chunks) continue;
+        float y[8];
+        ld8(w, c * 8, wbf, y);
+        FOR8(e) y[e] = y[e] * (x[k][e] * s);
+        st8(out, base + c * 8, obf, y);
+    }
+}
+
+// As rmsnorm_backward, and the weight gradient's partial sums in the same pass: each row slot of
+// each block walks rows slot, slot + slots * gridDim.x, ... and writes
+// partial (gridDim.x * slots, C)[block * slots + slot] = Σ over its rows of dy * x * rstd.
+extern "C" __global__ void __launch_bounds__(512) rmsnorm_backward_vec(void* dinp, int dibf, const void* dout, int dobf,
+                                                                       const void* inp, int ibf, const void* w, int wbf,
+                                                                       const float* rstd, i64 rows, int cols, int accumulate,
+                                                                       int group, float* partial) {
+    const int g = threadIdx.x & (group - 1), chunks = cols >> 3, slots = blockDim.x / group, slot = threadIdx.x / group;
+    float dw[ROW_CHUNKS][8];
+#pragma unroll
+    for (int k = 0; k < ROW_CHUNKS; k++) FOR8(e) dw[k][e] = 0.0f;
+    // The loop bound is the same for the whole block: group_sum needs every thread.
+    for (i64 first = (i64)blockIdx.x * slots; first < rows; first += (i64)gridDim.x * slots) {
+        const i64 row = first + slot;
+        const bool live = row < rows;
+        const i64 base = row * cols;
+        float x[ROW_CHUNKS][8], dy[ROW_CHUNKS][8], dot = 0.0f;
+#pragma unroll
+        for (int k = 0; k < ROW_CHUNKS; k++) {
+            const int c = g + k * group;
+            if (live && c < chunks) {
+                float wv[8];
+                ld8(inp, base + c * 8, ibf, x[k]); ld8(dout, base + c * 8, dobf, dy[k]); ld8(w, c * 8, wbf, wv);
+                FOR8(e) dot += wv[e] * dy[k][e] * x[k][e];
+            }
+        }
+        dot = group_sum(dot, group);
+        if (!live) continue;
+        const float s = rstd[row];
+        const float kk = s * s * s * dot / (float)cols;
+#pragma unroll
+        for (int k = 0; k < ROW_CHUNKS; k++) {
+            const int c = g + k * group;
+            if (c >= chunks) continue;
+            float wv[8], prev[8];
+            ld8(w, c * 8, wbf, wv);
+            if (accumulate) ld8(dinp, base + c * 8, dibf, prev); else FOR8(e) prev[e] = 0.0f;
+            FOR8(e) {
+                dw[k][e] += dy[k][e] * x[k][e] * s;
+                const float gr = s * wv[e] * dy[k][e] - kk * x[k][e];
+                wv[e] = accumulate ? gr + prev[e] : gr;
+            }
+            st8(dinp, base + c * 8, dibf, wv);
+        }
+    }
+    float* mine = partial + ((i64)blockIdx.x * slots + slot) * cols;
+#pragma unroll
+    for (int k = 0; k < ROW_CHUNKS; k++) {
+        const int c = g + k * group;
+        if (c < chunks) st8(mine, c * 8, 0, dw[k]);
+    }
+}
+
 // ---------------------------------------------------------------- RoPE
+// (x1, x2) rotated by the angle of cosine c and (signed) sine s. Rounded products and sums, as
+// the CPU reference computes them: left to the compiler, the FMA contraction differs between
+// kernels (it depends on how often the operands are used).
+__device__ __forceinline__ void rotate(float x1, float x2, float c, float s, float& y1, float& y2) {
+    y1 = __fsub_rn(__fmul_rn(x1, c), __fmul_rn(x2, s));
+    y2 = __fadd_rn(__fmul_rn(x2, c), __fmul_rn(x1, s));
+}
+
 // out (N,H,D) = x cos + rotate_half(x) (sign * sin), angle = pos[t] * invFreq[i]; in place allowed.
 extern "C" __global__ void rope(void* out, int obf, const void* inp, int ibf, const int* positions,
                                 const float* invFreq, i64 tokens, int heads, int headDim, float sinSign) {
@@ -183,9 +311,40 @@ extern "C" __global__ void rope(void* out, int obf, const void* inp, int ibf, co
         const float angle = (float)positions[t] * invFreq[i];
         const float c = cosf(angle), s = sinSign * sinf(angle);
         const i64 base = th * headDim;
-        const float x1 = ld(inp, base + i, ibf), x2 = ld(inp, base + half + i, ibf);
-        st(out, base + i, obf, x1 * c - x2 * s);
-        st(out, base + half + i, obf, x2 * c + x1 * s);
+        float y1, y2;
+        rotate(ld(inp, base + i, ibf), ld(inp, base + half + i, ibf), c, s, y1, y2);
+        st(out, base + i, obf, y1);
+        st(out, base + half + i, obf, y2);
+    }
+}
+
+// As rope for half = headDim / 2 a multiple of 8 and 16-byte aligned out/inp: a thread takes 8
+// frequencies i..i+7 of one token, computes their cos/sin once and rotates them in up to
+// headsPerThread heads (8: q's 32 heads in 4 threads, k's 8 in 1), 16 bytes per access.
+extern "C" __global__ void rope_vec(void* out, int obf, const void* inp, int ibf, const int* positions,
+                                    const float* invFreq, i64 tokens, int heads, int headDim, float sinSign,
+                                    int headsPerThread) {
+    const int half = headDim / 2, chunks = half / 8, headGroups = (heads + headsPerThread - 1) / headsPerThread;
+    GRID_STRIDE(idx, tokens * headGroups * chunks) {
+        const int i = (int)(idx % chunks) * 8;
+        const i64 tg = idx / chunks;
+        const int firstHead = (int)(tg % headGroups) * headsPerThread;
+        const i64 t = tg / headGroups;
+        const float p = (float)positions[t];
+        float c[8], s[8];
+        FOR8(e) {
+            const float angle = p * invFreq[i + e];
+            c[e] = cosf(angle);
+            s[e] = sinSign * sinf(angle);
+        }
+        const int lastHead = min(heads, firstHead + headsPerThread);
+        for (int h = firstHead; h < lastHead; h++) {
+            const i64 base = (t * heads + h) * headDim + i;
+            float x1[8], x2[8], y1[8], y2[8];
+            ld8(inp, base, ibf, x1); ld8(inp, base + half, ibf, x2);
+            FOR8(e) rotate(x1[e], x2[e], c[e], s[e], y1[e], y2[e]);
+            st8(out, base, obf, y1); st8(out, base + half, obf, y2);
+        }
     }
 }
 
