@@ -24,7 +24,7 @@ final class SlidingWindowAllocationTests: XCTestCase {
         let log = AllocationLog()
         backend.allocationLog = log
         let engine = try SlidingWindowEngine(host: host, backend: backend, storage: .bf16, window: plan.window,
-                                             residentLayers: plan.residentLayers, modelLevelOnGPU: plan.modelLevelOnGPU,
+                                             residentLayers: plan.residentLayers, modelLevel: plan.modelLevel, vocabChunkRows: plan.vocabChunkRows,
                                              landingBuffers: plan.gradientLandingBuffers, maxBatch: batch,
                                              maxSeqLen: seqLen, hyperparameters: AdamWHyperparameters(),
                                              optimizerThreads: 1)
@@ -71,6 +71,18 @@ final class SlidingWindowAllocationTests: XCTestCase {
         for clipping in [false, true] {
             try assertPlanMatchesAllocations(SlidingWindowEngineTests.config(layers: 4), residentLayers: 0,
                                              clipping: clipping, modelLevel: .host)
+        }
+    }
+
+    /// Streamed: the final norm, the LM head's weight, gradient and logits chunks, its row
+    /// statistics and the f32 dHidden on the device; a landing buffer per chunk of the embedding
+    /// and LM head and the gathered rows pinned (a vocabulary of 600: 4 chunks of at most 192 rows).
+    func testStreamedModelLevel() throws {
+        var config = SlidingWindowEngineTests.config(layers: 4)
+        config.vocabSize = 600
+        for (clipping, residentLayers) in [(false, 0), (true, 1)] {
+            try assertPlanMatchesAllocations(config, residentLayers: residentLayers, clipping: clipping,
+                                             modelLevel: .streamed)
         }
     }
 

@@ -11,25 +11,25 @@ import XCTest
 /// result, so the runs must stay identical.
 final class SlidingWindowOrderingTests: XCTestCase {
     private func assertIdentical(_ config: ModelConfig, window: Int, residentLayers: Int = 0, microBatches: Int = 1,
-                                 maxGradNorm: Double = 0, modelLevelOnGPU: Bool,
+                                 maxGradNorm: Double = 0, modelLevel: ModelLevelPlacement,
                                  file: StaticString = #filePath, line: UInt = #line) throws {
         for lagging in [LaggingQueuesBackend.Lagging.copies, .compute] {
             try assertIdentical(config, window: window, residentLayers: residentLayers, microBatches: microBatches,
-                                maxGradNorm: maxGradNorm, modelLevelOnGPU: modelLevelOnGPU, lagging: lagging,
+                                maxGradNorm: maxGradNorm, modelLevel: modelLevel, lagging: lagging,
                                 file: file, line: line)
         }
     }
 
     private func assertIdentical(_ config: ModelConfig, window: Int, residentLayers: Int, microBatches: Int,
-                                 maxGradNorm: Double, modelLevelOnGPU: Bool, lagging: LaggingQueuesBackend.Lagging,
+                                 maxGradNorm: Double, modelLevel: ModelLevelPlacement, lagging: LaggingQueuesBackend.Lagging,
                                  file: StaticString, line: UInt) throws {
         let backend = LaggingQueuesBackend(cpu: CPUBackend(threads: 2), lagging: lagging)
         let parity = SlidingWindowParity(config: config, batch: 2, seqLen: 12, steps: 3, window: window,
-                                         residentLayers: residentLayers, modelLevelOnGPU: modelLevelOnGPU,
+                                         residentLayers: residentLayers, modelLevel: modelLevel,
                                          microBatches: microBatches, maxGradNorm: maxGradNorm, learningRate: 1e-2)
         let r = try parity.run(backend: backend, storage: .f32)
         let what = "window \(window), \(residentLayers) resident, \(microBatches) micro-batches, clip \(maxGradNorm), "
-            + "model level on the \(modelLevelOnGPU ? "device" : "host"), \(lagging) lagging"
+            + "model level \(modelLevel.rawValue), \(lagging) lagging"
         XCTAssertEqual(r.residentLosses, r.slidingLosses, what, file: file, line: line)
         XCTAssertEqual(r.residentNorms, r.slidingNorms, what, file: file, line: line)
         XCTAssertEqual(r.maxMasterDifference, 0, what, file: file, line: line)
@@ -39,16 +39,16 @@ final class SlidingWindowOrderingTests: XCTestCase {
     /// Windows 1 (behind resident layers), 2 and every layer × clipping × accumulation × both
     /// placements of the embedding / final norm / LM head.
     func testParityWithLaggingCopies() throws {
-        for modelLevelOnGPU in [false, true] {
+        for modelLevel in [ModelLevelPlacement.host, .gpu] {
             for clip in [0.0, 0.05] {
                 for microBatches in [1, 2] {
                     let c = SlidingWindowEngineTests.config(layers: 4)
                     try assertIdentical(c, window: 2, microBatches: microBatches, maxGradNorm: clip,
-                                        modelLevelOnGPU: modelLevelOnGPU)
+                                        modelLevel: modelLevel)
                     try assertIdentical(c, window: 4, microBatches: microBatches, maxGradNorm: clip,
-                                        modelLevelOnGPU: modelLevelOnGPU)
+                                        modelLevel: modelLevel)
                     try assertIdentical(SlidingWindowEngineTests.config(layers: 3), window: 1, residentLayers: 2,
-                                        microBatches: microBatches, maxGradNorm: clip, modelLevelOnGPU: modelLevelOnGPU)
+                                        microBatches: microBatches, maxGradNorm: clip, modelLevel: modelLevel)
                 }
             }
         }
@@ -57,12 +57,12 @@ final class SlidingWindowOrderingTests: XCTestCase {
     /// Tied embeddings (Qwen3) and an embedding / LM head updated in 3 host parts each.
     func testTiedAndPartedModelLevelWithLaggingCopies() throws {
         try assertIdentical(SlidingWindowEngineTests.config(layers: 4, qwen3: true, tied: true), window: 2,
-                            residentLayers: 1, modelLevelOnGPU: false)
+                            residentLayers: 1, modelLevel: .host)
         for tied in [false, true] {
             var config = SlidingWindowEngineTests.config(layers: 3, tied: tied)
             config.vocabSize = 600
-            try assertIdentical(config, window: 2, modelLevelOnGPU: false)
-            try assertIdentical(config, window: 2, microBatches: 2, maxGradNorm: 0.05, modelLevelOnGPU: false)
+            try assertIdentical(config, window: 2, modelLevel: .host)
+            try assertIdentical(config, window: 2, microBatches: 2, maxGradNorm: 0.05, modelLevel: .host)
         }
     }
 }

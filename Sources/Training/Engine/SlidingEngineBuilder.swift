@@ -59,7 +59,7 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
         log(p.description)
         log("sliding-window engine: window \(window ?? p.window) of \(streamed) streamed layers, "
             + "\(m) resident layers (\(why)), \(p.gradientLandingBuffers) gradient landing buffers, "
-            + "embedding / final norm / LM head updated on the \(p.modelLevelOnGPU ? "GPU" : "host") (\(modelLevel.rawValue))")
+            + "embedding / final norm / LM head \(p.modelLevel.rawValue) (\(modelLevel.rawValue))")
     }
 
     public func make(host: HostTrainingState, layout: ModelLayout, batchSize: Int, seqLen: Int, gradAccum: Int,
@@ -68,7 +68,8 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
             preconditionFailure("make before plan")
         }
         return try SlidingWindowEngine(host: host, backend: backend, storage: storage, window: window ?? p.window,
-                                       residentLayers: p.residentLayers, modelLevelOnGPU: p.modelLevelOnGPU,
+                                       residentLayers: p.residentLayers, modelLevel: p.modelLevel,
+                                       vocabChunkRows: p.vocabChunkRows,
                                        landingBuffers: p.gradientLandingBuffers,
                                        maxBatch: batchSize, maxSeqLen: seqLen, maxMicroBatches: gradAccum,
                                        hyperparameters: hyperparameters, measure: measure)
@@ -78,8 +79,8 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
 extension SlidingWindowEngine: TrainingStepEngine {
     public var summary: String {
         "sliding-window engine on \(backend.name): window \(window) of \(layout.config.numLayers - residentLayers) "
-            + "streamed layers, \(residentLayers) resident, embedding / final norm / LM head on the "
-            + (modelLevelOnGPU ? "GPU" : "host")
+            + "streamed layers, \(residentLayers) resident, embedding / final norm / LM head: "
+            + modelLevel.rawValue
     }
 
     public func step(_ microBatches: [MicroBatch], normalization: StepNormalization, learningRate: Double,

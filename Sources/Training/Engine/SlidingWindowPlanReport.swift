@@ -20,8 +20,8 @@ extension SlidingWindowPlan {
         lines.append("host total: " + Format.bytes(hostPeakBytes) + (hostBudget.map { " of " + Format.bytes($0) } ?? ""))
         let streamed = c.numLayers - residentLayers
         if residentLayers > 0 { lines.append("resident: layers 0..<\(residentLayers) with their AdamW state on the GPU") }
-        lines.append("embedding, final norm, LM head: masters, moments and AdamW on the "
-                     + (modelLevelOnGPU ? "GPU" : "host (compute weights and gradients on the GPU)"))
+        lines.append("embedding, final norm, LM head: " + modelLevel.planDescription
+                     + (modelLevel == .streamed ? " (\(vocabChunkRows) rows per chunk)" : ""))
         lines.append(window == streamed ? "window: all \(window) streamed layers stay on the GPU (one H2D per layer and step)"
                                         : "window: \(window) of \(streamed) streamed layers on the GPU at once")
         if gpuBudget == nil { lines.append("GPU memory not given: not checked") }
@@ -42,7 +42,8 @@ extension SlidingWindowPlan {
             ("seq_len", .int(seqLen)),
             ("window", .int(window)),
             ("resident_layers", .int(residentLayers)),
-            ("model_level_on", .string(modelLevelOnGPU ? "gpu" : "host")),
+            ("model_level_on", .string(modelLevel.rawValue)),
+            ("vocab_chunk_rows", .int(vocabChunkRows)),
             ("fits", .bool(fits)),
             ("gpu_peak_bytes", .int(gpuPeakBytes)),
             ("host_peak_bytes", .int(hostPeakBytes)),
