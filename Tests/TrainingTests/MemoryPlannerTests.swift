@@ -171,7 +171,8 @@ final class MemoryPlannerTests: XCTestCase {
     ///   dHidden in f32 instead of bf16       8192 · 4096 · 2         = 67,108,864
     ///                                                                 = 602,013,696 (0.56 GiB)
     /// instead of 6,304,071,680 and the whole-vocabulary cross-entropy chunk; on the pinned host
-    /// a landing buffer per chunk, 2 · 128256 · 4096 · 4 = 4,202,692,608, and the gathered rows,
+    /// a landing buffer per chunk and one for the final norm, (2 · 128256 + 1) · 4096 · 4 =
+    /// 4,202,708,992 (with clipping no 2 layer-sized ones for them), and the gathered rows,
     /// 8192 · 4096 · 4 = 134,217,728.
     func testStreamedPlacement() throws {
         XCTAssertEqual(MemoryPlanner.vocabChunkRows(Self.llama8B, tokens: 8192), 5440)
@@ -184,7 +185,10 @@ final class MemoryPlannerTests: XCTestCase {
                            "LM head logits chunk", "LM head row max", "final norm's output gradient"]
         XCTAssertEqual(try streamedGPU.map { try bytes(p.gpuItems, $0) }.reduce(0, +), 602_013_696)
         XCTAssertFalse(p.gpuItems.contains { $0.name.hasPrefix("embedding, final norm, LM head") || $0.name.hasPrefix("cross-entropy") })
-        XCTAssertEqual(try bytes(p.pinnedItems, "embedding and LM head gradient landing"), 4_202_692_608)
+        XCTAssertEqual(try bytes(p.pinnedItems, "embedding, final norm and LM head gradient landing"), 4_202_708_992)
+        let clipped = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
+                                         clipping: true, modelLevel: .streamed)
+        XCTAssertEqual(try bytes(clipped.pinnedItems, "gradient landing buffers"), 32 * 218_112_000 * 4)
         XCTAssertEqual(try bytes(p.pinnedItems, "embedding rows gathered"), 134_217_728)
         let host = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
                                       modelLevel: .host)

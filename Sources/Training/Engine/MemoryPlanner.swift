@@ -18,8 +18,9 @@ import Support
 ///   backward scratch, one cross-entropy chunk, the cuBLASLt workspace, the CUDA context, the
 ///   pool's size-class rounding.
 /// - Pinned host (page-locked, allocated as such): the gradient landing buffers (fp32, one
-///   layer each: a ring of 2, or one per streamed layer plus 2 for the model-level parts; when
-///   streamed, one per chunk of the embedding and LM head too, and the embedding's gather),
+///   layer each: a ring of 2, or one per streamed layer plus 2 for the host-placed model-level
+///   parts; streamed, one per chunk of the embedding and LM head and one for the final norm
+///   instead of those 2, and the embedding's gathered rows),
 ///   every layer's input as activation checkpoint (fp32 (N,C): the residual stream is f32, so
 ///   the recompute sees exactly the forward's input; the last layer's stays on the GPU), the
 ///   backend's copy staging.
@@ -53,7 +54,7 @@ public struct SlidingWindowPlan: Sendable {
     /// Vocabulary rows per chunk of the streamed embedding and LM head (their AdamW parts).
     public let vocabChunkRows: Int
     /// fp32 host buffers that the layers' gradients land in (a ring; every streamed layer when
-    /// clipping, and then 2 more for the model-level parts): the engine's `landingBuffers`.
+    /// clipping, and then 2 more for the host-placed model-level parts): the engine's `landingBuffers`.
     public let gradientLandingBuffers: Int
     public let gpuItems: [Item]
     public let pinnedItems: [Item]
@@ -142,8 +143,8 @@ public enum MemoryPlanner {
         let residentParameters = layout.embedding.count + layout.finalNorm.count + (layout.lmHead?.count ?? 0)
         let m = min(max(0, residentLayers), L), streamed = L - m
         let landing = max(1, clipping ? streamed : min(streamed, landingRing))
-        // The engine adds 2 for the host-updated model-level parts when every streamed layer has its own.
-        let landingTotal = landing + (landing >= streamed && modelLevel != .gpu ? 2 : 0)
+        // The engine adds 2 for the host-placed (not streamed) model-level parts when every streamed layer has its own.
+        let landingTotal = landing + (landing >= streamed && modelLevel == .host ? 2 : 0)
         let slotBytes = weightSlotBytes(layout)
         let norms = NormWeightCopies.elementCount(layout.layer) * f32
 
@@ -242,13 +243,13 @@ public enum MemoryPlanner {
     }
 
     /// The streamed placement's pinned host buffers: a landing buffer per chunk of the
-    /// embedding and LM head (their gradients wait there for the norm and the other micro-batches)
-    /// and the embedding's gathered rows.
+    /// embedding and LM head and one for the final norm (their gradients wait there for the norm
+    /// and the other micro-batches) and the embedding's gathered rows.
     static func streamedPinnedItems(_ c: ModelConfig, tokens n: Int) -> [SlidingWindowPlan.Item] {
         let layout = ModelLayout(c)
         return [
-            .init(name: "embedding and LM head gradient landing (fp32, one buffer per chunk)",
-                  bytes: (layout.embedding.count + (layout.lmHead?.count ?? 0)) * f32),
+            .init(name: "embedding, final norm and LM head gradient landing (fp32, one buffer per chunk)",
+                  bytes: (layout.embedding.count + layout.finalNorm.count + (layout.lmHead?.count ?? 0)) * f32),
             .init(name: "embedding rows gathered on the host (fp32 (B*T, C))", bytes: n * c.hiddenSize * f32),
         ]
     }

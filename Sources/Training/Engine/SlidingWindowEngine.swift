@@ -145,8 +145,9 @@ public final class SlidingWindowEngine {
     private let uploadScratch: any DeviceBuffer
     /// The streamed placement's chunk buffers (nil for the others).
     private let streamed: StreamedModelLevel?
-    /// Streamed: the landing buffer of each chunk of the embedding and LM head, by update unit.
-    private let streamedLanding: [Int: Int]
+    /// Streamed placement: each part of the embedding, final norm and LM head has a landing
+    /// buffer of its own (by update unit), instead of 2 layer-sized ones for all.
+    private let ownLanding: [Int: Int]
     private let checkpoints: [any PinnedHostMemory]   // per layer but the last, (N,C) f32
     /// fp32 gradients of one layer's size: one per streamed layer and 2 for the model-level
     /// parts, or a ring that both share.
@@ -171,7 +172,7 @@ public final class SlidingWindowEngine {
     /// `host`: the starting masters and moments (its step is the updates already applied).
     /// `window` (2...streamed layers, or fewer when there are fewer), `residentLayers` and
     /// `landingBuffers` (≥ 1; one per streamed layer for clipping or accumulation, which adds 2
-    /// for the model-level parts) come from the plan; `maxMicroBatches`: the most micro-batches a step accumulates;
+    /// for the host-placed model-level parts) come from the plan; `maxMicroBatches`: the most micro-batches a step accumulates;
     /// `modelLevel`: where the embedding, final norm and LM head are (gpu, host or streamed: the
     /// plan's); `vocabChunkRows`: rows per chunk when streamed (nil: the planner's
     /// `vocabChunkRows`); `optimizerThreads` run the CPU AdamW; `measure` records timing events.
@@ -284,17 +285,17 @@ public final class SlidingWindowEngine {
         checkpoints = try (0..<max(0, L - 1)).map { _ in try backend.makePinnedHostMemory(bytes: n * C * 4) }
         let layerLanding = min(landingBuffers, max(1, streamed))
         landingPerLayer = layerLanding >= streamed
-        modelLanding = landingPerLayer ? layerLanding..<(layerLanding + (modelLevel == .gpu ? 0 : 2)) : 0..<layerLanding
+        modelLanding = landingPerLayer ? layerLanding..<(layerLanding + (modelLevel == .host ? 2 : 0)) : 0..<layerLanding
         var landing = try (0..<modelLanding.upperBound).map { _ in try backend.makePinnedHostMemory(bytes: count * 4) }
-        var streamedLanding: [Int: Int] = [:]
-        for t in model.all where t.streamed {
+        var ownLanding: [Int: Int] = [:]
+        for t in model.all where modelLevel == .streamed {
             for part in t.parts {
-                streamedLanding[part.unit] = landing.count
+                ownLanding[part.unit] = landing.count
                 landing.append(try backend.makePinnedHostMemory(bytes: part.range.count * 4))
             }
         }
         self.landing = landing
-        self.streamedLanding = streamedLanding
+        self.ownLanding = ownLanding
         landed = try events(landing.count)
         landingUser = Array(repeating: nil, count: landing.count)
 
@@ -574,7 +575,7 @@ public final class SlidingWindowEngine {
         // `streamedEmbeddingBackward`): their updates only need submitting.
         for t in tensors where t.streamed {
             for part in t.parts {
-                guard let r = streamedLanding[part.unit] else { preconditionFailure("no landing buffer for \(t.name)") }
+                guard let r = ownLanding[part.unit] else { preconditionFailure("no landing buffer for \(t.name)") }
                 submit(unit: part.unit, landing: r, version: version, learningRate: learningRate, gradScale: gradScale)
             }
         }
@@ -584,8 +585,7 @@ public final class SlidingWindowEngine {
         deviceToHost.wait(for: modelGradientsReady)
         for t in tensors {
             for part in t.parts {
-                let r = modelLanding.lowerBound + nextModelLanding
-                nextModelLanding = (nextModelLanding + 1) % modelLanding.count
+                let r = ownLanding[part.unit] ?? takeModelLanding()
                 if let user = landingUser[r], worker.waitForUpdate(layer: user.unit, count: user.updates) {
                     recording?.noteOptimizerWait()
                 }
@@ -733,7 +733,7 @@ public final class SlidingWindowEngine {
     /// buffer). Returns (buffer, landing buffer).
     private func takeGradientChunk(for part: ModelLevelParameters.Part, index: Int,
                                    streamed s: StreamedModelLevel) -> (Int, Int) {
-        guard let r = streamedLanding[part.unit] else { preconditionFailure("no landing buffer for unit \(part.unit)") }
+        guard let r = ownLanding[part.unit] else { preconditionFailure("no landing buffer for unit \(part.unit)") }
         let g = s.takeGradientChunk()
         if index == 0 {
             computeWaits(for: s.gradientSent[g], on: .deviceToHost)
@@ -861,6 +861,12 @@ public final class SlidingWindowEngine {
                             gradients: UnsafePointer(landing[r].bytes.assumingMemoryBound(to: Float.self)),
                             learningRate: learningRate, gradScale: gradScale))
         landingUser[r] = (unit, version + 1)
+    }
+
+    /// The next of the landing buffers the model-level parts take turns on.
+    private func takeModelLanding() -> Int {
+        defer { nextModelLanding = (nextModelLanding + 1) % modelLanding.count }
+        return modelLanding.lowerBound + nextModelLanding
     }
 
     /// The first `squareSums` slot of a model-level tensor (one per segment, after the layers').
