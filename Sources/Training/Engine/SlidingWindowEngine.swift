@@ -150,7 +150,7 @@ public final class SlidingWindowEngine {
     private let ownLanding: [Int: Int]
     private let checkpoints: [any PinnedHostMemory]   // per layer but the last, (N,C) f32
     /// fp32 gradients of one layer's size: one per streamed layer and 2 for the model-level
-    /// parts, or a ring that both share.
+    /// parts, or a ring that both share; then, streamed, one per model-level part (`ownLanding`).
     private let landing: [any PinnedHostMemory]
     /// Every streamed layer has its own landing buffer (needed by clipping and accumulation).
     private let landingPerLayer: Bool
