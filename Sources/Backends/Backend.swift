@@ -96,6 +96,12 @@ public protocol Backend: AnyObject {
     /// Accumulated.
     func embeddingBackward(dTable: TensorRef, dOut: TensorRef, ids: TensorRef, tokens: Int, channels: Int, vocab: Int)
 
+    /// The embedding's gradient for table rows `firstRow` ..< `firstRow` + R (`rows`):
+    /// dRows (R,C) [ids[t] − firstRow] += dOut (N,C)[t] for every token whose id falls there, in
+    /// token order (`embeddingBackward` restricted to a chunk of the vocabulary). Accumulated.
+    func embeddingBackwardRows(dRows: TensorRef, dOut: TensorRef, ids: TensorRef, tokens: Int, channels: Int,
+                               firstRow: Int, rows: Int)
+
     // MARK: RMSNorm (also per-head q/k norm of Qwen3: rows = N·heads, cols = D)
 
     /// out (R,C) = inp · rstd · weight (C), rstd (R) = 1 / sqrt(mean(inp²) + eps), stored for
@@ -165,6 +171,35 @@ public protocol Backend: AnyObject {
     func linearCrossEntropy(lossSum: TensorRef, dHidden: TensorRef, dWeight: TensorRef,
                             hidden: TensorRef, weight: TensorRef, targets: TensorRef,
                             tokens: Int, channels: Int, vocab: Int, scale: Float, chunkTokens: Int)
+
+    // MARK: LM head + cross-entropy over vocabulary chunks (the head's weights streamed)
+
+    /// Pass 1 over one chunk of the LM head, rows v0 = `vocabStart` ..< v0 + Vc (`vocabRows`):
+    /// logits (N,Vc) f32 = hidden (N,C) weight (Vc,C)ᵀ (overwritten: workspace), then, for every
+    /// token whose target ≠ -100, the running logsumexp state (N) f32 takes in the chunk:
+    ///   m = max(rowMax, max_j logits[t,j]);  rowSum = rowSum · exp(rowMax − m) + Σ_j exp(logits[t,j] − m);  rowMax = m
+    /// and targetLogit (N) f32 = logits[t, target − v0] where the target falls in the chunk.
+    /// Start from rowMax = -inf and rowSum = 0; ignored tokens keep their state. targets as in
+    /// `linearCrossEntropy` (shifted, -100 = ignored).
+    func vocabChunkStatistics(rowMax: TensorRef, rowSum: TensorRef, targetLogit: TensorRef, logits: TensorRef,
+                              hidden: TensorRef, weight: TensorRef, targets: TensorRef,
+                              tokens: Int, channels: Int, vocabStart: Int, vocabRows: Int)
+
+    /// lossSum (one f32) += Σ_{t: target ≠ -100} (rowMax + log rowSum − targetLogit), summed in
+    /// fp64: the cross-entropy of pass 1's complete statistics. Accumulated.
+    func vocabChunkLoss(lossSum: TensorRef, rowMax: TensorRef, rowSum: TensorRef, targetLogit: TensorRef,
+                        targets: TensorRef, tokens: Int)
+
+    /// Pass 2 over one chunk (after pass 1 over every chunk): logits (N,Vc) f32 = hidden weightᵀ
+    /// again, lse = rowMax + log rowSum, then
+    ///   dlogits (N,Vc) = (exp(logits − lse) − onehot(target − v0)) · scale  (zero rows for ignored targets)
+    ///   dHidden (N,C) = (`accumulate` ? dHidden : 0) + dlogits weight
+    ///   dWeight (Vc,C) += dlogitsᵀ hidden  (accumulated)
+    /// dlogits has weight's element type (the GEMMs run on like operands); it may be `logits`
+    /// itself when that is f32. dHidden should be f32: it sums over the chunks.
+    func vocabChunkBackward(dHidden: TensorRef, dWeight: TensorRef, logits: TensorRef, dlogits: TensorRef,
+                            hidden: TensorRef, weight: TensorRef, targets: TensorRef, rowMax: TensorRef, rowSum: TensorRef,
+                            tokens: Int, channels: Int, vocabStart: Int, vocabRows: Int, scale: Float, accumulate: Bool)
 }
 
 /// Label value that contributes no loss and no gradient (HF / PyTorch `ignore_index`).

@@ -46,9 +46,9 @@ public protocol QueuedTransfers: Backend {
     /// Enqueues host → device: `bytes` bytes from `source` into `destination` on `queue`.
     func copyToDevice(from source: UnsafeRawPointer, to destination: TensorRef, bytes: Int, on queue: any DeviceQueue)
     /// Enqueues host f32 → `destination` (f32, or bf16 rounded to nearest even) on `queue`:
-    /// `count` floats from registered or pinned `source`. A bf16 destination goes through
-    /// `scratch` (f32, ≥ `count` elements; converted on `queue`, so one scratch serves every
-    /// conversion enqueued on that queue).
+    /// `count` floats from registered or pinned `source`. A bf16 destination goes through the f32
+    /// `scratch` in pieces of its size (each piece copied, then converted, on `queue`: one
+    /// scratch of any size serves every conversion enqueued on that queue).
     func copyToDevice(converting source: UnsafePointer<Float>, to destination: TensorRef, count: Int,
                       scratch: TensorRef, on queue: any DeviceQueue)
     /// Enqueues device → host: `bytes` bytes of `source` into `destination` on `queue`.

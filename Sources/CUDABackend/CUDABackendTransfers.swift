@@ -17,15 +17,22 @@ extension CUDABackend {
     }
 
     /// Enqueues host f32 → `destination` (f32, or bf16 by the `convert` kernel, round to nearest
-    /// even, through the f32 `scratch`) on `stream`: the conversion runs on the copy's stream.
+    /// even, through the f32 `scratch` in pieces of its size) on `stream`: each piece's copy and
+    /// conversion run on the copy's stream, so the next piece's copy waits for the conversion
+    /// that read the scratch before it.
     public func copyToDevice(converting source: UnsafePointer<Float>, to destination: TensorRef, count: Int,
                              scratch: TensorRef, on stream: CUDAStream) throws {
         if destination.elementType == .f32 {
             return try copyToDevice(from: source, to: destination, bytes: count * 4, on: stream)
         }
-        try copyToDevice(from: source, to: scratch, bytes: count * 4, on: stream)
-        try convert(from: address(scratch, count, [.f32]), bf16: false, to: address(destination, count), bf16: destination.elementType == .bf16,
-                    count: count, stream: stream.handle)
+        let piece = scratch.buffer.count - scratch.offset
+        precondition(piece > 0, "copyToDevice(converting:): empty scratch")
+        for lo in stride(from: 0, to: count, by: piece) {
+            let n = min(piece, count - lo)
+            try copyToDevice(from: source + lo, to: scratch, bytes: n * 4, on: stream)
+            try convert(from: address(scratch, n, [.f32]), bf16: false, to: address(destination.advanced(by: lo), n),
+                        bf16: destination.elementType == .bf16, count: n, stream: stream.handle)
+        }
     }
 
     /// Enqueues device → host: `bytes` bytes of `source` into `destination` on `stream`.

@@ -23,7 +23,7 @@ struct BenchSlidingCommand: ParsableCommand {
     @Option(help: "The first N decoder layers stay on the GPU with their AdamW state (updated there); the rest are streamed. auto: the fewest that hide the host AdamW behind compute, within GPU memory (as train's); --compare-resident takes a number.")
     var residentLayers = ResidentLayerCount(0)
 
-    @Option(help: "Sliding engine: where the embedding, final norm and LM head keep their fp32 masters and AdamW state and are updated: gpu, host, or auto (the GPU when the plan fits with them there).")
+    @Option(help: "Sliding engine: where the embedding, final norm and LM head are: gpu (masters, AdamW state and updates there), host (masters and AdamW on the host, compute weights and gradients on the GPU), streamed (as host, but the embedding rows gathered on the host and the LM head streamed in vocabulary chunks; untied heads only), or auto (the first of these that fits the GPU budget).")
     var modelLevelOn: ModelLevelPlacement = .auto
 
     @OptionGroup var checkpoints: CheckpointFlags
@@ -79,7 +79,7 @@ struct BenchSlidingCommand: ParsableCommand {
         if let compareSteps = compareResident {
             let parity = SlidingWindowParity(config: modelConfig, batch: step.batchSize, seqLen: step.seqLen, steps: compareSteps,
                                              window: window ?? 2, residentLayers: residentLayers.count ?? 0,
-                                             modelLevelOnGPU: modelLevelOn != .host,
+                                             modelLevel: modelLevelOn == .auto ? .gpu : modelLevelOn,
                                              checkpointType: checkpoints.checkpointDtype,
                                              microBatches: gradAccum, maxGradNorm: maxGradNorm)
             let r = try parity.run(backend: backend, storage: compute.storage)

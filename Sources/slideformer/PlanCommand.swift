@@ -31,7 +31,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "The first N decoder layers stay on the GPU with their AdamW state.")
     var residentLayers = 0
 
-    @Option(help: "Sliding engine: where the embedding, final norm and LM head keep their fp32 masters and AdamW state and are updated: gpu, host, or auto (the GPU when the plan fits with them there).")
+    @Option(help: "Sliding engine: where the embedding, final norm and LM head are: gpu (masters, AdamW state and updates there), host (masters and AdamW on the host, compute weights and gradients on the GPU), streamed (as host, but the embedding rows gathered on the host and the LM head streamed in vocabulary chunks; untied heads only), or auto (the first of these that fits the GPU budget).")
     var modelLevelOn: ModelLevelPlacement = .auto
 
     @OptionGroup var checkpoints: CheckpointFlags

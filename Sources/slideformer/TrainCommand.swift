@@ -43,7 +43,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Sliding engine: streamed decoder layers on the GPU at once (default: the plan's).")
     var window: Int?
 
-    @Option(help: "Sliding engine: where the embedding, final norm and LM head keep their fp32 masters and AdamW state and are updated: gpu, host, or auto (the GPU when the plan fits with them there).")
+    @Option(help: "Sliding engine: where the embedding, final norm and LM head are: gpu (masters, AdamW state and updates there), host (masters and AdamW on the host, compute weights and gradients on the GPU), streamed (as host, but the embedding rows gathered on the host and the LM head streamed in vocabulary chunks; untied heads only), or auto (the first of these that fits the GPU budget).")
     var modelLevelOn: ModelLevelPlacement = .auto
 
     @OptionGroup var checkpoints: CheckpointFlags

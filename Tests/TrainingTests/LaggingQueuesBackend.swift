@@ -158,6 +158,13 @@ final class LaggingQueuesBackend: QueuedTransfers {
     func embeddingBackward(dTable: TensorRef, dOut: TensorRef, ids: TensorRef, tokens: Int, channels: Int, vocab: Int) {
         onCompute { cpu in cpu.embeddingBackward(dTable: dTable, dOut: dOut, ids: ids, tokens: tokens, channels: channels, vocab: vocab) }
     }
+    func embeddingBackwardRows(dRows: TensorRef, dOut: TensorRef, ids: TensorRef, tokens: Int, channels: Int,
+                               firstRow: Int, rows: Int) {
+        onCompute { cpu in
+            cpu.embeddingBackwardRows(dRows: dRows, dOut: dOut, ids: ids, tokens: tokens, channels: channels,
+                                      firstRow: firstRow, rows: rows)
+        }
+    }
     func rmsNormForward(out: TensorRef, rstd: TensorRef, inp: TensorRef, weight: TensorRef, rows: Int, cols: Int, eps: Float) {
         onCompute { cpu in cpu.rmsNormForward(out: out, rstd: rstd, inp: inp, weight: weight, rows: rows, cols: cols, eps: eps) }
     }
@@ -211,6 +218,32 @@ final class LaggingQueuesBackend: QueuedTransfers {
             cpu.linearCrossEntropy(lossSum: lossSum, dHidden: dHidden, dWeight: dWeight, hidden: hidden, weight: weight,
                                    targets: targets, tokens: tokens, channels: channels, vocab: vocab, scale: scale,
                                    chunkTokens: chunkTokens)
+        }
+    }
+    func vocabChunkStatistics(rowMax: TensorRef, rowSum: TensorRef, targetLogit: TensorRef, logits: TensorRef,
+                              hidden: TensorRef, weight: TensorRef, targets: TensorRef,
+                              tokens: Int, channels: Int, vocabStart: Int, vocabRows: Int) {
+        onCompute { cpu in
+            cpu.vocabChunkStatistics(rowMax: rowMax, rowSum: rowSum, targetLogit: targetLogit, logits: logits, hidden: hidden,
+                                     weight: weight, targets: targets, tokens: tokens, channels: channels,
+                                     vocabStart: vocabStart, vocabRows: vocabRows)
+        }
+    }
+    func vocabChunkLoss(lossSum: TensorRef, rowMax: TensorRef, rowSum: TensorRef, targetLogit: TensorRef,
+                        targets: TensorRef, tokens: Int) {
+        onCompute { cpu in
+            cpu.vocabChunkLoss(lossSum: lossSum, rowMax: rowMax, rowSum: rowSum, targetLogit: targetLogit, targets: targets,
+                               tokens: tokens)
+        }
+    }
+    func vocabChunkBackward(dHidden: TensorRef, dWeight: TensorRef, logits: TensorRef, dlogits: TensorRef,
+                            hidden: TensorRef, weight: TensorRef, targets: TensorRef, rowMax: TensorRef, rowSum: TensorRef,
+                            tokens: Int, channels: Int, vocabStart: Int, vocabRows: Int, scale: Float, accumulate: Bool) {
+        onCompute { cpu in
+            cpu.vocabChunkBackward(dHidden: dHidden, dWeight: dWeight, logits: logits, dlogits: dlogits, hidden: hidden,
+                                   weight: weight, targets: targets, rowMax: rowMax, rowSum: rowSum, tokens: tokens,
+                                   channels: channels, vocabStart: vocabStart, vocabRows: vocabRows, scale: scale,
+                                   accumulate: accumulate)
         }
     }
 }

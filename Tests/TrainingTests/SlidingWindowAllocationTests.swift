@@ -30,7 +30,7 @@ final class SlidingWindowAllocationTests: XCTestCase {
         let log = AllocationLog()
         backend.allocationLog = log
         let engine = try SlidingWindowEngine(host: host, backend: backend, storage: .bf16, window: plan.window,
-                                             residentLayers: plan.residentLayers, modelLevelOnGPU: plan.modelLevelOnGPU,
+                                             residentLayers: plan.residentLayers, modelLevel: plan.modelLevel, vocabChunkRows: plan.vocabChunkRows,
                                              landingBuffers: plan.gradientLandingBuffers, maxBatch: batch,
                                              maxSeqLen: seqLen, checkpointType: plan.checkpointType,
                                              mlpChunkTokens: plan.mlpChunkTokens, deferredGradients: plan.deferredGradients,
@@ -96,6 +96,18 @@ final class SlidingWindowAllocationTests: XCTestCase {
                                          checkpointType: .bf16)
         try assertPlanMatchesAllocations(SlidingWindowEngineTests.config(layers: 4, qwen3: true, tied: true),
                                          residentLayers: 1, clipping: true, modelLevel: .host, checkpointType: .bf16)
+    }
+
+    /// Streamed: the final norm, the LM head's weight, gradient and logits chunks, its row
+    /// statistics and the f32 dHidden on the device; a landing buffer per chunk of the embedding
+    /// and LM head and the gathered rows pinned (a vocabulary of 600: 4 chunks of at most 192 rows).
+    func testStreamedModelLevel() throws {
+        var config = SlidingWindowEngineTests.config(layers: 4)
+        config.vocabSize = 600
+        for (clipping, residentLayers) in [(false, 0), (true, 1)] {
+            try assertPlanMatchesAllocations(config, residentLayers: residentLayers, clipping: clipping,
+                                             modelLevel: .streamed)
+        }
     }
 
     func testWindowFromAGPUBudget() throws {

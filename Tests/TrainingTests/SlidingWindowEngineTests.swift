@@ -16,15 +16,15 @@ final class SlidingWindowEngineTests: XCTestCase {
     }
 
     private func assertIdentical(_ config: ModelConfig, window: Int, residentLayers: Int = 0, steps: Int = 4,
-                                 microBatches: Int = 1, maxGradNorm: Double = 0, modelLevelOnGPU: Bool = false,
+                                 microBatches: Int = 1, maxGradNorm: Double = 0, modelLevel: ModelLevelPlacement = .host,
                                  file: StaticString = #filePath, line: UInt = #line) throws {
         let backend = CPUBackend(threads: 2)
         let parity = SlidingWindowParity(config: config, batch: 2, seqLen: 12, steps: steps, window: window,
-                                         residentLayers: residentLayers, modelLevelOnGPU: modelLevelOnGPU,
+                                         residentLayers: residentLayers, modelLevel: modelLevel,
                                          microBatches: microBatches, maxGradNorm: maxGradNorm, learningRate: 1e-2)
         let r = try parity.run(backend: backend, storage: .f32)
         let what = "window \(window), \(residentLayers) resident, \(microBatches) micro-batches, clip \(maxGradNorm), "
-            + "model level on the \(modelLevelOnGPU ? "device" : "host")"
+            + "model level \(modelLevel.rawValue)"
         XCTAssertEqual(r.residentLosses.count, steps, file: file, line: line)
         XCTAssertEqual(r.residentLosses, r.slidingLosses, what, file: file, line: line)
         XCTAssertEqual(r.residentNorms, r.slidingNorms, what, file: file, line: line)
@@ -57,9 +57,9 @@ final class SlidingWindowEngineTests: XCTestCase {
         for clip in [0.0, 0.05] {
             for microBatches in [1, 2] {
                 try assertIdentical(Self.config(layers: 4), window: 2, microBatches: microBatches, maxGradNorm: clip,
-                                    modelLevelOnGPU: true)
+                                    modelLevel: .gpu)
                 try assertIdentical(Self.config(layers: 4, qwen3: true, tied: true), window: 2, residentLayers: 1,
-                                    microBatches: microBatches, maxGradNorm: clip, modelLevelOnGPU: true)
+                                    microBatches: microBatches, maxGradNorm: clip, modelLevel: .gpu)
             }
         }
     }

@@ -42,12 +42,12 @@ final class SlidingWindowNormWeightTests: XCTestCase {
             XCTAssertEqual(try XCTUnwrap(t.qBias).elementType, .bf16, "biases bf16, as in resident training")
         }
         engine.loadModelWeights(engine.model.finalNorm, version: engine.updates)
-        let finalNorm = engine.model.finalNorm.weights
+        let finalNorm = engine.model.finalNorm.deviceWeights
         XCTAssertEqual(finalNorm.elementType, .f32)
         let masters = try XCTUnwrap(host.buffers.first { $0.name == layout.finalNorm.name }).weights
         XCTAssertEqual(download(finalNorm.ref(), count: masters.count, backend).map(\.bitPattern),
                        Array(masters.pointer).map(\.bitPattern))
-        XCTAssertEqual(engine.model.embedding.weights.elementType, .bf16)
+        XCTAssertEqual(engine.model.embedding.deviceWeights.elementType, .bf16)
         engine.drain()
     }
 }

@@ -11,26 +11,26 @@ import XCTest
 /// result, so the runs must stay identical.
 final class SlidingWindowOrderingTests: XCTestCase {
     private func assertIdentical(_ config: ModelConfig, window: Int, residentLayers: Int = 0, microBatches: Int = 1,
-                                 maxGradNorm: Double = 0, modelLevelOnGPU: Bool, deferredGradients: Int = 0,
+                                 maxGradNorm: Double = 0, modelLevel: ModelLevelPlacement, deferredGradients: Int = 0,
                                  file: StaticString = #filePath, line: UInt = #line) throws {
         for lagging in [LaggingQueuesBackend.Lagging.copies, .compute] {
             try assertIdentical(config, window: window, residentLayers: residentLayers, microBatches: microBatches,
-                                maxGradNorm: maxGradNorm, modelLevelOnGPU: modelLevelOnGPU,
+                                maxGradNorm: maxGradNorm, modelLevel: modelLevel,
                                 deferredGradients: deferredGradients, lagging: lagging, file: file, line: line)
         }
     }
 
     private func assertIdentical(_ config: ModelConfig, window: Int, residentLayers: Int, microBatches: Int,
-                                 maxGradNorm: Double, modelLevelOnGPU: Bool, deferredGradients: Int,
+                                 maxGradNorm: Double, modelLevel: ModelLevelPlacement, deferredGradients: Int,
                                  lagging: LaggingQueuesBackend.Lagging, file: StaticString, line: UInt) throws {
         let backend = LaggingQueuesBackend(cpu: CPUBackend(threads: 2), lagging: lagging)
         let parity = SlidingWindowParity(config: config, batch: 2, seqLen: 12, steps: 3, window: window,
-                                         residentLayers: residentLayers, modelLevelOnGPU: modelLevelOnGPU,
+                                         residentLayers: residentLayers, modelLevel: modelLevel,
                                          deferredGradients: deferredGradients,
                                          microBatches: microBatches, maxGradNorm: maxGradNorm, learningRate: 1e-2)
         let r = try parity.run(backend: backend, storage: .f32)
         let what = "window \(window), \(residentLayers) resident, \(microBatches) micro-batches, clip \(maxGradNorm), "
-            + "model level on the \(modelLevelOnGPU ? "device" : "host"), \(deferredGradients) deferred, \(lagging) lagging"
+            + "model level \(modelLevel.rawValue), \(deferredGradients) deferred, \(lagging) lagging"
         XCTAssertEqual(r.residentLosses, r.slidingLosses, what, file: file, line: line)
         XCTAssertEqual(r.residentNorms, r.slidingNorms, what, file: file, line: line)
         XCTAssertEqual(r.maxMasterDifference, 0, what, file: file, line: line)
@@ -40,44 +40,62 @@ final class SlidingWindowOrderingTests: XCTestCase {
     /// Windows 1 (behind resident layers), 2 and every layer × clipping × accumulation × both
     /// placements of the embedding / final norm / LM head.
     func testParityWithLaggingCopies() throws {
-        for modelLevelOnGPU in [false, true] {
+        for modelLevel in [ModelLevelPlacement.host, .gpu] {
             for clip in [0.0, 0.05] {
                 for microBatches in [1, 2] {
                     let c = SlidingWindowEngineTests.config(layers: 4)
                     try assertIdentical(c, window: 2, microBatches: microBatches, maxGradNorm: clip,
-                                        modelLevelOnGPU: modelLevelOnGPU)
+                                        modelLevel: modelLevel)
                     try assertIdentical(c, window: 4, microBatches: microBatches, maxGradNorm: clip,
-                                        modelLevelOnGPU: modelLevelOnGPU)
+                                        modelLevel: modelLevel)
                     try assertIdentical(SlidingWindowEngineTests.config(layers: 3), window: 1, residentLayers: 2,
-                                        microBatches: microBatches, maxGradNorm: clip, modelLevelOnGPU: modelLevelOnGPU)
+                                        microBatches: microBatches, maxGradNorm: clip, modelLevel: modelLevel)
                 }
             }
         }
     }
 
     /// Deferred gradients (the last layers' cross during the next forward): 1 or 3 of 4 layers,
-    /// windows 2 and 4, both placements of the embedding / final norm / LM head, and behind a
+    /// windows 2 and 4, every placement of the embedding / final norm / LM head, and behind a
     /// resident layer.
     func testDeferredGradientsWithLaggingQueues() throws {
         let c = SlidingWindowEngineTests.config(layers: 4)
-        for modelLevelOnGPU in [false, true] {
+        for placement in [ModelLevelPlacement.host, .gpu] {
             for deferred in [1, 3] {
-                try assertIdentical(c, window: 2, modelLevelOnGPU: modelLevelOnGPU, deferredGradients: deferred)
-                try assertIdentical(c, window: 4, modelLevelOnGPU: modelLevelOnGPU, deferredGradients: deferred)
+                try assertIdentical(c, window: 2, modelLevel: placement, deferredGradients: deferred)
+                try assertIdentical(c, window: 4, modelLevel: placement, deferredGradients: deferred)
             }
-            try assertIdentical(c, window: 2, residentLayers: 1, modelLevelOnGPU: modelLevelOnGPU, deferredGradients: 3)
+            try assertIdentical(c, window: 2, residentLayers: 1, modelLevel: placement, deferredGradients: 3)
+        }
+        // Streamed (4 vocabulary chunks): its chunked cross-entropy rounds unlike resident
+        // training's, so the reference is the same engine on the plain CPU backend.
+        var wide = c
+        wide.vocabSize = 600
+        for (window, resident) in [(2, 0), (2, 1)] {
+            let parity = SlidingWindowParity(config: wide, batch: 2, seqLen: 12, steps: 3, window: window,
+                                             residentLayers: resident, modelLevel: .streamed, deferredGradients: 2,
+                                             learningRate: 1e-2)
+            let reference = try parity.runSliding(backend: CPUBackend(threads: 2), storage: .f32)
+            for lagging in [LaggingQueuesBackend.Lagging.copies, .compute] {
+                let r = try parity.runSliding(backend: LaggingQueuesBackend(cpu: CPUBackend(threads: 2), lagging: lagging),
+                                              storage: .f32)
+                XCTAssertEqual(r.losses, reference.losses, "streamed, window \(window), \(resident) resident, \(lagging)")
+                XCTAssertEqual(r.norms, reference.norms, "streamed, window \(window), \(resident) resident, \(lagging)")
+                XCTAssertTrue(zip(r.masters.namedTensors, reference.masters.namedTensors).allSatisfy { $0.values.elementsEqual($1.values) },
+                              "streamed masters, window \(window), \(resident) resident, \(lagging)")
+            }
         }
     }
 
     /// Tied embeddings (Qwen3) and an embedding / LM head updated in 3 host parts each.
     func testTiedAndPartedModelLevelWithLaggingCopies() throws {
         try assertIdentical(SlidingWindowEngineTests.config(layers: 4, qwen3: true, tied: true), window: 2,
-                            residentLayers: 1, modelLevelOnGPU: false)
+                            residentLayers: 1, modelLevel: .host)
         for tied in [false, true] {
             var config = SlidingWindowEngineTests.config(layers: 3, tied: tied)
             config.vocabSize = 600
-            try assertIdentical(config, window: 2, modelLevelOnGPU: false)
-            try assertIdentical(config, window: 2, microBatches: 2, maxGradNorm: 0.05, modelLevelOnGPU: false)
+            try assertIdentical(config, window: 2, modelLevel: .host)
+            try assertIdentical(config, window: 2, microBatches: 2, maxGradNorm: 0.05, modelLevel: .host)
         }
     }
 
@@ -89,16 +107,16 @@ final class SlidingWindowOrderingTests: XCTestCase {
     /// checked by removing it: every removal fails this test.
     func testBF16CheckpointsWithLaggingQueues() throws {
         let four = SlidingWindowEngineTests.config(layers: 4)
-        let cases: [(ModelConfig, window: Int, resident: Int, microBatches: Int, clip: Double, modelLevelOnGPU: Bool)] = [
-            (four, 2, 0, 1, 0, false), (four, 4, 0, 1, 0, true), (four, 2, 0, 2, 0.05, false),
-            (SlidingWindowEngineTests.config(layers: 3), 1, 2, 2, 0.05, true),
+        let cases: [(ModelConfig, window: Int, resident: Int, microBatches: Int, clip: Double, modelLevel: ModelLevelPlacement)] = [
+            (four, 2, 0, 1, 0, .host), (four, 4, 0, 1, 0, .gpu), (four, 2, 0, 2, 0.05, .host),
+            (SlidingWindowEngineTests.config(layers: 3), 1, 2, 2, 0.05, .gpu),
             // Layers 1 and 2 resident: no gradient copy forces the compute queue between the
             // widening of x_2 and the H2D of x_0 into the same staging buffer.
-            (four, 1, 3, 1, 0, false),
+            (four, 1, 3, 1, 0, .host),
         ]
         for c in cases {
             let parity = SlidingWindowParity(config: c.0, batch: 2, seqLen: 12, steps: 3, window: c.window,
-                                             residentLayers: c.resident, modelLevelOnGPU: c.modelLevelOnGPU,
+                                             residentLayers: c.resident, modelLevel: c.modelLevel,
                                              checkpointType: .bf16, microBatches: c.microBatches, maxGradNorm: c.clip,
                                              learningRate: 1e-2)
             let reference = try parity.runSliding(backend: CPUBackend(threads: 2), storage: .f32)
@@ -106,7 +124,7 @@ final class SlidingWindowOrderingTests: XCTestCase {
                 let backend = LaggingQueuesBackend(cpu: CPUBackend(threads: 2), lagging: lagging)
                 let r = try parity.runSliding(backend: backend, storage: .f32)
                 let what = "window \(c.window), \(c.resident) resident, \(c.microBatches) micro-batches, clip \(c.clip), "
-                    + "model level on the \(c.modelLevelOnGPU ? "device" : "host"), \(lagging) lagging"
+                    + "model level \(c.modelLevel.rawValue), \(lagging) lagging"
                 XCTAssertEqual(r.losses, reference.losses, what)
                 XCTAssertEqual(r.norms, reference.norms, what)
                 for (a, b) in zip(r.masters.namedTensors, reference.masters.namedTensors) {

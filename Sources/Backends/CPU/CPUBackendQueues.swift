@@ -16,10 +16,16 @@ extension CPUBackend: QueuedTransfers {
 
     public func copyToDevice(converting source: UnsafePointer<Float>, to destination: TensorRef, count: Int,
                              scratch: TensorRef, on queue: any DeviceQueue) {
-        let floats = UnsafeRawBufferPointer(start: source, count: count * 4)
-        if destination.elementType == .f32 { return upload(floats, to: destination) }
-        upload(floats, to: scratch)
-        copy(scratch, to: destination, count: count)
+        if destination.elementType == .f32 {
+            return upload(UnsafeRawBufferPointer(start: source, count: count * 4), to: destination)
+        }
+        let piece = scratch.buffer.count - scratch.offset
+        precondition(piece > 0, "copyToDevice(converting:): empty scratch")
+        for lo in stride(from: 0, to: count, by: piece) {
+            let n = min(piece, count - lo)
+            upload(UnsafeRawBufferPointer(start: source + lo, count: n * 4), to: scratch)
+            copy(scratch, to: destination.advanced(by: lo), count: n)
+        }
     }
 
     public func copyToDevice(from source: UnsafeRawPointer, to destination: TensorRef, bytes: Int, on queue: any DeviceQueue) {

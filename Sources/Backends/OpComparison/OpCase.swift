@@ -35,8 +35,9 @@ struct OpCase {
         static func output(_ name: String, _ count: Int, _ precision: Precision = .storage) -> Operand {
             Operand(name: name, count: count, role: .output, precision: precision, range: -1...1)
         }
-        static func update(_ name: String, _ count: Int, _ precision: Precision = .storage) -> Operand {
-            Operand(name: name, count: count, role: .update, precision: precision, range: -1...1)
+        static func update(_ name: String, _ count: Int, _ precision: Precision = .storage,
+                           range: ClosedRange<Float> = -1...1) -> Operand {
+            Operand(name: name, count: count, role: .update, precision: precision, range: range)
         }
         static func ints(_ name: String, _ values: [Int32]) -> Operand {
             Operand(name: name, count: values.count, role: .input, precision: .int(values), range: 0...0)

@@ -39,6 +39,10 @@ enum OpCatalog {
         cases.append(OpCase(name: "embedding_backward", operands: [.update("dtable", v * c, .f32), .input("dout", n * c), .ints("ids", repeatedIds)]) { b, t in
             b.embeddingBackward(dTable: t[0], dOut: t[1], ids: t[2], tokens: n, channels: c, vocab: v)
         })
+        // A chunk of table rows that some ids fall in (repeated ones too) and others miss.
+        cases.append(OpCase(name: "embedding_backward_rows", operands: [.update("drows", 12 * c, .f32), .input("dout", n * c), .ints("ids", repeatedIds)]) { b, t in
+            b.embeddingBackwardRows(dRows: t[0], dOut: t[1], ids: t[2], tokens: n, channels: c, firstRow: 5, rows: 12)
+        })
 
         // Row widths for each of the GPU's RMSNorm layouts: 200 (16 threads per row), 1000 (64,
         // two warps), 4096 (256, a whole block), 128 (q/k-norm, 8); 203 and offset 1 (its warp-per-row fallback).
@@ -83,6 +87,35 @@ enum OpCatalog {
             b.linearCrossEntropy(lossSum: t[0], dHidden: t[1], dWeight: t[2], hidden: t[3], weight: t[4], targets: t[5],
                                  tokens: n, channels: c, vocab: vocab, scale: 1 / Float(targetCount), chunkTokens: 64)
         })
+
+        // One vocabulary chunk (rows 300..<550 of 1000): targets inside it, outside it and
+        // ignored; the running statistics as after earlier chunks (rowSum > 0).
+        let (chunkStart, chunkRows) = (300, 250)
+        let state: [OpCase.Operand] = [.input("rowMax", n, .f32, range: 2...4), .input("rowSum", n, .f32, range: 1...3)]
+        cases.append(OpCase(name: "vocab_chunk_statistics",
+                            operands: [.update("rowMax", n, .f32, range: 2...4), .update("rowSum", n, .f32, range: 1...3),
+                                       .update("targetLogit", n, .f32), .output("logits", n * chunkRows, .f32),
+                                       .input("hidden", n * c), .input("weight", chunkRows * c), .ints("targets", targets)]) { b, t in
+            b.vocabChunkStatistics(rowMax: t[0], rowSum: t[1], targetLogit: t[2], logits: t[3], hidden: t[4], weight: t[5],
+                                   targets: t[6], tokens: n, channels: c, vocabStart: chunkStart, vocabRows: chunkRows)
+        })
+        cases.append(OpCase(name: "vocab_chunk_loss",
+                            operands: [.update("lossSum", 1, .f32)] + state
+                                + [.input("targetLogit", n, .f32), .ints("targets", targets)]) { b, t in
+            b.vocabChunkLoss(lossSum: t[0], rowMax: t[1], rowSum: t[2], targetLogit: t[3], targets: t[4], tokens: n)
+        })
+        for accumulate in [false, true] {
+            let dHidden: OpCase.Operand = accumulate ? .update("dhidden", n * c, .f32) : .output("dhidden", n * c, .f32)
+            cases.append(OpCase(name: accumulate ? "vocab_chunk_backward_accumulate" : "vocab_chunk_backward",
+                                operands: [dHidden, .update("dweight", chunkRows * c, .f32), .output("logits", n * chunkRows, .f32),
+                                           .output("dlogits", n * chunkRows), .input("hidden", n * c),
+                                           .input("weight", chunkRows * c), .ints("targets", targets)] + state) { b, t in
+                b.vocabChunkBackward(dHidden: t[0], dWeight: t[1], logits: t[2], dlogits: t[3], hidden: t[4], weight: t[5],
+                                     targets: t[6], rowMax: t[7], rowSum: t[8], tokens: n, channels: c,
+                                     vocabStart: chunkStart, vocabRows: chunkRows, scale: 1 / Float(targetCount),
+                                     accumulate: accumulate)
+            })
+        }
         return cases
     }
 

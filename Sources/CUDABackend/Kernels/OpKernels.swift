@@ -391,6 +391,85 @@ extern "C" __global__ void cross_entropy_rows(const float* logits, void* dlogits
     }
 }
 
+// ---------------------------------------------------------------- cross-entropy over vocabulary chunks
+// Pass 1, one block per token row of a chunk's logits (n,rows) f32: merges the chunk into the
+// running logsumexp state (rowMax, rowSum) and takes the target's logit when it falls in the chunk.
+extern "C" __global__ void vocab_chunk_statistics(const float* logits, const int* targets, int vocabStart, int rows,
+                                                  float* rowMax, float* rowSum, float* targetLogit) {
+    const i64 r = blockIdx.x;
+    const int target = targets[r];
+    if (target == -100) return;
+    const float* row = logits + r * rows;
+    float m = -INFINITY, s = 0.0f;
+    for (int j = threadIdx.x; j < rows; j += blockDim.x) {
+        float v = row[j];
+        if (v > m) { s = s * expf(m - v) + 1.0f; m = v; } else { s += expf(v - m); }
+    }
+    __shared__ float warpMax[32];
+    __shared__ float chunkMax;
+    float w = warp_max(m);
+    if ((threadIdx.x & 31) == 0) warpMax[threadIdx.x >> 5] = w;
+    __syncthreads();
+    if (threadIdx.x < 32) {
+        float v = threadIdx.x < (blockDim.x >> 5) ? warpMax[threadIdx.x] : -INFINITY;
+        v = warp_max(v);
+        if (threadIdx.x == 0) chunkMax = v;
+    }
+    __syncthreads();
+    const float cm = chunkMax;
+    const float total = block_sum(m == -INFINITY ? 0.0f : s * expf(m - cm));
+    if (threadIdx.x == 0) {
+        const float old = rowMax[r], merged = fmaxf(old, cm);
+        rowSum[r] = rowSum[r] * expf(old - merged) + total * expf(cm - merged);
+        rowMax[r] = merged;
+        const int j = target - vocabStart;
+        if (j >= 0 && j < rows) targetLogit[r] = row[j];
+    }
+}
+
+// lossSum[0] += sum over non-ignored rows of rowMax + log(rowSum) - targetLogit (one block, fp64).
+extern "C" __global__ void vocab_chunk_loss(const float* rowMax, const float* rowSum, const float* targetLogit,
+                                            const int* targets, int tokens, float* lossSum) {
+    double s = 0.0;
+    for (int t = threadIdx.x; t < tokens; t += blockDim.x) {
+        if (targets[t] != -100) s += (double)rowMax[t] + log((double)rowSum[t]) - (double)targetLogit[t];
+    }
+    s = block_sum(s);
+    if (threadIdx.x == 0) lossSum[0] += (float)s;
+}
+
+// Pass 2: dlogits (n,rows) = (exp(logits - lse) - onehot) * scale, lse = rowMax + log(rowSum), in
+// dlogits' storage (may alias logits when f32); zero rows for ignored targets.
+extern "C" __global__ void vocab_chunk_dlogits(const float* logits, void* dlogits, int dbf, const int* targets,
+                                               int vocabStart, int rows, const float* rowMax, const float* rowSum,
+                                               float scale, i64 tokens) {
+    GRID_STRIDE(i, tokens * rows) {
+        const i64 t = i / rows;
+        const int j = (int)(i - t * rows), target = targets[t];
+        float g = 0.0f;
+        if (target != -100) {
+            const float lse = (float)((double)rowMax[t] + log((double)rowSum[t]));
+            g = expf(logits[i] - lse) * scale;
+            if (j + vocabStart == target) g -= scale;
+        }
+        st(dlogits, i, dbf, g);
+    }
+}
+
+// dRows (rows,C)[ids[t] - firstRow] += dOut (N,C)[t] for the tokens whose id falls in the chunk:
+// one thread per channel walks the tokens in order (deterministic, no atomics).
+extern "C" __global__ void embedding_backward_rows(void* drows, int dbf, const void* dout, int obf, const int* ids,
+                                                   i64 tokens, int channels, int firstRow, int rows) {
+    const int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= channels) return;
+    for (i64 t = 0; t < tokens; t++) {
+        const int row = ids[t] - firstRow;
+        if (row < 0 || row >= rows) continue;
+        const i64 at = (i64)row * channels + c;
+        st(drows, at, dbf, ld(drows, at, dbf) + ld(dout, t * channels + c, obf));
+    }
+}
+
 // ---------------------------------------------------------------- AdamW (fp32 master/m/v on the GPU)
 // As torch.optim.AdamW: p *= 1 - lr wd; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
 // p -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps). g = grad * gradScale; optional bf16 copy of p.

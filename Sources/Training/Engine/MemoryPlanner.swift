@@ -7,21 +7,24 @@ import Support
 /// the largest batch that fits.
 ///
 /// What lives where (`SlidingWindowEngine`):
-/// - GPU: K bf16 weight slots of one layer each; one fp32 layer of upload scratch (the masters
-///   cross PCIe in fp32 and are rounded to bf16 on the H2D queue); 2 fp32 gradient slots; the
+/// - GPU: K bf16 weight slots of one layer each; fp32 upload scratch of at most
+///   `uploadPieceElements` (the masters cross PCIe in fp32 and are rounded to bf16 on the H2D
+///   queue, piece by piece); 2 fp32 gradient slots, and one per deferred layer gradient; the
 ///   embedding, final norm and LM head's bf16 weights and fp32 gradients (6 bytes per
-///   parameter; their masters and moments are on the host); one layer's activations and
-///   backward scratch at N = B·T tokens (the MLP's (·, I) buffers at one chunk of tokens);
-///   the residual stream and token buffers; with bf16 checkpoints two (N,C) bf16 staging
-///   buffers they are rounded into / widened from; then what the backend takes from its pool
-///   or the driver (`Item.engineBuffer` false): attention's backward scratch, one
-///   cross-entropy chunk, the cuBLASLt workspace, the CUDA context, the pool's size-class
-///   rounding.
+///   parameter; their masters and moments are on the host), or when streamed only the final
+///   norm's and the LM head's chunk buffers (`streamedGPUItems`); one layer's activations and
+///   backward scratch at N = B·T tokens (the MLP's (·, I) buffers at one chunk of tokens); the
+///   residual stream and token buffers; with bf16 checkpoints two (N,C) bf16 staging buffers
+///   they are rounded into / widened from; then what the backend takes from its pool or the
+///   driver (`Item.engineBuffer` false): attention's backward scratch, one cross-entropy chunk,
+///   the cuBLASLt workspace, the CUDA context, the pool's size-class rounding.
 /// - Pinned host (page-locked, allocated as such): the gradient landing buffers (fp32, one
-///   layer each: a ring of 2, or one per streamed layer plus 2 for the model-level parts),
-///   every layer's input as activation checkpoint ((N,C) of `CheckpointElementType`: f32 keeps
-///   the residual stream exactly, so the recompute sees the forward's input; bf16 halves it;
-///   the last layer's stays on the GPU), the backend's copy staging.
+///   layer each: a ring of 2, or one per streamed layer plus 2 for the host-placed model-level
+///   parts; streamed, one per chunk of the embedding and LM head and one for the final norm
+///   instead of those 2, and the embedding's gathered rows), every layer's input as activation
+///   checkpoint ((N,C) of `CheckpointElementType`: f32 keeps the residual stream exactly, so
+///   the recompute sees the forward's input; bf16 halves it; the last layer's stays on the
+///   GPU), the backend's copy staging.
 /// - Host: fp32 masters, m and v of every parameter (12 bytes per parameter). The masters of
 ///   streamed layers and of the embedding / final norm / LM head are registered (page-locked
 ///   where they are): the H2D reads them, so no bf16 copy of the weights is kept on the host.
@@ -50,13 +53,14 @@ public struct SlidingWindowPlan: Sendable {
     public let window: Int
     /// Decoder layers kept on the GPU with their optimizer state (the first ones).
     public let residentLayers: Int
-    /// The embedding, final norm and LM head keep their masters and moments on the GPU and are
-    /// updated there (else on the host: `ModelLevelPlacement`).
-    public let modelLevelOnGPU: Bool
+    /// Where the embedding, final norm and LM head are (gpu, host or streamed; never auto).
+    public let modelLevel: ModelLevelPlacement
+    /// Vocabulary rows per chunk of the streamed embedding and LM head (their AdamW parts).
+    public let vocabChunkRows: Int
     /// The element type of the activation checkpoints (the engine's `checkpointType`).
     public let checkpointType: CheckpointElementType
     /// fp32 host buffers that the layers' gradients land in (a ring; every streamed layer when
-    /// clipping, and then 2 more for the model-level parts): the engine's `landingBuffers`.
+    /// clipping, and then 2 more for the host-placed model-level parts): the engine's `landingBuffers`.
     public let gradientLandingBuffers: Int
     /// The last decoder layers whose fp32 gradient stays on the GPU until the next step's
     /// forward (`SlidingWindowEngine.deferredLayers`): a third of the streamed layers without
@@ -107,32 +111,39 @@ public enum MemoryPlanner {
     /// 0.66 GiB at 4096). GEMMs keep their efficiency at M ≥ ~2048 rows on the H100; smaller
     /// chunks also re-read and re-write the fp32 weight gradients once more per chunk.
     public static let mlpChunkTokens = 4096
+    /// One vocabulary chunk of the streamed LM head: (N, Vc) f32 logits and bf16 dlogits within
+    /// this. Llama-3.1-8B at 8×1024: 5,440 rows (24 chunks), GEMMs of 8192 × 5440 × 4096.
+    public static let streamedLogitsBytes = 256 << 20
+    /// Floats per piece of the fp32 upload scratch: the masters cross to the device and are
+    /// rounded to bf16 64 MiB at a time (one 8B layer would take 832 MiB).
+    public static let uploadPieceElements = 16 << 20
 
     /// The plan for `batchSize` rows of `seqLen` tokens; `clipping`: exact global-norm
     /// clipping keeps every layer's gradient on the host until the norm is known;
     /// `residentLayers`: the first layers stay on the GPU with their AdamW state;
     /// `modelLevel`: where the embedding, final norm and LM head are updated (`.auto`: the GPU
-    /// when this batch fits with them there); `checkpointType`: the activation checkpoints' elements;
-    /// `mlpChunkTokens` (≥ 1): tokens per MLP chunk; `deferredGradients`: the most deferred layer
-    /// gradients (nil: a third of the streamed layers; memory may allow fewer).
+    /// when this batch fits with them there, else the host, else streamed for an untied head);
+    /// `checkpointType`: the activation checkpoints' elements; `mlpChunkTokens` (≥ 1): tokens per
+    /// MLP chunk; `deferredGradients`: the most deferred layer gradients (nil: a third of the
+    /// streamed layers; memory may allow fewer).
     public static func plan(config: ModelConfig, batchSize: Int, seqLen: Int, gpuBudget: Int?, hostBudget: Int?,
                             clipping: Bool = false, residentLayers: Int = 0,
                             modelLevel: ModelLevelPlacement = .auto,
                             checkpointType: CheckpointElementType = .f32,
                             mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens,
                             deferredGradients: Int? = nil) -> SlidingWindowPlan {
-        func fixed(_ b: Int, onGPU: Bool) -> SlidingWindowPlan {
+        func fixed(_ b: Int, _ placement: ModelLevelPlacement) -> SlidingWindowPlan {
             fixedPlan(config: config, batchSize: b, seqLen: seqLen, gpuBudget: gpuBudget, hostBudget: hostBudget,
-                      clipping: clipping, residentLayers: residentLayers, modelLevelOnGPU: onGPU,
+                      clipping: clipping, residentLayers: residentLayers, modelLevel: placement,
                       checkpointType: checkpointType, mlpChunkTokens: mlpChunkTokens, deferredGradients: deferredGradients)
         }
-        let onGPU = switch modelLevel {
-        case .gpu: true
-        case .host: false
-        case .auto: fixed(batchSize, onGPU: true).fits
+        var placement = modelLevel
+        if modelLevel == .auto {
+            let candidates: [ModelLevelPlacement] = config.tieWordEmbeddings ? [.gpu, .host] : [.gpu, .host, .streamed]
+            placement = candidates.first { fixed(batchSize, $0).fits } ?? candidates[candidates.count - 1]
         }
-        func fits(_ b: Int) -> Bool { fixed(b, onGPU: onGPU).fits }
-        var p = fixed(batchSize, onGPU: onGPU)
+        func fits(_ b: Int) -> Bool { fixed(b, placement).fits }
+        var p = fixed(batchSize, placement)
         guard gpuBudget != nil || hostBudget != nil, fits(1) else { return p }
         // Every item grows with the batch, so the batches that fit are 1...max: double, then bisect.
         var low = 1, high = 2
@@ -147,17 +158,18 @@ public enum MemoryPlanner {
 
     /// The plan for exactly this batch (no search).
     static func fixedPlan(config c: ModelConfig, batchSize: Int, seqLen: Int, gpuBudget: Int?, hostBudget: Int?,
-                          clipping: Bool, residentLayers: Int, modelLevelOnGPU: Bool,
+                          clipping: Bool, residentLayers: Int, modelLevel: ModelLevelPlacement,
                           checkpointType: CheckpointElementType, mlpChunkTokens: Int,
                           deferredGradients: Int?) -> SlidingWindowPlan {
+        precondition(modelLevel != .auto, "a fixed plan has a placement")
         let layout = ModelLayout(c)
         let L = c.numLayers, layer = layout.layer.count, n = batchSize * seqLen, C = c.hiddenSize
         let mlpChunk = mlpChunkRows(tokens: n, requested: mlpChunkTokens)
         let residentParameters = layout.embedding.count + layout.finalNorm.count + (layout.lmHead?.count ?? 0)
         let m = min(max(0, residentLayers), L), streamed = L - m
         let landing = max(1, clipping ? streamed : min(streamed, landingRing))
-        // The engine adds 2 for the host-updated model-level parts when every streamed layer has its own.
-        let landingTotal = landing + (landing >= streamed && !modelLevelOnGPU ? 2 : 0)
+        // The engine adds 2 for the host-placed (not streamed) model-level parts when every streamed layer has its own.
+        let landingTotal = landing + (landing >= streamed && modelLevel == .host ? 2 : 0)
         let slotBytes = weightSlotBytes(layout)
         let norms = NormWeightCopies.elementCount(layout.layer) * f32
 
@@ -165,14 +177,22 @@ public enum MemoryPlanner {
         let checkpointStaging: [SlidingWindowPlan.Item] = checkpointType == .f32 ? [] : [
             .init(name: "checkpoint staging (2 x \(checkpointType.rawValue) (B*T, C))", bytes: 2 * n * C * checkpointType.byteSize),
         ]
+        let vocabChunk = vocabChunkRows(c, tokens: n)
+        let modelLevelItems: [SlidingWindowPlan.Item] = switch modelLevel {
+        case .gpu:
+            [.init(name: "embedding, final norm, LM head with AdamW state (18 B/param; the f32 norm 16)",
+                   bytes: residentParameters * 18 - layout.finalNorm.count * 2)]
+        case .host:
+            [.init(name: "embedding, final norm, LM head: bf16 weights (the norm f32) and fp32 gradients",
+                   bytes: residentParameters * (bf16 + f32) + layout.finalNorm.count * (f32 - bf16))]
+        case .streamed, .auto:
+            streamedGPUItems(c, tokens: n, vocabChunkRows: vocabChunk)
+        }
         var fixedGPU: [SlidingWindowPlan.Item] = [
-            .init(name: "upload scratch (fp32 layer, converted to bf16 on the H2D queue)", bytes: layer * f32),
+            .init(name: "upload scratch (fp32, converted to bf16 on the H2D queue in pieces)",
+                  bytes: min(layer, uploadPieceElements) * f32),
             .init(name: "gradient slots (2 x fp32 layer)", bytes: 2 * layer * f32),
-            modelLevelOnGPU
-                ? .init(name: "embedding, final norm, LM head with AdamW state (18 B/param; the f32 norm 16)",
-                        bytes: residentParameters * 18 - layout.finalNorm.count * 2)
-                : .init(name: "embedding, final norm, LM head: bf16 weights (the norm f32) and fp32 gradients",
-                        bytes: residentParameters * (bf16 + f32) + layout.finalNorm.count * (f32 - bf16)),
+        ] + modelLevelItems + [
             .init(name: "resident layers with AdamW state (\(m) x (18 B/param + f32 norm weights))",
                   bytes: m * (layer * 18 + norms)),
             .init(name: "one layer's activations and backward scratch ("
@@ -182,8 +202,10 @@ public enum MemoryPlanner {
                   bytes: streamBytes(c, tokens: n) + smallBuffersBytes(layout)),
         ] + checkpointStaging + [
             .init(name: "attention backward scratch (f32 (B,H,T))", bytes: n * c.numHeads * f32, engineBuffer: false),
+        ] + (modelLevel == .streamed ? [] : [
             .init(name: "cross-entropy chunk (f32 logits, bf16 dlogits)", bytes: crossEntropyBytes(c, tokens: n),
                   engineBuffer: false),
+        ]) + [
             .init(name: "cuBLASLt workspace", bytes: blasWorkspaceBytes, engineBuffer: false),
             .init(name: "CUDA context and kernels (estimate)", bytes: contextBytes, engineBuffer: false),
         ]
@@ -197,6 +219,9 @@ public enum MemoryPlanner {
         let deferredBytes = layer * f32 + layer * f32 / 8   // with its pool rounding
         var deferred = deferredTarget
         var problems: [String] = []
+        if modelLevel == .streamed && layout.lmHead == nil {
+            problems.append("the streamed placement needs an untied LM head (a tied head is the embedding)")
+        }
         var window = streamed
         if let gpu = gpuBudget {
             let spare = gpu - fixedTotal
@@ -216,6 +241,7 @@ public enum MemoryPlanner {
                                                bytes: window * slotBytes)] + fixedGPU
         let pinned: [SlidingWindowPlan.Item] = [
             .init(name: "gradient landing buffers (\(landingTotal) x fp32 layer)", bytes: landingTotal * layer * f32),
+        ] + (modelLevel == .streamed ? streamedPinnedItems(c, tokens: n) : []) + [
             .init(name: "activation checkpoints (\(L - 1) x \(checkpointType.rawValue) (B*T, C))",
                   bytes: (L - 1) * n * C * checkpointType.byteSize),
             .init(name: "backend copy staging", bytes: backendStagingBytes, engineBuffer: false),
@@ -230,10 +256,46 @@ public enum MemoryPlanner {
         }
         return SlidingWindowPlan(config: c, batchSize: batchSize, seqLen: seqLen, mlpChunkTokens: mlpChunk,
                                  window: window, residentLayers: m,
-                                 modelLevelOnGPU: modelLevelOnGPU, checkpointType: checkpointType,
+                                 modelLevel: modelLevel, vocabChunkRows: vocabChunk, checkpointType: checkpointType,
                                  gradientLandingBuffers: landing, deferredGradients: deferred, gpuItems: gpuItems, pinnedItems: pinned,
                                  pageableItems: pageable, gpuBudget: gpuBudget, hostBudget: hostBudget,
                                  problems: problems, maxBatchSize: nil)
+    }
+
+    /// Vocabulary rows per chunk of the streamed embedding and LM head: (N, Vc) logits within
+    /// `streamedLogitsBytes`, a chunk at most a decoder layer's size (an AdamW unit lands in a
+    /// layer-sized time), a multiple of 64 rows below the whole vocabulary (GEMM tiles).
+    public static func vocabChunkRows(_ c: ModelConfig, tokens n: Int) -> Int {
+        let byLogits = streamedLogitsBytes / max(1, n * (f32 + bf16))
+        let byPart = ModelLayout(c).layer.count / c.hiddenSize
+        let rows = min(c.vocabSize, byLogits, byPart)
+        return rows < c.vocabSize ? max(64, rows / 64 * 64) : rows
+    }
+
+    /// The streamed placement's GPU buffers (`StreamedModelLevel` and the f32 final norm).
+    static func streamedGPUItems(_ c: ModelConfig, tokens n: Int, vocabChunkRows vc: Int) -> [SlidingWindowPlan.Item] {
+        let C = c.hiddenSize
+        return [
+            .init(name: "final norm: f32 weights and gradients", bytes: C * 2 * f32),
+            .init(name: "LM head weight chunks (2 x bf16 (\(vc), C))", bytes: 2 * vc * C * bf16),
+            .init(name: "embedding / LM head gradient chunks (2 x fp32 (\(vc), C))", bytes: 2 * vc * C * f32),
+            .init(name: "LM head logits chunk (f32 (B*T, \(vc))) and dlogits (bf16)", bytes: n * vc * (f32 + bf16)),
+            .init(name: "LM head row max, sum of exponentials, target logit (3 x f32 (B*T))", bytes: 3 * n * f32),
+            .init(name: "final norm's output gradient in f32 (summed over the chunks), above bf16",
+                  bytes: n * C * (f32 - bf16)),
+        ]
+    }
+
+    /// The streamed placement's pinned host buffers: a landing buffer per chunk of the
+    /// embedding and LM head and one for the final norm (their gradients wait there for the norm
+    /// and the other micro-batches) and the embedding's gathered rows.
+    static func streamedPinnedItems(_ c: ModelConfig, tokens n: Int) -> [SlidingWindowPlan.Item] {
+        let layout = ModelLayout(c)
+        return [
+            .init(name: "embedding, final norm and LM head gradient landing (fp32, one buffer per chunk)",
+                  bytes: (layout.embedding.count + layout.finalNorm.count + (layout.lmHead?.count ?? 0)) * f32),
+            .init(name: "embedding rows gathered on the host (fp32 (B*T, C))", bytes: n * c.hiddenSize * f32),
+        ]
     }
 
     /// One weight slot: a bf16 layer and its norm weights in f32 (`NormWeightCopies`).

@@ -70,7 +70,7 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
         log("sliding-window engine: window \(window ?? p.window) of \(streamed) streamed layers, "
             + "\(m) resident layers (\(why)), \(p.gradientLandingBuffers) gradient landing buffers, "
             + "\(p.deferredGradients) deferred layer gradients, "
-            + "embedding / final norm / LM head updated on the \(p.modelLevelOnGPU ? "GPU" : "host") (\(modelLevel.rawValue)), "
+            + "embedding / final norm / LM head \(p.modelLevel.rawValue) (\(modelLevel.rawValue)), "
             + "\(checkpointType.rawValue) activation checkpoints")
     }
 
@@ -80,7 +80,8 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
             preconditionFailure("make before plan")
         }
         return try SlidingWindowEngine(host: host, backend: backend, storage: storage, window: window ?? p.window,
-                                       residentLayers: p.residentLayers, modelLevelOnGPU: p.modelLevelOnGPU,
+                                       residentLayers: p.residentLayers, modelLevel: p.modelLevel,
+                                       vocabChunkRows: p.vocabChunkRows,
                                        landingBuffers: p.gradientLandingBuffers,
                                        maxBatch: batchSize, maxSeqLen: seqLen, maxMicroBatches: gradAccum,
                                        checkpointType: p.checkpointType, mlpChunkTokens: p.mlpChunkTokens,
@@ -92,8 +93,8 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
 extension SlidingWindowEngine: TrainingStepEngine {
     public var summary: String {
         "sliding-window engine on \(backend.name): window \(window) of \(layout.config.numLayers - residentLayers) "
-            + "streamed layers, \(residentLayers) resident, embedding / final norm / LM head on the "
-            + (modelLevelOnGPU ? "GPU" : "host") + ", \(checkpointType.rawValue) activation checkpoints"
+            + "streamed layers, \(residentLayers) resident, embedding / final norm / LM head: "
+            + modelLevel.rawValue + ", \(checkpointType.rawValue) activation checkpoints"
     }
 
     public func step(_ microBatches: [MicroBatch], normalization: StepNormalization, learningRate: Double,

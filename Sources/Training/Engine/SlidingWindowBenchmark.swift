@@ -148,7 +148,8 @@ public struct SlidingWindowBenchmark {
             ?? TrainingBenchmark.randomWeights(config, pool: pool)
         let host = HostTrainingState(masters: masters)
         let engine = try SlidingWindowEngine(host: host, backend: backend, storage: device.storage, window: k,
-                                             residentLayers: residentLayers, modelLevelOnGPU: plan.modelLevelOnGPU,
+                                             residentLayers: residentLayers, modelLevel: plan.modelLevel,
+                                             vocabChunkRows: plan.vocabChunkRows,
                                              landingBuffers: plan.gradientLandingBuffers, maxBatch: batch,
                                              maxSeqLen: seqLen, maxMicroBatches: microBatches, checkpointType: checkpointType,
                                              mlpChunkTokens: plan.mlpChunkTokens, deferredGradients: plan.deferredGradients,
@@ -158,7 +159,7 @@ public struct SlidingWindowBenchmark {
         let parameters = host.masters.namedTensors.reduce(0) { $0 + $1.values.count }
         log("model: \(parameters) parameters, \(residentLayers) resident layers, window \(k) of "
             + "\(config.numLayers - residentLayers) streamed layers on \(backend.name), embedding / final norm / LM head "
-            + "updated on the \(plan.modelLevelOnGPU ? "GPU" : "host") (\(modelLevel.rawValue)), "
+            + "\(plan.modelLevel.rawValue) (\(modelLevel.rawValue)), "
             + "\(checkpointType.rawValue) activation checkpoints; "
             + "set up in \(Format.fixed(seconds(clock.now - start), 1)) s")
 
@@ -186,7 +187,7 @@ public struct SlidingWindowBenchmark {
         let layout = ModelLayout(config)
         let modelLevelParameters = layout.embedding.count + layout.finalNorm.count + (layout.lmHead?.count ?? 0)
         let hostOptimizerParameters = parameters - residentLayers * layout.layer.count
-            - (plan.modelLevelOnGPU ? modelLevelParameters : 0)
+            - (plan.modelLevel == .gpu ? modelLevelParameters : 0)
         let pinned = try (backend as? CUDABackend).map { try TransferBenchmark(backend: $0).run() }
         let bounds = StepBounds(
             computeOnlyMilliseconds: computeOnlyMilliseconds,

@@ -45,8 +45,12 @@ import Support
 /// updates run after the backward, in forward order) and gradients accumulate over micro-batches
 /// in fp32 (see `step(_:learningRate:maxGradNorm:)`); both need a landing buffer per streamed layer.
 ///
-/// Not yet: the LM head in vocabulary chunks when its compute weights and gradient do not fit
-/// on the GPU, NVMe.
+/// The embedding and LM head may also be streamed (`ModelLevelPlacement.streamed`,
+/// `StreamedModelLevel`): the embedding's rows gathered on the host, the LM head's weights in
+/// vocabulary chunks through the H2D queue twice per micro-batch (the cross-entropy's two
+/// passes), their gradients chunk by chunk through the D2H queue to the AdamW thread.
+///
+/// Not yet: NVMe.
 public final class SlidingWindowEngine {
     public let layout: ModelLayout
     public let backend: any QueuedTransfers
@@ -57,8 +61,8 @@ public final class SlidingWindowEngine {
     /// Layers 0..<residentLayers stay on the device with their optimizer state (see
     /// `ResidentParameters`); the others are streamed.
     public let residentLayers: Int
-    /// The embedding, final norm and LM head are updated on the device (else on the host thread).
-    public let modelLevelOnGPU: Bool
+    /// Where the embedding, final norm and LM head are (gpu, host or streamed).
+    public let modelLevel: ModelLevelPlacement
     public let maxBatch: Int
     public let maxSeqLen: Int
     /// Micro-batches one step may accumulate.
@@ -145,7 +149,7 @@ public final class SlidingWindowEngine {
     private let positions: any DeviceBuffer      // (N) i32
     private let normedFinal: any DeviceBuffer    // (N,C) storage
     private let rstdFinal: any DeviceBuffer      // (N) f32
-    private let dNormedFinal: any DeviceBuffer   // (N,C) storage
+    private let dNormedFinal: any DeviceBuffer   // (N,C) storage; f32 when streamed (summed over chunks)
     private let dResidual: any DeviceBuffer      // (N,C) f32
     private let lossSums: any DeviceBuffer       // (micro-batches) f32
     /// One f32 Σ g² per tensor: the layers' tensors in layer order, then the embedding, final
@@ -160,10 +164,15 @@ public final class SlidingWindowEngine {
     private let registeredMasters: [any PinnedHostMemory]
     /// (layer) f32 on the device: masters pass through it on the H2D queue when converted to bf16.
     private let uploadScratch: any DeviceBuffer
+    /// The streamed placement's chunk buffers (nil for the others).
+    private let streamed: StreamedModelLevel?
+    /// Streamed placement: each part of the embedding, final norm and LM head has a landing
+    /// buffer of its own (by update unit), instead of 2 layer-sized ones for all.
+    private let ownLanding: [Int: Int]
     /// Per layer but the last, (N,C) of `checkpointType`.
     let checkpoints: [any PinnedHostMemory]
     /// fp32 gradients of one layer's size: one per streamed layer and 2 for the model-level
-    /// parts, or a ring that both share.
+    /// parts, or a ring that both share; then, streamed, one per model-level part (`ownLanding`).
     private let landing: [any PinnedHostMemory]
     /// Every streamed layer has its own landing buffer (needed by clipping and accumulation).
     private let landingPerLayer: Bool
@@ -185,14 +194,16 @@ public final class SlidingWindowEngine {
     /// `host`: the starting masters and moments (its step is the updates already applied).
     /// `window` (2...streamed layers, or fewer when there are fewer), `residentLayers` and
     /// `landingBuffers` (≥ 1; one per streamed layer for clipping or accumulation, which adds 2
-    /// for the model-level parts) come from the plan; `maxMicroBatches`: the most micro-batches a step accumulates;
-    /// `modelLevelOnGPU`: the embedding, final norm and LM head are updated on the device (the
-    /// plan's `modelLevelOnGPU`); `checkpointType`: the layer inputs kept for the backward (the
-    /// plan's); `mlpChunkTokens`: tokens per MLP chunk of the layer workspace (the plan's);
+    /// for the host-placed model-level parts) come from the plan; `maxMicroBatches`: the most micro-batches a step accumulates;
+    /// `modelLevel`: where the embedding, final norm and LM head are (gpu, host or streamed: the
+    /// plan's); `vocabChunkRows`: rows per chunk when streamed (nil: the planner's
+    /// `vocabChunkRows`); `checkpointType`: the layer inputs kept for the backward (the plan's);
+    /// `mlpChunkTokens`: tokens per MLP chunk of the layer workspace (the plan's);
     /// `deferredGradients`: the plan's `deferredGradients` (0 when landing buffers are per layer);
     /// `optimizerThreads` run the CPU AdamW; `measure` records timing events.
     public init(host: HostTrainingState, backend: any QueuedTransfers, storage: ElementType, window: Int,
-                residentLayers: Int = 0, modelLevelOnGPU: Bool = false, landingBuffers: Int, maxBatch: Int, maxSeqLen: Int, maxMicroBatches: Int = 1,
+                residentLayers: Int = 0, modelLevel: ModelLevelPlacement = .host, vocabChunkRows: Int? = nil,
+                landingBuffers: Int, maxBatch: Int, maxSeqLen: Int, maxMicroBatches: Int = 1,
                 checkpointType: CheckpointElementType = .f32, mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens,
                 deferredGradients: Int = 0, hyperparameters: AdamWHyperparameters, optimizerThreads: Int = WorkerPool.defaultThreadCount,
                 measure: Bool = false) throws {
@@ -212,6 +223,10 @@ public final class SlidingWindowEngine {
             throw UsageError("deferred gradients: 0 to \(streamed) layers, and only with a ring of landing buffers "
                              + "(got \(deferredGradients) of \(landingBuffers) landing buffers)")
         }
+        guard modelLevel != .auto else { throw UsageError("the engine takes a resolved placement (gpu, host or streamed)") }
+        guard modelLevel != .streamed || layout.lmHead != nil else {
+            throw UsageError("the streamed placement needs an untied LM head (a tied head is the embedding)")
+        }
         precondition(storage != .i32, "storage is f32 or bf16")
         self.layout = layout
         deferredLayers = deferredGradients
@@ -219,7 +234,7 @@ public final class SlidingWindowEngine {
         self.storage = storage
         self.window = window
         self.residentLayers = residentLayers
-        self.modelLevelOnGPU = modelLevelOnGPU
+        self.modelLevel = modelLevel
         self.maxBatch = maxBatch
         self.maxSeqLen = maxSeqLen
         self.maxMicroBatches = maxMicroBatches
@@ -260,12 +275,16 @@ public final class SlidingWindowEngine {
         hiddenReleased = try events(2)
 
         resident = try ResidentParameters(layout: layout, host: host, decoderLayers: residentLayers,
-                                          modelLevel: modelLevelOnGPU, storage: storage, backend: backend)
+                                          modelLevel: modelLevel == .gpu, storage: storage, backend: backend)
         let pool = WorkerPool(threads: optimizerThreads)
+        let chunkRows = vocabChunkRows ?? MemoryPlanner.vocabChunkRows(c, tokens: n)
+        guard chunkRows >= 1 else { throw UsageError("vocabulary chunks need at least one row (got \(chunkRows))") }
         model = try ModelLevelParameters(layout: layout, host: host, storage: storage, onDevice: resident.modelLevel,
-                                         partElements: count,
+                                         partElements: count, streamedRows: modelLevel == .streamed ? chunkRows : nil,
                                          firstUnit: streamed, backend: backend)
-        uploadScratch = try backend.makeBuffer(.f32, count: storage == .f32 ? 1 : count)
+        self.streamed = modelLevel == .streamed
+            ? try StreamedModelLevel(config: c, tokens: n, chunkRows: chunkRows, storage: storage, backend: backend) : nil
+        uploadScratch = try backend.makeBuffer(.f32, count: storage == .f32 ? 1 : min(count, MemoryPlanner.uploadPieceElements))
         modelLoaded = try events(model.all.count)
         modelGradientsReady = try backend.makeEvent(timing: false)
         modelGradientsSent = try backend.makeEvent(timing: false)
@@ -284,7 +303,7 @@ public final class SlidingWindowEngine {
         positions = try backend.makeBuffer(.i32, count: n)
         normedFinal = try backend.makeBuffer(storage, count: n * C)
         rstdFinal = try backend.makeBuffer(.f32, count: n)
-        dNormedFinal = try backend.makeBuffer(storage, count: n * C)
+        dNormedFinal = try backend.makeBuffer(modelLevel == .streamed ? .f32 : storage, count: n * C)
         dResidual = try backend.makeBuffer(.f32, count: n * C)
         lossSums = try backend.makeBuffer(.f32, count: maxMicroBatches)
         lossHost = [Float](repeating: 0, count: maxMicroBatches)
@@ -305,8 +324,17 @@ public final class SlidingWindowEngine {
         }
         let layerLanding = min(landingBuffers, max(1, streamed))
         landingPerLayer = perLayerLanding
-        modelLanding = landingPerLayer ? layerLanding..<(layerLanding + (modelLevelOnGPU ? 0 : 2)) : 0..<layerLanding
-        landing = try (0..<modelLanding.upperBound).map { _ in try backend.makePinnedHostMemory(bytes: count * 4) }
+        modelLanding = landingPerLayer ? layerLanding..<(layerLanding + (modelLevel == .host ? 2 : 0)) : 0..<layerLanding
+        var landing = try (0..<modelLanding.upperBound).map { _ in try backend.makePinnedHostMemory(bytes: count * 4) }
+        var ownLanding: [Int: Int] = [:]
+        for t in model.all where modelLevel == .streamed {
+            for part in t.parts {
+                ownLanding[part.unit] = landing.count
+                landing.append(try backend.makePinnedHostMemory(bytes: part.range.count * 4))
+            }
+        }
+        self.landing = landing
+        self.ownLanding = ownLanding
         landed = try events(landing.count)
         landingUser = Array(repeating: nil, count: landing.count)
 
@@ -389,7 +417,9 @@ public final class SlidingWindowEngine {
         onCompute {
             backend.fill(lossSums.ref(), count: lossSums.count, value: 0)
             backend.fill(squareSums.ref(), count: squareSums.count, value: 0)
-            for t in model.all { backend.fill(t.gradients.ref(), count: t.gradients.count, value: 0) }
+            for t in model.all {
+                if let g = t.gradients { backend.fill(g.ref(), count: g.count, value: 0) }
+            }
         }
         for (k, b) in microBatches.enumerated() {
             try pass(b, index: k, last: k == microBatches.count - 1, scale: normalization.lossScale,
@@ -432,10 +462,14 @@ public final class SlidingWindowEngine {
         let L = config.numLayers, n = grid.tokens, C = config.hiddenSize
 
         // Forward: layer i reads hidden[i mod 2], writes hidden[(i+1) mod 2]; its input goes to the host.
-        loadModelWeights(model.embedding, version: version)
-        onCompute {
-            backend.embeddingForward(out: hidden[0].ref(), ids: ids.ref(), table: model.embedding.weights.ref(),
-                                     tokens: n, channels: C, vocab: config.vocabSize)
+        if let streamed {
+            loadGatheredEmbedding(batch, version: version, streamed: streamed)
+        } else {
+            loadModelWeights(model.embedding, version: version)
+            onCompute {
+                backend.embeddingForward(out: hidden[0].ref(), ids: ids.ref(), table: model.embedding.deviceWeights.ref(),
+                                         tokens: n, channels: C, vocab: config.vocabSize)
+            }
         }
         for i in 0..<L {
             // The last step's deferred gradients leave as landing buffers free up, layer i's at the latest.
@@ -456,18 +490,28 @@ public final class SlidingWindowEngine {
         // Loss: final norm, fused LM head + cross-entropy, the final norm's backward.
         let lastHidden = L % 2
         let head = model.lmHead ?? model.embedding
-        loadModelWeights(model.finalNorm, version: version)
-        loadModelWeights(head, version: version)
+        let finalNorm = model.finalNorm
+        loadModelWeights(finalNorm, version: version)
         onCompute {
             backend.rmsNormForward(out: normedFinal.ref(), rstd: rstdFinal.ref(), inp: hidden[lastHidden].ref(),
-                                   weight: model.finalNorm.weights.ref(), rows: n, cols: C, eps: Float(config.rmsNormEps))
-            backend.linearCrossEntropy(lossSum: lossSums.ref(index), dHidden: dNormedFinal.ref(), dWeight: head.gradients.ref(),
-                                       hidden: normedFinal.ref(), weight: head.weights.ref(), targets: targets.ref(),
-                                       tokens: n, channels: C, vocab: config.vocabSize, scale: scale,
-                                       chunkTokens: chunkTokens)
-            backend.rmsNormBackward(dInp: dResidual.ref(), dWeight: model.finalNorm.gradients.ref(),
+                                   weight: finalNorm.deviceWeights.ref(), rows: n, cols: C, eps: Float(config.rmsNormEps))
+        }
+        if let streamed {
+            streamedCrossEntropy(head, index: index, last: last, scale: scale, version: version, tokens: n,
+                                 streamed: streamed)
+        } else {
+            loadModelWeights(head, version: version)
+            onCompute {
+                backend.linearCrossEntropy(lossSum: lossSums.ref(index), dHidden: dNormedFinal.ref(),
+                                           dWeight: head.deviceGradients.ref(), hidden: normedFinal.ref(),
+                                           weight: head.deviceWeights.ref(), targets: targets.ref(), tokens: n,
+                                           channels: C, vocab: config.vocabSize, scale: scale, chunkTokens: chunkTokens)
+            }
+        }
+        onCompute {
+            backend.rmsNormBackward(dInp: dResidual.ref(), dWeight: finalNorm.deviceGradients.ref(),
                                     dOut: dNormedFinal.ref(), inp: hidden[lastHidden].ref(),
-                                    weight: model.finalNorm.weights.ref(), rstd: rstdFinal.ref(), rows: n, cols: C,
+                                    weight: finalNorm.deviceWeights.ref(), rstd: rstdFinal.ref(), rows: n, cols: C,
                                     accumulate: false)
         }
         hiddenReleased[lastHidden].record(on: compute)
@@ -531,15 +575,21 @@ public final class SlidingWindowEngine {
         onCompute {
             backend.dropPaddingLookups(dResidual.ref(), inputIds: batch.inputIds, tokens: n, channels: C,
                                        padId: config.padTokenId)
-            backend.embeddingBackward(dTable: model.embedding.gradients.ref(), dOut: dResidual.ref(), ids: ids.ref(),
-                                      tokens: n, channels: C, vocab: config.vocabSize)
-            if last {
-                var slot = L * layerSegments.count
-                for b in model.all {
-                    for s in b.segments.segments {
-                        backend.sumOfSquares(b.gradients.ref(s.range.lowerBound), count: s.range.count,
-                                             into: squareSums.ref(slot))
-                        slot += 1
+        }
+        if let streamed {
+            streamedEmbeddingBackward(index: index, last: last, tokens: n, streamed: streamed)
+        } else {
+            onCompute {
+                backend.embeddingBackward(dTable: model.embedding.deviceGradients.ref(), dOut: dResidual.ref(),
+                                          ids: ids.ref(), tokens: n, channels: C, vocab: config.vocabSize)
+            }
+        }
+        if last {
+            onCompute {
+                for b in model.all where !b.streamed {
+                    for (k, s) in b.segments.segments.enumerated() {
+                        backend.sumOfSquares(b.deviceGradients.ref(s.range.lowerBound), count: s.range.count,
+                                             into: squareSums.ref(squareSumSlot(of: b) + k))
                     }
                 }
             }
@@ -578,26 +628,30 @@ public final class SlidingWindowEngine {
                 }
             }
         }
-        let tensors = tensors.filter { $0.device == nil }
+        // Streamed tensors' chunks have landed in buffers of their own (`streamedCrossEntropy`,
+        // `streamedEmbeddingBackward`): their updates only need submitting.
+        for t in tensors where t.streamed {
+            for part in t.parts {
+                guard let r = ownLanding[part.unit] else { preconditionFailure("no landing buffer for \(t.name)") }
+                submit(unit: part.unit, landing: r, version: version, learningRate: learningRate, gradScale: gradScale)
+            }
+        }
+        let tensors = tensors.filter { $0.device == nil && !$0.streamed }
         guard !tensors.isEmpty else { return }
         modelGradientsReady.record(on: compute)
         deviceToHost.wait(for: modelGradientsReady)
         for t in tensors {
             for part in t.parts {
-                let r = modelLanding.lowerBound + nextModelLanding
-                nextModelLanding = (nextModelLanding + 1) % modelLanding.count
+                let r = ownLanding[part.unit] ?? takeModelLanding()
                 if let user = landingUser[r], worker.waitForUpdate(layer: user.unit, count: user.updates) {
                     recording?.noteOptimizerWait()
                 }
                 onDeviceToHost(bytes: part.range.count * 4) {
-                    backend.copyToHost(from: t.gradients.ref(part.range.lowerBound), to: landing[r].bytes,
+                    backend.copyToHost(from: t.deviceGradients.ref(part.range.lowerBound), to: landing[r].bytes,
                                        bytes: part.range.count * 4, on: deviceToHost)
                 }
                 recordCopies(landed[r], on: .deviceToHost)
-                worker.submit(.init(layer: part.unit, landed: landed[r],
-                                    gradients: UnsafePointer(landing[r].bytes.assumingMemoryBound(to: Float.self)),
-                                    learningRate: learningRate, gradScale: gradScale))
-                landingUser[r] = (part.unit, version + 1)
+                submit(unit: part.unit, landing: r, version: version, learningRate: learningRate, gradScale: gradScale)
             }
         }
         recordCopies(modelGradientsSent, on: .deviceToHost)
@@ -613,13 +667,162 @@ public final class SlidingWindowEngine {
         for part in t.parts {
             if worker.waitForUpdate(layer: part.unit, count: version) { recording?.noteOptimizerWait() }
             onHostToDevice(bytes: part.range.count * 4) {
-                backend.copyToDevice(converting: masters + part.range.lowerBound, to: t.weights.ref(part.range.lowerBound),
+                backend.copyToDevice(converting: masters + part.range.lowerBound, to: t.deviceWeights.ref(part.range.lowerBound),
                                      count: part.range.count, scratch: uploadScratch.ref(), on: hostToDevice)
             }
         }
         recordCopies(modelLoaded[e], on: .hostToDevice)
         compute.wait(for: modelLoaded[e])
         t.deviceVersion = version
+    }
+
+    // MARK: Streamed embedding and LM head
+
+    /// Gathers the micro-batch's embedding rows of `version` on the host (after the AdamW of every
+    /// embedding part and the previous copy of the gather buffer), rounded to the compute type
+    /// as the device's table would hold them (bf16: round to nearest even, widened back), and
+    /// enqueues their copy into hidden[0] after the compute that last read it; the compute
+    /// queue waits for it.
+    private func loadGatheredEmbedding(_ batch: MicroBatch, version: Int, streamed s: StreamedModelLevel) {
+        let t = model.embedding, C = config.hiddenSize, n = batch.batchSize * batch.seqLen
+        guard let registration = t.registration else { preconditionFailure("the streamed embedding has host masters") }
+        for part in t.parts where worker.waitForUpdate(layer: part.unit, count: version) { recording?.noteOptimizerWait() }
+        s.gatherSent.synchronize()
+        EmbeddingRowGather.gather(masters: UnsafePointer(registration.bytes.assumingMemoryBound(to: Float.self)),
+                                  ids: batch.inputIds, channels: C, storage: storage,
+                                  into: s.gather.bytes.assumingMemoryBound(to: Float.self), pool: optimizerPool)
+        hostToDevice.wait(for: hiddenReleased[0])
+        onHostToDevice(bytes: n * C * 4) {
+            backend.copyToDevice(from: s.gather.bytes, to: hidden[0].ref(), bytes: n * C * 4, on: hostToDevice)
+        }
+        recordCopies(s.gatherSent, on: .hostToDevice)
+        computeWaits(for: s.gatherSent, on: .hostToDevice)
+    }
+
+    /// The LM head's cross-entropy over its vocabulary chunks (`StreamedModelLevel`): pass 1
+    /// takes each row's max, sum of exponentials and target logit, the loss follows, pass 2 (in
+    /// reverse chunk order) gives dNormedFinal (f32, summed over the chunks) and each chunk's
+    /// gradient, sent to its landing buffer (where the next micro-batch's backward takes the
+    /// partial sum back from).
+    private func streamedCrossEntropy(_ head: ModelLevelParameters.Tensor, index: Int, last: Bool, scale: Float,
+                                      version: Int, tokens n: Int, streamed s: StreamedModelLevel) {
+        let C = config.hiddenSize
+        onCompute {
+            backend.fill(s.rowMax.ref(), count: n, value: -.infinity)
+            backend.fill(s.rowSum.ref(), count: n, value: 0)
+            backend.fill(s.targetLogit.ref(), count: n, value: 0)
+        }
+        for (c, part) in head.parts.enumerated() {
+            let b = loadHeadChunk(c, of: head, version: version, streamed: s)
+            let rows = part.range.lowerBound / C..<part.range.upperBound / C
+            onCompute {
+                backend.vocabChunkStatistics(rowMax: s.rowMax.ref(), rowSum: s.rowSum.ref(), targetLogit: s.targetLogit.ref(),
+                                             logits: s.logits.ref(), hidden: normedFinal.ref(), weight: s.weightChunks[b].ref(),
+                                             targets: targets.ref(), tokens: n, channels: C, vocabStart: rows.lowerBound,
+                                             vocabRows: rows.count)
+            }
+            s.weightReleased[b].record(on: compute)
+        }
+        onCompute {
+            backend.vocabChunkLoss(lossSum: lossSums.ref(index), rowMax: s.rowMax.ref(), rowSum: s.rowSum.ref(),
+                                   targetLogit: s.targetLogit.ref(), targets: targets.ref(), tokens: n)
+        }
+        let slot = squareSumSlot(of: head)
+        for (c, part) in head.parts.enumerated().reversed() {
+            let b = loadHeadChunk(c, of: head, version: version, streamed: s)
+            let rows = part.range.lowerBound / C..<part.range.upperBound / C
+            let (g, r) = takeGradientChunk(for: part, index: index, streamed: s)
+            onCompute {
+                backend.vocabChunkBackward(dHidden: dNormedFinal.ref(), dWeight: s.gradientChunks[g].ref(),
+                                           logits: s.logits.ref(), dlogits: s.dlogits.ref(), hidden: normedFinal.ref(),
+                                           weight: s.weightChunks[b].ref(), targets: targets.ref(), rowMax: s.rowMax.ref(),
+                                           rowSum: s.rowSum.ref(), tokens: n, channels: C, vocabStart: rows.lowerBound,
+                                           vocabRows: rows.count, scale: scale, accumulate: c != head.parts.count - 1)
+                if last { backend.sumOfSquares(s.gradientChunks[g].ref(), count: part.range.count, into: squareSums.ref(slot)) }
+            }
+            s.weightReleased[b].record(on: compute)
+            sendGradientChunk(g, part: part, landing: r, streamed: s)
+        }
+    }
+
+    /// The embedding's gradient chunk by chunk of table rows (from dResidual, its padding
+    /// lookups dropped), each sent to its landing buffer.
+    private func streamedEmbeddingBackward(index: Int, last: Bool, tokens n: Int, streamed s: StreamedModelLevel) {
+        let t = model.embedding, C = config.hiddenSize, slot = squareSumSlot(of: t)
+        for part in t.parts {
+            let (g, r) = takeGradientChunk(for: part, index: index, streamed: s)
+            onCompute {
+                backend.embeddingBackwardRows(dRows: s.gradientChunks[g].ref(), dOut: dResidual.ref(), ids: ids.ref(),
+                                              tokens: n, channels: C, firstRow: part.range.lowerBound / C,
+                                              rows: part.range.count / C)
+                if last { backend.sumOfSquares(s.gradientChunks[g].ref(), count: part.range.count, into: squareSums.ref(slot)) }
+            }
+            sendGradientChunk(g, part: part, landing: r, streamed: s)
+        }
+    }
+
+    /// Enqueues H2D of chunk c of the LM head's compute weights of `version` into weight chunk
+    /// buffer c mod 2 (after the AdamW of the chunk and the compute that last read the buffer),
+    /// unless already there; the compute queue waits for it. Returns the buffer.
+    private func loadHeadChunk(_ c: Int, of head: ModelLevelParameters.Tensor, version: Int,
+                               streamed s: StreamedModelLevel) -> Int {
+        let b = c % 2, part = head.parts[c]
+        if let content = s.weightContent[b], content.part == c, content.version == version {
+            computeWaits(for: s.weightLoaded[b], on: .hostToDevice)
+            return b
+        }
+        guard let registration = head.registration else { preconditionFailure("the streamed LM head has host masters") }
+        if worker.waitForUpdate(layer: part.unit, count: version) { recording?.noteOptimizerWait() }
+        hostToDevice.wait(for: s.weightReleased[b])
+        let masters = UnsafePointer(registration.bytes.assumingMemoryBound(to: Float.self))
+        onHostToDevice(bytes: part.range.count * 4) {
+            backend.copyToDevice(converting: masters + part.range.lowerBound, to: s.weightChunks[b].ref(),
+                                 count: part.range.count, scratch: uploadScratch.ref(), on: hostToDevice)
+        }
+        recordCopies(s.weightLoaded[b], on: .hostToDevice)
+        s.weightContent[b] = (c, version)
+        computeWaits(for: s.weightLoaded[b], on: .hostToDevice)
+        return b
+    }
+
+    /// The next gradient chunk buffer for a streamed part, once its last content has left:
+    /// zeroed for the first micro-batch, else holding the part's partial sum (from its landing
+    /// buffer). Returns (buffer, landing buffer).
+    private func takeGradientChunk(for part: ModelLevelParameters.Part, index: Int,
+                                   streamed s: StreamedModelLevel) -> (Int, Int) {
+        guard let r = ownLanding[part.unit] else { preconditionFailure("no landing buffer for unit \(part.unit)") }
+        let g = s.takeGradientChunk()
+        if index == 0 {
+            computeWaits(for: s.gradientSent[g], on: .deviceToHost)
+            onCompute { backend.fill(s.gradientChunks[g].ref(), count: part.range.count, value: 0) }
+        } else {
+            hostToDevice.wait(for: s.gradientSent[g])
+            hostToDevice.wait(for: landed[r])
+            onHostToDevice(bytes: part.range.count * 4) {
+                backend.copyToDevice(from: landing[r].bytes, to: s.gradientChunks[g].ref(), bytes: part.range.count * 4,
+                                     on: hostToDevice)
+            }
+            recordCopies(s.gradientLoaded[g], on: .hostToDevice)
+            computeWaits(for: s.gradientLoaded[g], on: .hostToDevice)
+        }
+        return (g, r)
+    }
+
+    /// Enqueues D2H of gradient chunk g (a part's sum so far) into landing buffer r, once the
+    /// AdamW that last read the buffer is done.
+    private func sendGradientChunk(_ g: Int, part: ModelLevelParameters.Part, landing r: Int,
+                                   streamed s: StreamedModelLevel) {
+        if let user = landingUser[r], worker.waitForUpdate(layer: user.unit, count: user.updates) {
+            recording?.noteOptimizerWait()
+        }
+        s.gradientReady[g].record(on: compute)
+        deviceToHost.wait(for: s.gradientReady[g])
+        onDeviceToHost(bytes: part.range.count * 4) {
+            backend.copyToHost(from: s.gradientChunks[g].ref(), to: landing[r].bytes, bytes: part.range.count * 4,
+                               on: deviceToHost)
+        }
+        recordCopies(s.gradientSent[g], on: .deviceToHost)
+        recordCopies(landed[r], on: .deviceToHost)
     }
 
     /// Σ g² of each tensor of layer i's gradient into its slots of `squareSums`.
@@ -717,7 +920,8 @@ public final class SlidingWindowEngine {
     /// The landing buffer of streamed layer i's gradient: its own, or the next of the ring.
     private func landingIndex(for i: Int) -> Int {
         if landingPerLayer { return i - residentLayers }
-        defer { nextLanding = (nextLanding + 1) % landing.count }
+        // The ring is every buffer up to the model-level ones (streamed chunks' own buffers follow).
+        defer { nextLanding = (nextLanding + 1) % modelLanding.upperBound }
         return nextLanding
     }
 
@@ -738,10 +942,31 @@ public final class SlidingWindowEngine {
 
     /// Hands streamed layer i's update number version + 1, from landing buffer r, to the AdamW thread.
     private func submitUpdate(layer i: Int, landing r: Int, version: Int, learningRate: Double, gradScale: Float) {
-        worker.submit(.init(layer: i - residentLayers, landed: landed[r],
+        submit(unit: i - residentLayers, landing: r, version: version, learningRate: learningRate, gradScale: gradScale)
+    }
+
+    /// Hands an optimizer unit's update number version + 1, from landing buffer r, to the AdamW thread.
+    private func submit(unit: Int, landing r: Int, version: Int, learningRate: Double, gradScale: Float) {
+        worker.submit(.init(layer: unit, landed: landed[r],
                             gradients: UnsafePointer(landing[r].bytes.assumingMemoryBound(to: Float.self)),
                             learningRate: learningRate, gradScale: gradScale))
-        landingUser[r] = (i - residentLayers, version + 1)
+        landingUser[r] = (unit, version + 1)
+    }
+
+    /// The next of the landing buffers the model-level parts take turns on.
+    private func takeModelLanding() -> Int {
+        defer { nextModelLanding = (nextModelLanding + 1) % modelLanding.count }
+        return modelLanding.lowerBound + nextModelLanding
+    }
+
+    /// The first `squareSums` slot of a model-level tensor (one per segment, after the layers').
+    private func squareSumSlot(of t: ModelLevelParameters.Tensor) -> Int {
+        var slot = config.numLayers * layerSegments.count
+        for b in model.all {
+            if b === t { return slot }
+            slot += b.segments.segments.count
+        }
+        preconditionFailure("\(t.name) is not a model-level tensor")
     }
     private func onCompute(_ body: () -> Void) { measured(.compute, on: compute, bytes: 0, body) }
     private func onHostToDevice(bytes: Int, _ body: () -> Void) { measured(.hostToDevice, on: hostToDevice, bytes: bytes, body) }

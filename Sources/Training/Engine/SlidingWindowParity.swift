@@ -30,8 +30,10 @@ public struct SlidingWindowParity {
     public let steps: Int
     public let window: Int
     public let residentLayers: Int
-    /// The engine updates the embedding, final norm and LM head on the device.
-    public let modelLevelOnGPU: Bool
+    /// Where the engine keeps the embedding, final norm and LM head (gpu, host or streamed).
+    public let modelLevel: ModelLevelPlacement
+    /// Rows per vocabulary chunk when streamed (nil: the planner's).
+    public let vocabChunkRows: Int?
     public let checkpointType: CheckpointElementType
     /// The engine's `deferredGradients` (one micro-batch without clipping only).
     public let deferredGradients: Int
@@ -41,7 +43,8 @@ public struct SlidingWindowParity {
     public let hyperparameters: AdamWHyperparameters
 
     public init(config: ModelConfig, batch: Int, seqLen: Int, steps: Int, window: Int, residentLayers: Int = 0,
-                modelLevelOnGPU: Bool = false, checkpointType: CheckpointElementType = .f32, deferredGradients: Int = 0,
+                modelLevel: ModelLevelPlacement = .host, vocabChunkRows: Int? = nil,
+                checkpointType: CheckpointElementType = .f32, deferredGradients: Int = 0,
                 microBatches: Int = 1, maxGradNorm: Double = 0, learningRate: Double = 1e-3,
                 hyperparameters: AdamWHyperparameters = AdamWHyperparameters(weightDecay: 0.1)) {
         self.config = config
@@ -50,7 +53,8 @@ public struct SlidingWindowParity {
         self.steps = steps
         self.window = window
         self.residentLayers = residentLayers
-        self.modelLevelOnGPU = modelLevelOnGPU
+        self.modelLevel = modelLevel
+        self.vocabChunkRows = vocabChunkRows
         self.checkpointType = checkpointType
         self.deferredGradients = deferredGradients
         self.microBatches = microBatches
@@ -115,7 +119,8 @@ public struct SlidingWindowParity {
         let slidingHost = HostTrainingState(masters: TrainingBenchmark.randomWeights(config, pool: pool))
         let perLayer = microBatches > 1 || maxGradNorm > 0
         let engine = try SlidingWindowEngine(host: slidingHost, backend: backend, storage: storage, window: window,
-                                             residentLayers: residentLayers, modelLevelOnGPU: modelLevelOnGPU,
+                                             residentLayers: residentLayers, modelLevel: modelLevel,
+                                             vocabChunkRows: vocabChunkRows,
                                              landingBuffers: perLayer ? config.numLayers : 2, maxBatch: batch,
                                              maxSeqLen: seqLen, maxMicroBatches: microBatches, checkpointType: checkpointType,
                                              deferredGradients: perLayer ? 0 : deferredGradients,

@@ -20,8 +20,8 @@ extension SlidingWindowPlan {
         lines.append("host total: " + Format.bytes(hostPeakBytes) + (hostBudget.map { " of " + Format.bytes($0) } ?? ""))
         let streamed = c.numLayers - residentLayers
         if residentLayers > 0 { lines.append("resident: layers 0..<\(residentLayers) with their AdamW state on the GPU") }
-        lines.append("embedding, final norm, LM head: masters, moments and AdamW on the "
-                     + (modelLevelOnGPU ? "GPU" : "host (compute weights and gradients on the GPU)"))
+        lines.append("embedding, final norm, LM head: " + modelLevel.planDescription
+                     + (modelLevel == .streamed ? " (\(vocabChunkRows) rows per chunk)" : ""))
         lines.append("activation checkpoints: \(checkpointType.rawValue)"
                      + (checkpointType == .f32 ? "" : " (the recompute reads the layers' inputs rounded to bf16)"))
         lines.append(window == streamed ? "window: all \(window) streamed layers stay on the GPU (one H2D per layer and step)"
@@ -45,7 +45,8 @@ extension SlidingWindowPlan {
             ("mlp_chunk_tokens", .int(mlpChunkTokens)),
             ("window", .int(window)),
             ("resident_layers", .int(residentLayers)),
-            ("model_level_on", .string(modelLevelOnGPU ? "gpu" : "host")),
+            ("model_level_on", .string(modelLevel.rawValue)),
+            ("vocab_chunk_rows", .int(vocabChunkRows)),
             ("checkpoint_dtype", .string(checkpointType.rawValue)),
             ("fits", .bool(fits)),
             ("gpu_peak_bytes", .int(gpuPeakBytes)),

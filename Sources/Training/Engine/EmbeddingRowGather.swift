@@ -1,0 +1,26 @@
+import Backends
+import ModelFormats
+import Support
+
+/// The embedding's forward on the host, for the streamed placement: out (N,C) f32 =
+/// table (V,C) [ids], where the table is the fp32 masters as the device's compute copy holds
+/// them (bf16 storage: rounded to nearest even, then widened; f32: as they are), so the rows
+/// are bit-identical to `embeddingForward` on the device's table. ids must be in 0..<V.
+enum EmbeddingRowGather {
+    static func gather(masters: UnsafePointer<Float>, ids: [Int32], channels C: Int, storage: ElementType,
+                       into out: UnsafeMutablePointer<Float>, pool: WorkerPool) {
+        let rounded = storage == .bf16
+        ids.withUnsafeBufferPointer { ids in
+            pool.parallelRanges(ids.count, minChunk: 16) { range in
+                for i in range {
+                    let src = masters + Int(ids[i]) * C, dst = out + i * C
+                    if rounded {
+                        for c in 0..<C { dst[c] = BFloat16.toFloat(BFloat16.fromFloat(src[c])) }
+                    } else {
+                        dst.update(from: src, count: C)
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Backends
+import ModelFormats
+
+/// The device and pinned buffers of the `streamed` placement of the embedding and LM head
+/// (`ModelLevelPlacement.streamed`), for a sliding-window engine at up to N tokens:
+///
+/// - Embedding forward: the host gathers the micro-batch's rows from the fp32 masters, rounded
+///   to the compute type as the device copy of the table would hold them, into `gather`
+///   ((N,C) f32, pinned), which the H2D queue copies into the first hidden buffer.
+/// - LM head: pass 1 streams its weights chunk by chunk (Vc rows, from the registered masters,
+///   converted on the H2D queue) into `weightChunks` (two: the next chunk loads while the
+///   compute queue reads the other), computes `logits` (N,Vc) and the running row max / sum of
+///   exponentials / target logit; pass 2 streams the chunks again (in reverse: the last two are
+///   still there), recomputes the logits, and gives dHidden and the chunk's gradient.
+/// - Gradients: each chunk of the LM head and of the embedding (its rows' scatter-add) is
+///   summed in one of `gradientChunks` (f32 (Vc,C), two in turn) and copied to a landing buffer
+///   of its own (the engine's), which the host AdamW of that chunk (an update unit) reads.
+final class StreamedModelLevel {
+    /// Vocabulary rows per chunk (the last chunk may hold fewer).
+    let chunkRows: Int
+    /// (Vc,C) storage type each; chunk c goes into buffer c mod 2.
+    let weightChunks: [any DeviceBuffer]
+    let weightLoaded: [any DeviceEvent]
+    let weightReleased: [any DeviceEvent]
+    /// (LM head part, weights version) per weight chunk buffer.
+    var weightContent: [(part: Int, version: Int)?] = [nil, nil]
+    /// (Vc,C) f32 each, taken in turn by the LM head's and the embedding's chunks.
+    let gradientChunks: [any DeviceBuffer]
+    let gradientReady: [any DeviceEvent]
+    let gradientSent: [any DeviceEvent]
+    /// A partial sum (accumulation) is back in the gradient chunk.
+    let gradientLoaded: [any DeviceEvent]
+    var nextGradient = 0
+    let logits: any DeviceBuffer          // (N,Vc) f32
+    /// (N,Vc) in the storage type; `logits` itself when that is f32.
+    let dlogits: any DeviceBuffer
+    let rowMax: any DeviceBuffer          // (N) f32
+    let rowSum: any DeviceBuffer          // (N) f32
+    let targetLogit: any DeviceBuffer     // (N) f32
+    /// (N,C) f32: the micro-batch's embedded tokens, gathered on the host.
+    let gather: any PinnedHostMemory
+    /// The copy of `gather` to the device is done (the host may write it again).
+    let gatherSent: any DeviceEvent
+
+    init(config c: ModelConfig, tokens n: Int, chunkRows: Int, storage: ElementType, backend: any QueuedTransfers) throws {
+        let C = c.hiddenSize
+        func events() throws -> [any DeviceEvent] { try (0..<2).map { _ in try backend.makeEvent(timing: false) } }
+        self.chunkRows = chunkRows
+        weightChunks = try (0..<2).map { _ in try backend.makeBuffer(storage, count: chunkRows * C) }
+        weightLoaded = try events()
+        weightReleased = try events()
+        gradientChunks = try (0..<2).map { _ in try backend.makeBuffer(.f32, count: chunkRows * C) }
+        gradientReady = try events()
+        gradientSent = try events()
+        gradientLoaded = try events()
+        logits = try backend.makeBuffer(.f32, count: n * chunkRows)
+        dlogits = storage == .f32 ? logits : try backend.makeBuffer(storage, count: n * chunkRows)
+        rowMax = try backend.makeBuffer(.f32, count: n)
+        rowSum = try backend.makeBuffer(.f32, count: n)
+        targetLogit = try backend.makeBuffer(.f32, count: n)
+        gather = try backend.makePinnedHostMemory(bytes: n * C * 4)
+        gatherSent = try backend.makeEvent(timing: false)
+    }
+
+    /// The gradient chunk to use next (the two alternate).
+    func takeGradientChunk() -> Int {
+        defer { nextGradient = 1 - nextGradient }
+        return nextGradient
+    }
+}
