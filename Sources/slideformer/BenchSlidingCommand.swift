@@ -81,6 +81,7 @@ struct BenchSlidingCommand: ParsableCommand {
                                              window: window ?? 2, residentLayers: residentLayers.count ?? 0,
                                              modelLevel: modelLevelOn == .auto ? .gpu : modelLevelOn,
                                              checkpointType: checkpoints.checkpointDtype,
+                                             deferredGradients: deferredGradients ?? 0,
                                              microBatches: gradAccum, maxGradNorm: maxGradNorm)
             let r = try parity.run(backend: backend, storage: compute.storage)
             print("step  resident loss          sliding loss           difference")

@@ -160,7 +160,7 @@ public struct SlidingWindowBenchmark {
         log("model: \(parameters) parameters, \(residentLayers) resident layers, window \(k) of "
             + "\(config.numLayers - residentLayers) streamed layers on \(backend.name), embedding / final norm / LM head "
             + "\(plan.modelLevel.rawValue) (\(modelLevel.rawValue)), "
-            + "\(checkpointType.rawValue) activation checkpoints; "
+            + "\(checkpointType.rawValue) activation checkpoints, \(plan.deferredGradients) deferred layer gradients; "
             + "set up in \(Format.fixed(seconds(clock.now - start), 1)) s")
 
         var rng = SplitMix64(seed: 1)
