@@ -13,7 +13,17 @@ public enum ProcessMemory {
     /// The most resident bytes the process has had at once (VmHWM), since start or since
     /// `resetPeakResident()`; nil where /proc is not readable.
     public static func peakResidentBytes() -> Int? {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        // /proc files report size 0: read until end of file.
+        let fd = open("/proc/self/status", O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let got = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if got <= 0 { break }
+            bytes += chunk[0..<got]
+        }
+        let status = String(decoding: bytes, as: UTF8.self)
         for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
             // "VmHWM:   123456 kB"
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)

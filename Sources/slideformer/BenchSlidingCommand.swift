@@ -28,7 +28,7 @@ struct BenchSlidingCommand: ParsableCommand {
 
     @OptionGroup var checkpoints: CheckpointFlags
 
-    @Option(help: "The last N decoder layers keep their gradient on the GPU until the next step's forward, whose AdamW then overlaps it (default: the plan's, a third of the streamed layers as GPU memory allows; none with clipping or accumulation).")
+    @Option(help: "The last N decoder layers keep their gradient on the GPU until the next step's forward, whose AdamW then overlaps it (default: none; as GPU memory allows after a window of 4; none with clipping or accumulation).")
     var deferredGradients: Int?
 
     @Option(help: "GPU memory to plan the window for, e.g. 24GiB (default: every layer).")

@@ -178,12 +178,14 @@ final class MemoryPlannerTests: XCTestCase {
         XCTAssertEqual(json["max_batch_size"]?.int, p.maxBatchSize)
     }
 
-    /// Deferred gradients: a third of the streamed layers when memory is no object; under a
-    /// budget only what is left after a window of 4 slots (each costs a fp32 layer plus its
+    /// Deferred gradients: none unless asked; as many as asked when memory is no object; under
+    /// a budget only what is left after a window of 4 slots (each costs a fp32 layer plus its
     /// pool rounding, 872,448,000 · 9/8 bytes); none with clipping or accumulation.
     func testDeferredGradients() throws {
+        XCTAssertEqual(MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
+                                          modelLevel: .host).deferredGradients, 0)
         let free = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
-                                      modelLevel: .host)
+                                      modelLevel: .host, deferredGradients: 10)
         XCTAssertEqual(free.deferredGradients, 10)
         XCTAssertEqual(free.window, 32)
         XCTAssertEqual(try bytes(free.gpuItems, "deferred gradients"), 10 * 872_448_000)
@@ -194,7 +196,7 @@ final class MemoryPlannerTests: XCTestCase {
         let fixed = none.gpuPeakBytes - 32 * slot
         let budget = fixed + 4 * slot + 2 * deferred + slot / 2
         let tight = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: budget,
-                                       hostBudget: nil, modelLevel: .host)
+                                       hostBudget: nil, modelLevel: .host, deferredGradients: 10)
         XCTAssertEqual(tight.deferredGradients, 2)
         XCTAssertEqual(tight.window, 4)
         XCTAssertTrue(tight.fits)
@@ -203,7 +205,7 @@ final class MemoryPlannerTests: XCTestCase {
         XCTAssertEqual(asked.deferredGradients, 1)
         XCTAssertEqual(asked.window, 6, "the memory of the second deferred gradient holds 2 more slots")
         let clipped = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
-                                         clipping: true, modelLevel: .host)
+                                         clipping: true, modelLevel: .host, deferredGradients: 10)
         XCTAssertEqual(clipped.deferredGradients, 0)
         let json = try JSON.parse(tight.json.serialized())
         XCTAssertEqual(json["deferred_gradients"]?.int, 2)

@@ -17,12 +17,13 @@ final class SlidingWindowAllocationTests: XCTestCase {
                                               gpuBudget: Int? = nil, modelLevel: ModelLevelPlacement = .auto,
                                               checkpointType: CheckpointElementType = .f32,
                                               mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens,
+                                              deferredGradients: Int? = nil,
                                               file: StaticString = #filePath, line: UInt = #line) throws {
         let (batch, seqLen) = (2, 12)
         let plan = MemoryPlanner.plan(config: config, batchSize: batch, seqLen: seqLen, gpuBudget: gpuBudget,
                                       hostBudget: nil, clipping: clipping, residentLayers: residentLayers,
                                       modelLevel: modelLevel, checkpointType: checkpointType,
-                                      mlpChunkTokens: mlpChunkTokens)
+                                      mlpChunkTokens: mlpChunkTokens, deferredGradients: deferredGradients)
         XCTAssertEqual(plan.mlpChunkTokens, min(mlpChunkTokens, batch * seqLen), file: file, line: line)
         XCTAssertTrue(plan.fits, plan.description, file: file, line: line)
         let host = HostTrainingState(masters: TrainingBenchmark.randomWeights(config, pool: .shared))
@@ -113,21 +114,30 @@ final class SlidingWindowAllocationTests: XCTestCase {
     func testWindowFromAGPUBudget() throws {
         let config = SlidingWindowEngineTests.config(layers: 5)
         let all = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: nil, hostBudget: nil)
-        XCTAssertEqual(all.deferredGradients, 1)
         let slot = MemoryPlanner.weightSlotBytes(ModelLayout(config))
-        let layer = ModelLayout(config).layer.count * 4, deferred = layer + layer / 8
-        // Without the deferred gradient and 2 slots: a window of 3.
-        let budget = all.gpuPeakBytes - deferred - 2 * slot
+        let budget = all.gpuPeakBytes - 2 * slot
         let p = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: budget, hostBudget: nil)
         XCTAssertEqual(p.window, 3)
-        XCTAssertEqual(p.deferredGradients, 0)
         try assertPlanMatchesAllocations(config, residentLayers: 0, clipping: false, gpuBudget: budget)
-        // 2 slots less only: a deferred gradient would leave fewer than 4 slots, so the window takes its memory.
-        let wider = all.gpuPeakBytes - 2 * slot
-        let q = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: wider, hostBudget: nil)
-        XCTAssertEqual(q.deferredGradients, 0)
-        XCTAssertEqual(q.window, 5)
-        try assertPlanMatchesAllocations(config, residentLayers: 0, clipping: false, gpuBudget: wider)
     }
+
+    /// Deferred gradients: one fp32 gradient slot each, counted by the plan (2 of 5 layers with
+    /// memory to spare; under a budget only what a window of 4 leaves).
+    func testDeferredGradients() throws {
+        let config = SlidingWindowEngineTests.config(layers: 5)
+        let free = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: nil, hostBudget: nil,
+                                      deferredGradients: 2)
+        XCTAssertEqual(free.deferredGradients, 2)
+        try assertPlanMatchesAllocations(config, residentLayers: 0, clipping: false, deferredGradients: 2)
+        let slot = MemoryPlanner.weightSlotBytes(ModelLayout(config))
+        let layer = ModelLayout(config).layer.count * 4, deferred = layer + layer / 8
+        let budget = free.gpuPeakBytes - deferred - slot
+        let tight = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: budget, hostBudget: nil,
+                                       deferredGradients: 2)
+        XCTAssertEqual(tight.deferredGradients, 1)
+        XCTAssertEqual(tight.window, 4, "one slot less than every layer")
+        try assertPlanMatchesAllocations(config, residentLayers: 0, clipping: false, gpuBudget: budget, deferredGradients: 2)
+    }
+
 
 }

@@ -63,8 +63,10 @@ public struct SlidingWindowPlan: Sendable {
     /// clipping, and then 2 more for the host-placed model-level parts): the engine's `landingBuffers`.
     public let gradientLandingBuffers: Int
     /// The last decoder layers whose fp32 gradient stays on the GPU until the next step's
-    /// forward (`SlidingWindowEngine.deferredLayers`): a third of the streamed layers without
-    /// clipping or accumulation, as GPU memory allows after a window of 4; 0 with them.
+    /// forward (`SlidingWindowEngine.deferredLayers`): as many as asked, without clipping or
+    /// accumulation and as GPU memory allows after a window of 4. None unless asked: measured
+    /// on the H100 host it did not shorten the AdamW-bound 8B step, and under a GPU cap its
+    /// smaller window costs more H2D than the overlap gains (bench/RESULTS.md).
     public let deferredGradients: Int
     public let gpuItems: [Item]
     public let pinnedItems: [Item]
@@ -124,8 +126,8 @@ public enum MemoryPlanner {
     /// `modelLevel`: where the embedding, final norm and LM head are updated (`.auto`: the GPU
     /// when this batch fits with them there, else the host, else streamed for an untied head);
     /// `checkpointType`: the activation checkpoints' elements; `mlpChunkTokens` (≥ 1): tokens per
-    /// MLP chunk; `deferredGradients`: the most deferred layer gradients (nil: a third of the
-    /// streamed layers; memory may allow fewer).
+    /// MLP chunk; `deferredGradients`: the most deferred layer gradients (nil: none; memory may
+    /// allow fewer).
     public static func plan(config: ModelConfig, batchSize: Int, seqLen: Int, gpuBudget: Int?, hostBudget: Int?,
                             clipping: Bool = false, residentLayers: Int = 0,
                             modelLevel: ModelLevelPlacement = .auto,
@@ -213,9 +215,9 @@ public enum MemoryPlanner {
         let rounding = fixedGPU.reduce(0) { $0 + $1.bytes } / 8 + slotBytes / 8
         let fixedTotal = fixedGPU.reduce(0) { $0 + $1.bytes } + rounding
 
-        // Deferred gradients (a third of the streamed layers: their AdamW then overlaps the next
-        // forward, about a quarter of the compute) take GPU memory before the window grows past 4.
-        let deferredTarget = clipping ? 0 : min(streamed, max(0, deferredGradients ?? streamed / 3))
+        // Deferred gradients (their AdamW then overlaps the next forward) take GPU memory before
+        // the window grows past 4.
+        let deferredTarget = clipping ? 0 : min(streamed, max(0, deferredGradients ?? 0))
         let deferredBytes = layer * f32 + layer * f32 / 8   // with its pool rounding
         var deferred = deferredTarget
         var problems: [String] = []
