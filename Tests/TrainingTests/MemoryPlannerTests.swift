@@ -118,12 +118,20 @@ final class MemoryPlannerTests: XCTestCase {
         let roomy = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: 1 << 40, hostBudget: nil, modelLevel: .host,
                                    deferredGradients: 0)
         XCTAssertEqual(roomy.window, 32, "capped at the layer count")
+        // One byte short of 2 slots: the MLP goes to 2048-token chunks (3 · 14336 · 2048 · 2 B
+        // less, with its pool rounding), which makes room for the 2 slots.
         let tight = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: fixed + 2 * slot - 1,
-                                       hostBudget: nil, modelLevel: .host,
-                                   deferredGradients: 0)
-        XCTAssertEqual(tight.window, 0)
-        XCTAssertFalse(tight.fits)
-        XCTAssertTrue(tight.problems[0].hasPrefix("GPU"), tight.problems[0])
+                                       hostBudget: nil, modelLevel: .host, deferredGradients: 0)
+        XCTAssertTrue(tight.fits, tight.description)
+        XCTAssertEqual(tight.mlpChunkTokens, 2048)
+        XCTAssertEqual(tight.window, 2)
+        // Even 1024-token chunks leave no room for 2 slots: no plan.
+        let tooTight = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: fixed - slot,
+                                          hostBudget: nil, modelLevel: .host, deferredGradients: 0)
+        XCTAssertEqual(tooTight.mlpChunkTokens, 1024)
+        XCTAssertEqual(tooTight.window, 0)
+        XCTAssertFalse(tooTight.fits)
+        XCTAssertTrue(tooTight.problems[0].hasPrefix("GPU"), tooTight.problems[0])
     }
 
     func testHostBudgetAndLargestBatch() throws {

@@ -113,6 +113,9 @@ public enum MemoryPlanner {
     /// 0.66 GiB at 4096). GEMMs keep their efficiency at M ≥ ~2048 rows on the H100; smaller
     /// chunks also re-read and re-write the fp32 weight gradients once more per chunk.
     public static let mlpChunkTokens = 4096
+    /// The smallest MLP chunk the planner falls back to when the GPU budget is tight (each
+    /// halving saves 3·I·2 B per token of the chunk; below ~1024 rows the GEMMs lose efficiency).
+    static let smallestMLPChunk = 1024
     /// One vocabulary chunk of the streamed LM head: (N, Vc) f32 logits and bf16 dlogits within
     /// this. Llama-3.1-8B at 8×1024: 5,440 rows (24 chunks), GEMMs of 8192 × 5440 × 4096.
     public static let streamedLogitsBytes = 256 << 20
@@ -134,15 +137,20 @@ public enum MemoryPlanner {
                             checkpointType: CheckpointElementType = .f32,
                             mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens,
                             deferredGradients: Int? = nil) -> SlidingWindowPlan {
+        var chunk = mlpChunkTokens
         func fixed(_ b: Int, _ placement: ModelLevelPlacement) -> SlidingWindowPlan {
             fixedPlan(config: config, batchSize: b, seqLen: seqLen, gpuBudget: gpuBudget, hostBudget: hostBudget,
                       clipping: clipping, residentLayers: residentLayers, modelLevel: placement,
-                      checkpointType: checkpointType, mlpChunkTokens: mlpChunkTokens, deferredGradients: deferredGradients)
+                      checkpointType: checkpointType, mlpChunkTokens: chunk, deferredGradients: deferredGradients)
         }
         var placement = modelLevel
         if modelLevel == .auto {
             let candidates: [ModelLevelPlacement] = config.tieWordEmbeddings ? [.gpu, .host] : [.gpu, .host, .streamed]
             placement = candidates.first { fixed(batchSize, $0).fits } ?? candidates[candidates.count - 1]
+        }
+        // A tight GPU: the MLP in smaller token chunks (down to `smallestMLPChunk`) before giving up.
+        while !fixed(batchSize, placement).fits, chunk / 2 >= smallestMLPChunk, chunk < batchSize * seqLen {
+            chunk /= 2
         }
         func fits(_ b: Int) -> Bool { fixed(b, placement).fits }
         var p = fixed(batchSize, placement)

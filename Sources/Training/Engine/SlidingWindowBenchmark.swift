@@ -139,8 +139,11 @@ public struct SlidingWindowBenchmark {
             }
         }
 
-        // The engine's own peaks, not the compute-only run's.
-        try (backend as? DeviceMemoryReporting)?.restartPeak()
+        // The engine's own peaks, not the compute-only run's; a GPU budget caps the pool as `train` does.
+        if let memory = backend as? DeviceMemoryReporting {
+            try memory.restartPeak()
+            if let budget = gpuBudget { memory.limitPool(toBytes: budget - MemoryPlanner.contextBytes) }
+        }
         ProcessMemory.resetPeakResident()
         let clock = ContinuousClock()
         var start = clock.now
