@@ -10,9 +10,17 @@ import Glibc
 /// The process's resident memory (Linux /proc), to compare a run's measured host peak with
 /// its plan.
 public enum ProcessMemory {
-    /// The most resident bytes the process has had at once (VmHWM), since start or since
-    /// `resetPeakResident()`; nil where /proc is not readable.
+    /// The most resident bytes the process has had at once (VmHWM, since start or since
+    /// `resetPeakResident()`), or where /proc has no VmHWM the kernel's `ru_maxrss` (since start).
     public static func peakResidentBytes() -> Int? {
+        if let hwm = highWaterMark() { return hwm }
+        var usage = rusage()
+        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0, usage.ru_maxrss > 0 else { return nil }
+        return usage.ru_maxrss * 1024   // KiB on Linux
+    }
+
+    /// VmHWM of /proc/self/status in bytes.
+    private static func highWaterMark() -> Int? {
         // /proc files report size 0: read until end of file.
         let fd = open("/proc/self/status", O_RDONLY)
         guard fd >= 0 else { return nil }
