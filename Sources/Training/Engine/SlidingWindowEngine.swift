@@ -81,12 +81,12 @@ public final class SlidingWindowEngine {
     /// With `measure`: the timed pieces of the step of `telemetry` (for a trace).
     public var telemetrySpans: [TimedSpan] { telemetry.map { recorders?[$0.step % 2].spans ?? [] } ?? [] }
 
-    private var config: ModelConfig { layout.config }
+    var config: ModelConfig { layout.config }
 
     // Queues, and a recorder per step parity when measuring (a step is read during the next).
-    private let compute: any DeviceQueue
-    private let hostToDevice: any DeviceQueue
-    private let deviceToHost: any DeviceQueue
+    let compute: any DeviceQueue
+    let hostToDevice: any DeviceQueue
+    let deviceToHost: any DeviceQueue
     private let recorders: [StepRecorder]?
 
     // Weight slots: slot k holds streamed layer j with (j - residentLayers) mod K = k.
@@ -131,7 +131,7 @@ public final class SlidingWindowEngine {
     /// A checkpoint has arrived in the device buffer.
     private let hiddenLoaded: [any DeviceEvent]
     /// The compute that last read hidden[b] (and, after it, checkpointStaging[b]) is done.
-    private let hiddenReleased: [any DeviceEvent]
+    let hiddenReleased: [any DeviceEvent]
 
     private let resident: ResidentParameters
     let model: ModelLevelParameters
@@ -144,17 +144,17 @@ public final class SlidingWindowEngine {
     /// (weights, gradients) of the resident layers.
     private let residentTensors: [(DecoderLayerTensors, DecoderLayerTensors)]
     private let layer: DecoderLayer
-    private let ids: any DeviceBuffer            // (N) i32
-    private let targets: any DeviceBuffer        // (N) i32, labels shifted left by one
+    let ids: any DeviceBuffer            // (N) i32
+    let targets: any DeviceBuffer        // (N) i32, labels shifted left by one
     private let positions: any DeviceBuffer      // (N) i32
-    private let normedFinal: any DeviceBuffer    // (N,C) storage
+    let normedFinal: any DeviceBuffer    // (N,C) storage
     private let rstdFinal: any DeviceBuffer      // (N) f32
-    private let dNormedFinal: any DeviceBuffer   // (N,C) storage; f32 when streamed (summed over chunks)
-    private let dResidual: any DeviceBuffer      // (N,C) f32
-    private let lossSums: any DeviceBuffer       // (micro-batches) f32
+    let dNormedFinal: any DeviceBuffer   // (N,C) storage; f32 when streamed (summed over chunks)
+    let dResidual: any DeviceBuffer      // (N,C) f32
+    let lossSums: any DeviceBuffer       // (micro-batches) f32
     /// One f32 Σ g² per tensor: the layers' tensors in layer order, then the embedding, final
     /// norm and LM head (`DeviceTrainingState`'s order).
-    private let squareSums: any DeviceBuffer
+    let squareSums: any DeviceBuffer
     private var squareSumsHost: [Float]
     private let layerSegments: [DecaySegment]
     private let chunkTokens: Int
@@ -163,28 +163,28 @@ public final class SlidingWindowEngine {
     /// The streamed layers' fp32 masters, pinned where they are: the H2D source of their weights.
     private let registeredMasters: [any PinnedHostMemory]
     /// (layer) f32 on the device: masters pass through it on the H2D queue when converted to bf16.
-    private let uploadScratch: any DeviceBuffer
+    let uploadScratch: any DeviceBuffer
     /// The streamed placement's chunk buffers (nil for the others).
     private let streamed: StreamedModelLevel?
     /// Streamed placement: each part of the embedding, final norm and LM head has a landing
     /// buffer of its own (by update unit), instead of 2 layer-sized ones for all.
-    private let ownLanding: [Int: Int]
+    let ownLanding: [Int: Int]
     /// Per layer but the last, (N,C) of `checkpointType`.
     let checkpoints: [any PinnedHostMemory]
     /// fp32 gradients of one layer's size: one per streamed layer and 2 for the model-level
     /// parts, or a ring that both share; then, streamed, one per model-level part (`ownLanding`).
-    private let landing: [any PinnedHostMemory]
+    let landing: [any PinnedHostMemory]
     /// Every streamed layer has its own landing buffer (needed by clipping and accumulation).
     private let landingPerLayer: Bool
-    private let landed: [any DeviceEvent]
+    let landed: [any DeviceEvent]
     /// (optimizer unit, its update count) that last read each landing buffer.
-    private var landingUser: [(unit: Int, updates: Int)?]
+    var landingUser: [(unit: Int, updates: Int)?]
     private var nextLanding = 0
     /// Landing buffers the model-level parts take turns on: every one in a ring, else the 2 extra.
     private let modelLanding: Range<Int>
     private var nextModelLanding = 0
-    private let optimizerPool: WorkerPool
-    private let worker: LayerOptimizerWorker
+    let optimizerPool: WorkerPool
+    let worker: LayerOptimizerWorker
 
     private var hostTargets: [Int32]
     private var hostPositions: [Int32]
@@ -676,155 +676,6 @@ public final class SlidingWindowEngine {
         t.deviceVersion = version
     }
 
-    // MARK: Streamed embedding and LM head
-
-    /// Gathers the micro-batch's embedding rows of `version` on the host (after the AdamW of every
-    /// embedding part and the previous copy of the gather buffer), rounded to the compute type
-    /// as the device's table would hold them (bf16: round to nearest even, widened back), and
-    /// enqueues their copy into hidden[0] after the compute that last read it; the compute
-    /// queue waits for it.
-    private func loadGatheredEmbedding(_ batch: MicroBatch, version: Int, streamed s: StreamedModelLevel) {
-        let t = model.embedding, C = config.hiddenSize, n = batch.batchSize * batch.seqLen
-        guard let registration = t.registration else { preconditionFailure("the streamed embedding has host masters") }
-        for part in t.parts where worker.waitForUpdate(layer: part.unit, count: version) { recording?.noteOptimizerWait() }
-        s.gatherSent.synchronize()
-        EmbeddingRowGather.gather(masters: UnsafePointer(registration.bytes.assumingMemoryBound(to: Float.self)),
-                                  ids: batch.inputIds, channels: C, storage: storage,
-                                  into: s.gather.bytes.assumingMemoryBound(to: Float.self), pool: optimizerPool)
-        hostToDevice.wait(for: hiddenReleased[0])
-        onHostToDevice(bytes: n * C * 4) {
-            backend.copyToDevice(from: s.gather.bytes, to: hidden[0].ref(), bytes: n * C * 4, on: hostToDevice)
-        }
-        recordCopies(s.gatherSent, on: .hostToDevice)
-        computeWaits(for: s.gatherSent, on: .hostToDevice)
-    }
-
-    /// The LM head's cross-entropy over its vocabulary chunks (`StreamedModelLevel`): pass 1
-    /// takes each row's max, sum of exponentials and target logit, the loss follows, pass 2 (in
-    /// reverse chunk order) gives dNormedFinal (f32, summed over the chunks) and each chunk's
-    /// gradient, sent to its landing buffer (where the next micro-batch's backward takes the
-    /// partial sum back from).
-    private func streamedCrossEntropy(_ head: ModelLevelParameters.Tensor, index: Int, last: Bool, scale: Float,
-                                      version: Int, tokens n: Int, streamed s: StreamedModelLevel) {
-        let C = config.hiddenSize
-        onCompute {
-            backend.fill(s.rowMax.ref(), count: n, value: -.infinity)
-            backend.fill(s.rowSum.ref(), count: n, value: 0)
-            backend.fill(s.targetLogit.ref(), count: n, value: 0)
-        }
-        for (c, part) in head.parts.enumerated() {
-            let b = loadHeadChunk(c, of: head, version: version, streamed: s)
-            let rows = part.range.lowerBound / C..<part.range.upperBound / C
-            onCompute {
-                backend.vocabChunkStatistics(rowMax: s.rowMax.ref(), rowSum: s.rowSum.ref(), targetLogit: s.targetLogit.ref(),
-                                             logits: s.logits.ref(), hidden: normedFinal.ref(), weight: s.weightChunks[b].ref(),
-                                             targets: targets.ref(), tokens: n, channels: C, vocabStart: rows.lowerBound,
-                                             vocabRows: rows.count)
-            }
-            s.weightReleased[b].record(on: compute)
-        }
-        onCompute {
-            backend.vocabChunkLoss(lossSum: lossSums.ref(index), rowMax: s.rowMax.ref(), rowSum: s.rowSum.ref(),
-                                   targetLogit: s.targetLogit.ref(), targets: targets.ref(), tokens: n)
-        }
-        let slot = squareSumSlot(of: head)
-        for (c, part) in head.parts.enumerated().reversed() {
-            let b = loadHeadChunk(c, of: head, version: version, streamed: s)
-            let rows = part.range.lowerBound / C..<part.range.upperBound / C
-            let (g, r) = takeGradientChunk(for: part, index: index, streamed: s)
-            onCompute {
-                backend.vocabChunkBackward(dHidden: dNormedFinal.ref(), dWeight: s.gradientChunks[g].ref(),
-                                           logits: s.logits.ref(), dlogits: s.dlogits.ref(), hidden: normedFinal.ref(),
-                                           weight: s.weightChunks[b].ref(), targets: targets.ref(), rowMax: s.rowMax.ref(),
-                                           rowSum: s.rowSum.ref(), tokens: n, channels: C, vocabStart: rows.lowerBound,
-                                           vocabRows: rows.count, scale: scale, accumulate: c != head.parts.count - 1)
-                if last { backend.sumOfSquares(s.gradientChunks[g].ref(), count: part.range.count, into: squareSums.ref(slot)) }
-            }
-            s.weightReleased[b].record(on: compute)
-            sendGradientChunk(g, part: part, landing: r, streamed: s)
-        }
-    }
-
-    /// The embedding's gradient chunk by chunk of table rows (from dResidual, its padding
-    /// lookups dropped), each sent to its landing buffer.
-    private func streamedEmbeddingBackward(index: Int, last: Bool, tokens n: Int, streamed s: StreamedModelLevel) {
-        let t = model.embedding, C = config.hiddenSize, slot = squareSumSlot(of: t)
-        for part in t.parts {
-            let (g, r) = takeGradientChunk(for: part, index: index, streamed: s)
-            onCompute {
-                backend.embeddingBackwardRows(dRows: s.gradientChunks[g].ref(), dOut: dResidual.ref(), ids: ids.ref(),
-                                              tokens: n, channels: C, firstRow: part.range.lowerBound / C,
-                                              rows: part.range.count / C)
-                if last { backend.sumOfSquares(s.gradientChunks[g].ref(), count: part.range.count, into: squareSums.ref(slot)) }
-            }
-            sendGradientChunk(g, part: part, landing: r, streamed: s)
-        }
-    }
-
-    /// Enqueues H2D of chunk c of the LM head's compute weights of `version` into weight chunk
-    /// buffer c mod 2 (after the AdamW of the chunk and the compute that last read the buffer),
-    /// unless already there; the compute queue waits for it. Returns the buffer.
-    private func loadHeadChunk(_ c: Int, of head: ModelLevelParameters.Tensor, version: Int,
-                               streamed s: StreamedModelLevel) -> Int {
-        let b = c % 2, part = head.parts[c]
-        if let content = s.weightContent[b], content.part == c, content.version == version {
-            computeWaits(for: s.weightLoaded[b], on: .hostToDevice)
-            return b
-        }
-        guard let registration = head.registration else { preconditionFailure("the streamed LM head has host masters") }
-        if worker.waitForUpdate(layer: part.unit, count: version) { recording?.noteOptimizerWait() }
-        hostToDevice.wait(for: s.weightReleased[b])
-        let masters = UnsafePointer(registration.bytes.assumingMemoryBound(to: Float.self))
-        onHostToDevice(bytes: part.range.count * 4) {
-            backend.copyToDevice(converting: masters + part.range.lowerBound, to: s.weightChunks[b].ref(),
-                                 count: part.range.count, scratch: uploadScratch.ref(), on: hostToDevice)
-        }
-        recordCopies(s.weightLoaded[b], on: .hostToDevice)
-        s.weightContent[b] = (c, version)
-        computeWaits(for: s.weightLoaded[b], on: .hostToDevice)
-        return b
-    }
-
-    /// The next gradient chunk buffer for a streamed part, once its last content has left:
-    /// zeroed for the first micro-batch, else holding the part's partial sum (from its landing
-    /// buffer). Returns (buffer, landing buffer).
-    private func takeGradientChunk(for part: ModelLevelParameters.Part, index: Int,
-                                   streamed s: StreamedModelLevel) -> (Int, Int) {
-        guard let r = ownLanding[part.unit] else { preconditionFailure("no landing buffer for unit \(part.unit)") }
-        let g = s.takeGradientChunk()
-        if index == 0 {
-            computeWaits(for: s.gradientSent[g], on: .deviceToHost)
-            onCompute { backend.fill(s.gradientChunks[g].ref(), count: part.range.count, value: 0) }
-        } else {
-            hostToDevice.wait(for: s.gradientSent[g])
-            hostToDevice.wait(for: landed[r])
-            onHostToDevice(bytes: part.range.count * 4) {
-                backend.copyToDevice(from: landing[r].bytes, to: s.gradientChunks[g].ref(), bytes: part.range.count * 4,
-                                     on: hostToDevice)
-            }
-            recordCopies(s.gradientLoaded[g], on: .hostToDevice)
-            computeWaits(for: s.gradientLoaded[g], on: .hostToDevice)
-        }
-        return (g, r)
-    }
-
-    /// Enqueues D2H of gradient chunk g (a part's sum so far) into landing buffer r, once the
-    /// AdamW that last read the buffer is done.
-    private func sendGradientChunk(_ g: Int, part: ModelLevelParameters.Part, landing r: Int,
-                                   streamed s: StreamedModelLevel) {
-        if let user = landingUser[r], worker.waitForUpdate(layer: user.unit, count: user.updates) {
-            recording?.noteOptimizerWait()
-        }
-        s.gradientReady[g].record(on: compute)
-        deviceToHost.wait(for: s.gradientReady[g])
-        onDeviceToHost(bytes: part.range.count * 4) {
-            backend.copyToHost(from: s.gradientChunks[g].ref(), to: landing[r].bytes, bytes: part.range.count * 4,
-                               on: deviceToHost)
-        }
-        recordCopies(s.gradientSent[g], on: .deviceToHost)
-        recordCopies(landed[r], on: .deviceToHost)
-    }
-
     /// Σ g² of each tensor of layer i's gradient into its slots of `squareSums`.
     private func sumOfSquares(of gradients: any DeviceBuffer, layer i: Int) {
         for (t, s) in layerSegments.enumerated() {
@@ -960,7 +811,7 @@ public final class SlidingWindowEngine {
     }
 
     /// The first `squareSums` slot of a model-level tensor (one per segment, after the layers').
-    private func squareSumSlot(of t: ModelLevelParameters.Tensor) -> Int {
+    func squareSumSlot(of t: ModelLevelParameters.Tensor) -> Int {
         var slot = config.numLayers * layerSegments.count
         for b in model.all {
             if b === t { return slot }
@@ -968,12 +819,12 @@ public final class SlidingWindowEngine {
         }
         preconditionFailure("\(t.name) is not a model-level tensor")
     }
-    private func onCompute(_ body: () -> Void) { measured(.compute, on: compute, bytes: 0, body) }
-    private func onHostToDevice(bytes: Int, _ body: () -> Void) { measured(.hostToDevice, on: hostToDevice, bytes: bytes, body) }
-    private func onDeviceToHost(bytes: Int, _ body: () -> Void) { measured(.deviceToHost, on: deviceToHost, bytes: bytes, body) }
+    func onCompute(_ body: () -> Void) { measured(.compute, on: compute, bytes: 0, body) }
+    func onHostToDevice(bytes: Int, _ body: () -> Void) { measured(.hostToDevice, on: hostToDevice, bytes: bytes, body) }
+    func onDeviceToHost(bytes: Int, _ body: () -> Void) { measured(.deviceToHost, on: deviceToHost, bytes: bytes, body) }
 
     /// The recorder of the step being enqueued.
-    private var recording: StepRecorder? { recorders?[(updates + 1) % 2] }
+    var recording: StepRecorder? { recorders?[(updates + 1) % 2] }
 
     private func measured(_ track: TelemetryTrack, on queue: any DeviceQueue, bytes: Int, _ body: () -> Void) {
         guard let recording else { return body() }
@@ -981,13 +832,13 @@ public final class SlidingWindowEngine {
     }
 
     /// Orders the compute queue after `event`, recorded on `track`'s queue.
-    private func computeWaits(for event: any DeviceEvent, on track: TelemetryTrack) {
+    func computeWaits(for event: any DeviceEvent, on track: TelemetryTrack) {
         compute.wait(for: event)
         recording?.computeWaits(for: event, on: track)
     }
 
     /// Records `event` on `track`'s queue, after the copies enqueued so far.
-    private func recordCopies(_ event: any DeviceEvent, on track: TelemetryTrack) {
+    func recordCopies(_ event: any DeviceEvent, on track: TelemetryTrack) {
         event.record(on: track == .hostToDevice ? hostToDevice : deviceToHost)
         recording?.recorded(event, on: track)
     }

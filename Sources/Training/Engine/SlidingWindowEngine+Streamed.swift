@@ -1,0 +1,157 @@
+import Backends
+import Datasets
+import ModelFormats
+import Support
+
+/// The streamed placement of the embedding and LM head (`ModelLevelPlacement.streamed`,
+/// `StreamedModelLevel`): the embedding's rows gathered on the host, the LM head's weights in
+/// vocabulary chunks through the H2D queue twice per micro-batch (the cross-entropy's two
+/// passes), their gradients chunk by chunk through the D2H queue to the AdamW thread.
+extension SlidingWindowEngine {
+    /// Gathers the micro-batch's embedding rows of `version` on the host (after the AdamW of every
+    /// embedding part and the previous copy of the gather buffer), rounded to the compute type
+    /// as the device's table would hold them (bf16: round to nearest even, widened back), and
+    /// enqueues their copy into hidden[0] after the compute that last read it; the compute
+    /// queue waits for it.
+    func loadGatheredEmbedding(_ batch: MicroBatch, version: Int, streamed s: StreamedModelLevel) {
+        let t = model.embedding, C = config.hiddenSize, n = batch.batchSize * batch.seqLen
+        guard let registration = t.registration else { preconditionFailure("the streamed embedding has host masters") }
+        for part in t.parts where worker.waitForUpdate(layer: part.unit, count: version) { recording?.noteOptimizerWait() }
+        s.gatherSent.synchronize()
+        EmbeddingRowGather.gather(masters: UnsafePointer(registration.bytes.assumingMemoryBound(to: Float.self)),
+                                  ids: batch.inputIds, channels: C, storage: storage,
+                                  into: s.gather.bytes.assumingMemoryBound(to: Float.self), pool: optimizerPool)
+        hostToDevice.wait(for: hiddenReleased[0])
+        onHostToDevice(bytes: n * C * 4) {
+            backend.copyToDevice(from: s.gather.bytes, to: hidden[0].ref(), bytes: n * C * 4, on: hostToDevice)
+        }
+        recordCopies(s.gatherSent, on: .hostToDevice)
+        computeWaits(for: s.gatherSent, on: .hostToDevice)
+    }
+
+    /// The LM head's cross-entropy over its vocabulary chunks (`StreamedModelLevel`): pass 1
+    /// takes each row's max, sum of exponentials and target logit, the loss follows, pass 2 (in
+    /// reverse chunk order) gives dNormedFinal (f32, summed over the chunks) and each chunk's
+    /// gradient, sent to its landing buffer (where the next micro-batch's backward takes the
+    /// partial sum back from).
+    func streamedCrossEntropy(_ head: ModelLevelParameters.Tensor, index: Int, last: Bool, scale: Float,
+                                      version: Int, tokens n: Int, streamed s: StreamedModelLevel) {
+        let C = config.hiddenSize
+        onCompute {
+            backend.fill(s.rowMax.ref(), count: n, value: -.infinity)
+            backend.fill(s.rowSum.ref(), count: n, value: 0)
+            backend.fill(s.targetLogit.ref(), count: n, value: 0)
+        }
+        for (c, part) in head.parts.enumerated() {
+            let b = loadHeadChunk(c, of: head, version: version, streamed: s)
+            let rows = part.range.lowerBound / C..<part.range.upperBound / C
+            onCompute {
+                backend.vocabChunkStatistics(rowMax: s.rowMax.ref(), rowSum: s.rowSum.ref(), targetLogit: s.targetLogit.ref(),
+                                             logits: s.logits.ref(), hidden: normedFinal.ref(), weight: s.weightChunks[b].ref(),
+                                             targets: targets.ref(), tokens: n, channels: C, vocabStart: rows.lowerBound,
+                                             vocabRows: rows.count)
+            }
+            s.weightReleased[b].record(on: compute)
+        }
+        onCompute {
+            backend.vocabChunkLoss(lossSum: lossSums.ref(index), rowMax: s.rowMax.ref(), rowSum: s.rowSum.ref(),
+                                   targetLogit: s.targetLogit.ref(), targets: targets.ref(), tokens: n)
+        }
+        let slot = squareSumSlot(of: head)
+        for (c, part) in head.parts.enumerated().reversed() {
+            let b = loadHeadChunk(c, of: head, version: version, streamed: s)
+            let rows = part.range.lowerBound / C..<part.range.upperBound / C
+            let (g, r) = takeGradientChunk(for: part, index: index, streamed: s)
+            onCompute {
+                backend.vocabChunkBackward(dHidden: dNormedFinal.ref(), dWeight: s.gradientChunks[g].ref(),
+                                           logits: s.logits.ref(), dlogits: s.dlogits.ref(), hidden: normedFinal.ref(),
+                                           weight: s.weightChunks[b].ref(), targets: targets.ref(), rowMax: s.rowMax.ref(),
+                                           rowSum: s.rowSum.ref(), tokens: n, channels: C, vocabStart: rows.lowerBound,
+                                           vocabRows: rows.count, scale: scale, accumulate: c != head.parts.count - 1)
+                if last { backend.sumOfSquares(s.gradientChunks[g].ref(), count: part.range.count, into: squareSums.ref(slot)) }
+            }
+            s.weightReleased[b].record(on: compute)
+            sendGradientChunk(g, part: part, landing: r, streamed: s)
+        }
+    }
+
+    /// The embedding's gradient chunk by chunk of table rows (from dResidual, its padding
+    /// lookups dropped), each sent to its landing buffer.
+    func streamedEmbeddingBackward(index: Int, last: Bool, tokens n: Int, streamed s: StreamedModelLevel) {
+        let t = model.embedding, C = config.hiddenSize, slot = squareSumSlot(of: t)
+        for part in t.parts {
+            let (g, r) = takeGradientChunk(for: part, index: index, streamed: s)
+            onCompute {
+                backend.embeddingBackwardRows(dRows: s.gradientChunks[g].ref(), dOut: dResidual.ref(), ids: ids.ref(),
+                                              tokens: n, channels: C, firstRow: part.range.lowerBound / C,
+                                              rows: part.range.count / C)
+                if last { backend.sumOfSquares(s.gradientChunks[g].ref(), count: part.range.count, into: squareSums.ref(slot)) }
+            }
+            sendGradientChunk(g, part: part, landing: r, streamed: s)
+        }
+    }
+
+    /// Enqueues H2D of chunk c of the LM head's compute weights of `version` into weight chunk
+    /// buffer c mod 2 (after the AdamW of the chunk and the compute that last read the buffer),
+    /// unless already there; the compute queue waits for it. Returns the buffer.
+    func loadHeadChunk(_ c: Int, of head: ModelLevelParameters.Tensor, version: Int,
+                               streamed s: StreamedModelLevel) -> Int {
+        let b = c % 2, part = head.parts[c]
+        if let content = s.weightContent[b], content.part == c, content.version == version {
+            computeWaits(for: s.weightLoaded[b], on: .hostToDevice)
+            return b
+        }
+        guard let registration = head.registration else { preconditionFailure("the streamed LM head has host masters") }
+        if worker.waitForUpdate(layer: part.unit, count: version) { recording?.noteOptimizerWait() }
+        hostToDevice.wait(for: s.weightReleased[b])
+        let masters = UnsafePointer(registration.bytes.assumingMemoryBound(to: Float.self))
+        onHostToDevice(bytes: part.range.count * 4) {
+            backend.copyToDevice(converting: masters + part.range.lowerBound, to: s.weightChunks[b].ref(),
+                                 count: part.range.count, scratch: uploadScratch.ref(), on: hostToDevice)
+        }
+        recordCopies(s.weightLoaded[b], on: .hostToDevice)
+        s.weightContent[b] = (c, version)
+        computeWaits(for: s.weightLoaded[b], on: .hostToDevice)
+        return b
+    }
+
+    /// The next gradient chunk buffer for a streamed part, once its last content has left:
+    /// zeroed for the first micro-batch, else holding the part's partial sum (from its landing
+    /// buffer). Returns (buffer, landing buffer).
+    func takeGradientChunk(for part: ModelLevelParameters.Part, index: Int,
+                                   streamed s: StreamedModelLevel) -> (Int, Int) {
+        guard let r = ownLanding[part.unit] else { preconditionFailure("no landing buffer for unit \(part.unit)") }
+        let g = s.takeGradientChunk()
+        if index == 0 {
+            computeWaits(for: s.gradientSent[g], on: .deviceToHost)
+            onCompute { backend.fill(s.gradientChunks[g].ref(), count: part.range.count, value: 0) }
+        } else {
+            hostToDevice.wait(for: s.gradientSent[g])
+            hostToDevice.wait(for: landed[r])
+            onHostToDevice(bytes: part.range.count * 4) {
+                backend.copyToDevice(from: landing[r].bytes, to: s.gradientChunks[g].ref(), bytes: part.range.count * 4,
+                                     on: hostToDevice)
+            }
+            recordCopies(s.gradientLoaded[g], on: .hostToDevice)
+            computeWaits(for: s.gradientLoaded[g], on: .hostToDevice)
+        }
+        return (g, r)
+    }
+
+    /// Enqueues D2H of gradient chunk g (a part's sum so far) into landing buffer r, once the
+    /// AdamW that last read the buffer is done.
+    func sendGradientChunk(_ g: Int, part: ModelLevelParameters.Part, landing r: Int,
+                                   streamed s: StreamedModelLevel) {
+        if let user = landingUser[r], worker.waitForUpdate(layer: user.unit, count: user.updates) {
+            recording?.noteOptimizerWait()
+        }
+        s.gradientReady[g].record(on: compute)
+        deviceToHost.wait(for: s.gradientReady[g])
+        onDeviceToHost(bytes: part.range.count * 4) {
+            backend.copyToHost(from: s.gradientChunks[g].ref(), to: landing[r].bytes, bytes: part.range.count * 4,
+                               on: deviceToHost)
+        }
+        recordCopies(s.gradientSent[g], on: .deviceToHost)
+        recordCopies(landed[r], on: .deviceToHost)
+    }
+}
