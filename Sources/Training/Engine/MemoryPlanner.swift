@@ -241,6 +241,9 @@ public enum MemoryPlanner {
                 window = 0
                 problems.append("GPU: \(Format.bytes(fixedTotal + min(2, streamed) * slotBytes)) needed with a window of "
                                 + "\(min(2, streamed)) layers, \(Format.bytes(gpu)) available")
+            } else if streamed == 0 && fixedTotal > gpu {
+                // Every layer resident: no window to shrink.
+                problems.append("GPU: \(Format.bytes(fixedTotal)) needed with every layer resident, \(Format.bytes(gpu)) available")
             }
         }
         fixedGPU.insert(.init(name: "deferred gradients of the last layers (\(deferred) x fp32 layer)",

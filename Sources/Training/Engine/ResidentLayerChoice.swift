@@ -6,11 +6,14 @@ import Support
 /// a bound model of one step (per decoder layer of P parameters at N tokens per micro-batch):
 ///   forward f = 2·P·N / F, recompute + backward b = 6·P·N / F (F: sustained GPU FLOP/s),
 ///   host AdamW a = P / R (R: host AdamW parameters/s).
+/// When the plan keeps the embedding, final norm and LM head off the GPU their AdamW runs on the
+/// host thread too: e = embedding / R, h = final norm and LM head / R.
 /// Without clipping the updates of the L−M streamed layers start when the last layer's
 /// gradient lands and must end before the next step's forward reaches layer M:
-///   (L−M)·a ≤ (accum·(L−1) + (accum−1))·b + M·f   (approximately: the other micro-batches' passes too).
-/// With clipping (or accumulation) they start after the backward, in forward order, and layer
-/// j's update must end before the next forward reaches it: (j−M+1)·a ≤ j·f for every j ≥ M.
+///   (L−M)·a + e + h ≤ (accum·(L−1) + (accum−1))·b + M·f   (approximately: the other micro-batches' passes too).
+/// With clipping (or accumulation) they start after the backward, in forward order (the
+/// embedding first), and layer j's update must end before the next forward reaches it:
+/// e + (j−M+1)·a ≤ j·f for every j ≥ M, and the head's before the loss: e + (L−M)·a + h ≤ L·f.
 /// Among the M whose plan fits the GPU budget, the smallest that hides the AdamW; when none
 /// does, the largest that fits (the AdamW is then as short as memory allows).
 public enum ResidentLayerChoice {
@@ -24,22 +27,28 @@ public enum ResidentLayerChoice {
                               gpuBudget: Int?, hostBudget: Int?, modelLevel: ModelLevelPlacement = .auto,
                               checkpointType: CheckpointElementType = .f32,
                               mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens) -> (layers: Int, reason: String) {
-        let L = c.numLayers, P = Double(ModelLayout(c).layer.count), N = Double(batchSize * seqLen)
+        let layout = ModelLayout(c)
+        let L = c.numLayers, P = Double(layout.layer.count), N = Double(batchSize * seqLen)
         let f = 2 * P * N / gpuFlops, b = 3 * f, a = P / hostAdamWRate
         let accum = Double(gradAccum)
-        func hides(_ m: Int) -> Bool {
-            if m == L { return true }
-            if clipping { return (m..<L).allSatisfy { j in Double(j - m + 1) * a <= Double(j) * f } }
-            return Double(L - m) * a <= (accum * Double(L - 1) + accum - 1) * b + Double(m) * f
-        }
-        func fits(_ m: Int) -> Bool {
+        func plan(_ m: Int) -> SlidingWindowPlan {
             MemoryPlanner.plan(config: c, batchSize: batchSize, seqLen: seqLen, gpuBudget: gpuBudget,
                                hostBudget: hostBudget, clipping: clipping, residentLayers: m, modelLevel: modelLevel,
-                               checkpointType: checkpointType, mlpChunkTokens: mlpChunkTokens).fits
+                               checkpointType: checkpointType, mlpChunkTokens: mlpChunkTokens)
         }
-        let fitting = (0...L).filter(fits)
-        guard let largest = fitting.last else { return (0, "no count of resident layers fits") }
-        if let m = fitting.first(where: hides) {
+        func hides(_ m: Int, _ p: SlidingWindowPlan) -> Bool {
+            let onHost = p.modelLevel != .gpu
+            let e = onHost ? Double(layout.embedding.count) / hostAdamWRate : 0
+            let h = onHost ? Double(layout.finalNorm.count + (layout.lmHead?.count ?? 0)) / hostAdamWRate : 0
+            if clipping {
+                return (m..<L).allSatisfy { j in e + Double(j - m + 1) * a <= Double(j) * f }
+                    && e + Double(L - m) * a + h <= Double(L) * f
+            }
+            return Double(L - m) * a + e + h <= (accum * Double(L - 1) + accum - 1) * b + Double(m) * f
+        }
+        let fitting = (0...L).map { ($0, plan($0)) }.filter { $0.1.fits }
+        guard let largest = fitting.last?.0 else { return (0, "no count of resident layers fits") }
+        if let m = fitting.first(where: { hides($0.0, $0.1) })?.0 {
             return (m, "the smallest that hides the host AdamW (\(fmt(a)) ms/layer) behind compute "
                     + "(forward \(fmt(f)), backward \(fmt(b)) ms/layer by the bound model)")
         }

@@ -1,0 +1,50 @@
+import ModelFormats
+import TestSupport
+import XCTest
+@testable import Training
+
+/// `--resident-layers auto` by its bound model, the 1.5B Llama shape (16 layers of P =
+/// 60,821,504 parameters; embedding and LM head 262,668,288 each) at 400 TFLOP/s and a host
+/// AdamW of 4 Gparam/s: a = P / R = 15.205 ms per layer.
+final class ResidentLayerChoiceTests: XCTestCase {
+    private static let shape = try! ModelConfig.load(path: TestPaths.packageRoot + "/bench/configs/llama-1.5b.json")
+
+    /// 8×1024 without clipping: forward f = 2PN/F = 2.491 ms, backward b = 3f per layer. With the
+    /// embedding / LM head on the GPU, (16 − M)·a ≤ 15·b + M·f gives M ≥ 7.41 → 8; on the host
+    /// their AdamW (65.67 ms each) adds to the left side: M ≥ 14.83 → 15.
+    func testHostUpdatedEmbeddingAndHeadCount() {
+        func choice(_ placement: ModelLevelPlacement) -> Int {
+            ResidentLayerChoice.choose(config: Self.shape, batchSize: 8, seqLen: 1024, gradAccum: 1, clipping: false,
+                                       gpuBudget: nil, hostBudget: nil, modelLevel: placement).layers
+        }
+        XCTAssertEqual(choice(.gpu), 8)
+        XCTAssertEqual(choice(.host), 15)
+    }
+
+    /// 32×1024 with clipping (f = 9.965 ms): every streamed layer j's update must end before the
+    /// forward reaches it, (j − M + 1)·a ≤ j·f, worst at j = 15: M ≥ 6.17 → 7 (the count the
+    /// H100 run chose and measured at 99.6 % of unclipped throughput).
+    func testClippingNeedsEachUpdateBeforeItsForward() {
+        let r = ResidentLayerChoice.choose(config: Self.shape, batchSize: 32, seqLen: 1024, gradAccum: 1, clipping: true,
+                                           gpuBudget: nil, hostBudget: nil, modelLevel: .gpu)
+        XCTAssertEqual(r.layers, 7)
+        XCTAssertTrue(r.reason.hasPrefix("the smallest that hides"), r.reason)
+    }
+
+    /// A GPU with room for 3 weight slots beside the rest (a resident layer costs 18 B/param,
+    /// 9 slots' worth): far from the 15 that would hide the AdamW, so the most that fit, saying so.
+    func testTheMostThatFitWhenNoneHides() {
+        let all = MemoryPlanner.plan(config: Self.shape, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
+                                     modelLevel: .host)
+        let slot = MemoryPlanner.weightSlotBytes(ModelLayout(Self.shape))
+        let budget = all.gpuPeakBytes - 13 * slot
+        let r = ResidentLayerChoice.choose(config: Self.shape, batchSize: 8, seqLen: 1024, gradAccum: 1, clipping: false,
+                                           gpuBudget: budget, hostBudget: nil, modelLevel: .host)
+        XCTAssertLessThan(r.layers, 15)
+        XCTAssertTrue(r.reason.hasPrefix("the most that fit"), r.reason)
+        XCTAssertTrue(MemoryPlanner.plan(config: Self.shape, batchSize: 8, seqLen: 1024, gpuBudget: budget, hostBudget: nil,
+                                         residentLayers: r.layers, modelLevel: .host).fits)
+        XCTAssertFalse(MemoryPlanner.plan(config: Self.shape, batchSize: 8, seqLen: 1024, gpuBudget: budget, hostBudget: nil,
+                                          residentLayers: r.layers + 1, modelLevel: .host).fits)
+    }
+}
