@@ -108,6 +108,11 @@ public enum MemoryPlanner {
     /// head's GEMMs skinny and re-read the fp32 dW once per chunk: 130-token chunks cost the
     /// 8B shape 0.6 s per 32×1024 step on the H100 (bench/RESULTS.md).
     public static let chunkLogits = 1 << 28
+
+    /// Tokens per `linearCrossEntropy` chunk at N tokens: at most `chunkLogits` logits at once.
+    public static func crossEntropyChunkTokens(_ c: ModelConfig, tokens n: Int) -> Int {
+        max(1, min(n, chunkLogits / c.vocabSize))
+    }
     /// Tokens per MLP chunk of a decoder layer (`DecoderLayerWorkspace`): its six (·, I) bf16
     /// buffers take 6·I·2 B per token (172 KB for the 8B shape: 11 GiB at 64×1024 tokens,
     /// 0.66 GiB at 4096). GEMMs keep their efficiency at M ≥ ~2048 rows on the H100; smaller
@@ -323,7 +328,7 @@ public enum MemoryPlanner {
     public static func residentTrainingBytes(config c: ModelConfig, batchSize: Int, seqLen: Int,
                                              mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens) -> Int {
         let n = batchSize * seqLen
-        let chunk = max(1, min(n, chunkLogits / c.vocabSize))
+        let chunk = crossEntropyChunkTokens(c, tokens: n)
         let workspace = layerWorkspaceBytes(c, tokens: n, mlpChunkTokens: mlpChunkRows(tokens: n, requested: mlpChunkTokens))
         let pooled = ModelLayout(c).parameterCount * 18 + (c.numLayers + 1) * n * c.hiddenSize * f32
             + workspace + n * c.numHeads * f32 + streamBytes(c, tokens: n) + chunk * c.vocabSize * (f32 + bf16)
@@ -368,7 +373,7 @@ public enum MemoryPlanner {
 
     /// One chunk of `linearCrossEntropy`: f32 logits, bf16 dlogits, f32 row losses.
     static func crossEntropyBytes(_ c: ModelConfig, tokens n: Int) -> Int {
-        let chunk = max(1, min(n, chunkLogits / c.vocabSize))
+        let chunk = crossEntropyChunkTokens(c, tokens: n)
         return chunk * c.vocabSize * (f32 + bf16) + chunk * f32
     }
 }

@@ -311,7 +311,7 @@ public final class SlidingWindowEngine {
         let tensors = L * layerSegments.count + model.all.reduce(0) { $0 + $1.segments.segments.count }
         squareSums = try backend.makeBuffer(.f32, count: tensors)
         squareSumsHost = [Float](repeating: 0, count: tensors)
-        chunkTokens = max(1, min(n, MemoryPlanner.chunkLogits / c.vocabSize))
+        chunkTokens = MemoryPlanner.crossEntropyChunkTokens(c, tokens: n)
         hostTargets = [Int32](repeating: ignoredTarget, count: n)
         hostPositions = [Int32](repeating: 0, count: n)
 

@@ -53,7 +53,7 @@ public final class DecoderModel {
     private let dResidual: any DeviceBuffer           // (N,C) gradient flowing down the residual stream
     private let lossSum: any DeviceBuffer             // (1)
     private let logits: any DeviceBuffer              // (V) one row, for sampling
-    /// Tokens per `linearCrossEntropy` chunk: at most `maxChunkLogits` logits at once.
+    /// Tokens per `linearCrossEntropy` chunk (`MemoryPlanner.crossEntropyChunkTokens`).
     private let chunkTokens: Int
 
     // Host staging, reused across passes.
@@ -66,7 +66,7 @@ public final class DecoderModel {
     private var maxTokens: Int { maxBatch * maxSeqLen }
 
     public init(layout: ModelLayout, backend: any Backend, maxBatch: Int, maxSeqLen: Int,
-                storage: ElementType = .f32, maxChunkLogits: Int = MemoryPlanner.chunkLogits,
+                storage: ElementType = .f32,
                 mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens) throws {
         precondition(storage != .i32, "model storage is f32 or bf16")
         let c = layout.config
@@ -115,7 +115,7 @@ public final class DecoderModel {
         dResidual = try floats(n * C)
         lossSum = try floats(1)
         logits = try floats(V)
-        chunkTokens = max(1, min(n, maxChunkLogits / V))
+        chunkTokens = MemoryPlanner.crossEntropyChunkTokens(c, tokens: n)
         hostTargets = [Int32](repeating: ignoredTarget, count: n)
         hostPositions = [Int32](repeating: 0, count: n)
 
