@@ -156,6 +156,7 @@ public enum CUDAOpBenchmark {
     private static func pow3(_ x: Int) -> Double { Double(x) * Double(x) * Double(x) }
 }
 
-private extension String {
+extension String {
+    /// Left-aligned in a column of `n` characters (at least one space after).
     func padding(toLength n: Int) -> String { count >= n ? self + " " : self + String(repeating: " ", count: n - count) }
 }

@@ -70,13 +70,30 @@ final class MatmulRunner {
     /// C (M,N) = alpha op(A) op(B) + beta C, all row-major and contiguous; enqueued on `stream`.
     func run(_ shape: Shape, alpha: Float, a: CUdeviceptr, b: CUdeviceptr, beta: Float, c: CUdeviceptr,
              stream: CUDAStream) throws {
-        let plan = try self.plan(shape)
+        try run(try plan(shape), algorithm: nil, shape, alpha: alpha, a: a, b: b, beta: beta, c: c, stream: stream)
+    }
+
+    /// The heuristic's first `count` algorithms for `shape`, best first by its own ranking (for
+    /// surveys: `run(_:algorithm:...)` runs any of them).
+    func candidates(_ shape: Shape, count: Int) throws -> [cublasLtMatmulAlgo_t] {
+        try heuristic(try plan(shape), shape, count: count)
+    }
+
+    /// As `run`, with one of `candidates`' algorithms instead of the kept one.
+    func run(_ shape: Shape, algorithm: cublasLtMatmulAlgo_t, alpha: Float, a: CUdeviceptr, b: CUdeviceptr,
+             beta: Float, c: CUdeviceptr, stream: CUDAStream) throws {
+        try run(try plan(shape), algorithm: algorithm, shape, alpha: alpha, a: a, b: b, beta: beta, c: c, stream: stream)
+    }
+
+    private func run(_ plan: Plan, algorithm: cublasLtMatmulAlgo_t?, _ shape: Shape, alpha: Float, a: CUdeviceptr,
+                     b: CUdeviceptr, beta: Float, c: CUdeviceptr, stream: CUDAStream) throws {
+        var algo = algorithm ?? plan.algo
         var alpha = alpha, beta = beta
         let pa = UnsafeRawPointer(bitPattern: UInt(a)), pb = UnsafeRawPointer(bitPattern: UInt(b))
         let pc = UnsafeMutableRawPointer(bitPattern: UInt(c))
         // Column-major operand order: first B (as op(B)ᵀ), then A.
         try blas.check(blas.api.cublasLtMatmul(handle, plan.desc, &alpha, pb, plan.bLayout, pa, plan.aLayout,
-                                               &beta, pc, plan.cLayout, pc, plan.cLayout, &plan.algo,
+                                               &beta, pc, plan.cLayout, pc, plan.cLayout, &algo,
                                                UnsafeMutableRawPointer(bitPattern: UInt(workspace)), workspaceBytes,
                                                stream.handle),
                        "cublasLtMatmul(m \(shape.m), n \(shape.n), k \(shape.k))")
@@ -107,6 +124,20 @@ final class MatmulRunner {
         let bLayout = try s.transB ? layout(s.abType, rows: s.k, cols: s.n) : layout(s.abType, rows: s.n, cols: s.k)
         let aLayout = try s.transA ? layout(s.abType, rows: s.m, cols: s.k) : layout(s.abType, rows: s.k, cols: s.m)
         let cLayout = try layout(s.cType, rows: s.n, cols: s.m)
+        let p = Plan(api: api, desc: desc!, a: aLayout, b: bLayout, c: cLayout, algo: cublasLtMatmulAlgo_t())
+        guard let first = try heuristic(p, s, count: 1).first else {
+            throw CUDAError(call: "cublasLtMatmulAlgoGetHeuristic(m \(s.m), n \(s.n), k \(s.k))", code: 15,
+                            message: "no algorithm for this shape and these types")
+        }
+        p.algo = first
+        plans[s] = p
+        return p
+    }
+
+    /// Up to `count` algorithms the heuristic offers for the plan's descriptors within the
+    /// workspace and the shape's address alignment.
+    private func heuristic(_ plan: Plan, _ s: Shape, count: Int) throws -> [cublasLtMatmulAlgo_t] {
+        let api = blas.api
         var pref: cublasLtMatmulPreference_t? = nil
         try blas.check(api.cublasLtMatmulPreferenceCreate(&pref), "cublasLtMatmulPreferenceCreate")
         defer { _ = api.cublasLtMatmulPreferenceDestroy(pref) }
@@ -119,17 +150,11 @@ final class MatmulRunner {
             try blas.check(api.cublasLtMatmulPreferenceSetAttribute(pref, Int32(attribute), &align, 4),
                            "cublasLtMatmulPreferenceSetAttribute(alignment)")
         }
-        var result = cublasLtMatmulHeuristicResult_t()
+        var results = [cublasLtMatmulHeuristicResult_t](repeating: .init(), count: count)
         var returned: Int32 = 0
-        try blas.check(api.cublasLtMatmulAlgoGetHeuristic(handle, desc, bLayout, aLayout, cLayout, cLayout, pref, 1,
-                                                          &result, &returned),
+        try blas.check(api.cublasLtMatmulAlgoGetHeuristic(handle, plan.desc, plan.bLayout, plan.aLayout, plan.cLayout,
+                                                          plan.cLayout, pref, Int32(count), &results, &returned),
                        "cublasLtMatmulAlgoGetHeuristic(m \(s.m), n \(s.n), k \(s.k))")
-        guard returned > 0 else {
-            throw CUDAError(call: "cublasLtMatmulAlgoGetHeuristic(m \(s.m), n \(s.n), k \(s.k))", code: 15,
-                            message: "no algorithm for this shape and these types")
-        }
-        let p = Plan(api: api, desc: desc!, a: aLayout, b: bLayout, c: cLayout, algo: result.algo)
-        plans[s] = p
-        return p
+        return results.prefix(Int(returned)).map(\.algo)
     }
 }

@@ -139,6 +139,12 @@ public struct SlidingWindowBenchmark {
             }
         }
 
+        // Host memcpy and pinned PCIe bandwidths for the bounds, measured before the engine exists:
+        // their buffers (2 x 256 MiB on the GPU, 2 GiB of host memory) must count in neither the
+        // engine's peaks nor a capped pool.
+        let memcpyBytesPerSecond = AdamWBenchmark.memcpyBandwidth(bytes: memcpyBytes, pool: pool)
+        let pinned = try (backend as? CUDABackend).map { try TransferBenchmark(backend: $0).run() }
+
         // The engine's own peaks, not the compute-only run's; a GPU budget caps the pool as `train` does.
         if let memory = backend as? DeviceMemoryReporting {
             try memory.restartPeak()
@@ -191,11 +197,10 @@ public struct SlidingWindowBenchmark {
         let modelLevelParameters = layout.embedding.count + layout.finalNorm.count + (layout.lmHead?.count ?? 0)
         let hostOptimizerParameters = parameters - residentLayers * layout.layer.count
             - (plan.modelLevel == .gpu ? modelLevelParameters : 0)
-        let pinned = try (backend as? CUDABackend).map { try TransferBenchmark(backend: $0).run() }
         let bounds = StepBounds(
             computeOnlyMilliseconds: computeOnlyMilliseconds,
             optimizerBytes: hostOptimizerParameters * AdamWBenchmark.bytesPerParameter(bf16Gradients: false),
-            memcpyBytesPerSecond: AdamWBenchmark.memcpyBandwidth(bytes: memcpyBytes, pool: pool),
+            memcpyBytesPerSecond: memcpyBytesPerSecond,
             hostToDeviceBytes: telemetry.hostToDeviceBytes, deviceToHostBytes: telemetry.deviceToHostBytes,
             pinnedHostToDeviceBytesPerSecond: pinned.map { $0.hostToDevice * 1e9 },
             pinnedDeviceToHostBytesPerSecond: pinned.map { $0.deviceToHost * 1e9 })
