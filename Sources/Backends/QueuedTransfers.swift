@@ -13,6 +13,8 @@ public protocol DeviceEvent: AnyObject {
     func record(on queue: any DeviceQueue)
     /// Blocks the calling thread until the recorded point has been reached.
     func synchronize()
+    /// Whether the recorded point has been reached (without blocking).
+    var isComplete: Bool { get }
     /// Device milliseconds from `start` to this event (both made with `timing`, both fired).
     func milliseconds(since start: any DeviceEvent) -> Double
 }

@@ -74,6 +74,10 @@ final class CUDAQueueEvent: DeviceEvent {
         } catch { fatalError("CUDA event synchronize: \(error)") }
     }
 
+    var isComplete: Bool {
+        do { return try event.isComplete() } catch { fatalError("CUDA event query: \(error)") }
+    }
+
     func milliseconds(since start: any DeviceEvent) -> Double {
         guard let s = start as? CUDAQueueEvent else { preconditionFailure("an event of another backend passed to a CUDA event") }
         do { return try event.milliseconds(since: s.event) } catch { fatalError("CUDA event timing: \(error)") }

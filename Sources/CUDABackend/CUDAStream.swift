@@ -50,6 +50,16 @@ public final class CUDAEvent {
         try device.check(device.driver.cuEventSynchronize(handle), "cuEventSynchronize")
     }
 
+    /// Whether the work before the recorded point has finished (cuEventQuery: CUDA_ERROR_NOT_READY
+    /// means not yet).
+    public func isComplete() throws -> Bool {
+        try device.makeCurrent()
+        let status = device.driver.cuEventQuery(handle)
+        if status == 600 { return false }
+        try device.check(status, "cuEventQuery")
+        return true
+    }
+
     /// Milliseconds between `start` and this event (both recorded with timing enabled).
     public func milliseconds(since start: CUDAEvent) throws -> Double {
         var ms: Float = 0

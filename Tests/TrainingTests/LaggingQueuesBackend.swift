@@ -292,5 +292,10 @@ final class LaggingEvent: DeviceEvent {
         engine.force(point.queue, through: point.count)
     }
 
+    var isComplete: Bool {
+        guard let point else { return true }
+        return engine.locked { point.queue.done >= point.count }
+    }
+
     func milliseconds(since start: any DeviceEvent) -> Double { 0 }
 }

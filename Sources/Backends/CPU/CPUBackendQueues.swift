@@ -50,6 +50,7 @@ final class ImmediateEvent: DeviceEvent {
 
     func record(on queue: any DeviceQueue) { recorded = .now }
     func synchronize() {}
+    var isComplete: Bool { true }
     func milliseconds(since start: any DeviceEvent) -> Double {
         guard let start = start as? ImmediateEvent else { return 0 }
         let d = recorded - start.recorded

@@ -10,12 +10,18 @@ import Backends
 import Support
 
 /// A persistent host thread that runs the CPU AdamW of one update unit at a time (a streamed
-/// decoder layer, or a part of at most a layer's size of the embedding, final norm or LM head),
-/// in the order the jobs were submitted, while the caller goes on enqueueing GPU work: each job first
-/// waits for the event after its gradient's device → host copy, then updates the layer's fp32
-/// masters and moments (multi-threaded on `pool`); the next step's compute weights are made
-/// from the masters on their way to the device. The caller asks `waitForUpdate` before it
-/// copies a layer's masters or reuses a gradient landing buffer.
+/// decoder layer, or a part of at most a layer's size of the embedding, final norm or LM head)
+/// while the caller goes on enqueueing GPU work: each job first waits for the event after its
+/// gradient's device → host copy, then updates the unit's fp32 masters and moments
+/// (multi-threaded on `pool`); the next step's compute weights are made from the masters on
+/// their way to the device. The caller asks `waitForUpdate` before it copies a unit's masters
+/// or reuses a gradient landing buffer.
+///
+/// Order: of the jobs whose gradient has landed, the one the next forward needs first (lowest
+/// `ranks` entry) runs first. The LM head's gradient lands first in the backward but is needed
+/// last in the forward; run in submission order, its update would hold back every layer's
+/// (and, with a ring of landing buffers, the backward) and leave the AdamW thread idle during
+/// the next forward.
 final class LayerOptimizerWorker {
     struct Job {
         /// Index into `layers` (the update units).
@@ -42,6 +48,8 @@ final class LayerOptimizerWorker {
 
     private let optimizer: AdamW
     private let layers: [Layer]
+    /// Per unit: when the next forward needs its update (smaller: sooner).
+    private let ranks: [Int]
     private let pool: WorkerPool
     private var mutex = pthread_mutex_t()
     private var changed = pthread_cond_t()
@@ -53,9 +61,11 @@ final class LayerOptimizerWorker {
     /// Host start and end of each layer's last two updates, at [update count mod 2] (guarded by `mutex`).
     private var spans: [[(count: Int, start: ContinuousClock.Instant, end: ContinuousClock.Instant)?]]
 
-    init(optimizer: AdamW, layers: [Layer], pool: WorkerPool) {
+    init(optimizer: AdamW, layers: [Layer], ranks: [Int], pool: WorkerPool) {
+        precondition(ranks.count == layers.count, "a rank per update unit")
         self.optimizer = optimizer
         self.layers = layers
+        self.ranks = ranks
         self.pool = pool
         updates = layers.map(\.moments.step)
         spans = Array(repeating: Array(repeating: nil, count: layers.count), count: 2)
@@ -128,7 +138,7 @@ final class LayerOptimizerWorker {
             pthread_mutex_lock(&mutex)
             while pending.isEmpty && !stopping { pthread_cond_wait(&changed, &mutex) }
             if pending.isEmpty { pthread_mutex_unlock(&mutex); return }
-            let job = pending.removeFirst()
+            let job = pending.remove(at: Self.next(pending, ranks: ranks))
             running = true
             pthread_mutex_unlock(&mutex)
 
@@ -144,6 +154,18 @@ final class LayerOptimizerWorker {
             pthread_cond_broadcast(&changed)
             pthread_mutex_unlock(&mutex)
         }
+    }
+
+    /// The index in `pending` (not empty) of the job to run next: among those whose gradient has
+    /// landed, the lowest rank (the earlier submitted on a tie); the oldest when none has.
+    /// Gradients land in submission order (one copy queue), so the landed jobs are a prefix.
+    static func next(_ pending: [Job], ranks: [Int]) -> Int {
+        var best = 0
+        for (k, job) in pending.enumerated() {
+            guard job.landed.isComplete else { break }
+            if ranks[job.layer] < ranks[pending[best].layer] { best = k }
+        }
+        return best
     }
 
     private func update(_ job: Job) {

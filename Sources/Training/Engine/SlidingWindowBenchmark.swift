@@ -104,11 +104,13 @@ public struct SlidingWindowBenchmark {
             throw UsageError("\(device.backend.name) has no transfer queues")
         }
         let clipping = maxGradNorm > 0 || microBatches > 1, hostBudget = MemoryPlan.availableHostBytes()
+        // As `train`: without --gpu-memory the budget is the device's free memory, for the choice
+        // of resident layers, the plan and the pool's cap alike.
+        let budget = try gpuBudget ?? (backend as? DeviceMemoryReporting)?.deviceMemory().free
         let residentLayers: Int
         if let m = self.residentLayers {
             residentLayers = m
         } else {
-            let budget = try gpuBudget ?? (backend as? DeviceMemoryReporting)?.deviceMemory().free
             let choice = ResidentLayerChoice.choose(config: config, batchSize: batch, seqLen: seqLen, gradAccum: microBatches,
                                                     clipping: clipping, gpuBudget: budget, hostBudget: hostBudget,
                                                     modelLevel: modelLevel, checkpointType: checkpointType,
@@ -116,7 +118,7 @@ public struct SlidingWindowBenchmark {
             residentLayers = choice.layers
             log("resident layers: \(choice.layers) (auto: \(choice.reason))")
         }
-        let plan = MemoryPlanner.plan(config: config, batchSize: batch, seqLen: seqLen, gpuBudget: gpuBudget,
+        let plan = MemoryPlanner.plan(config: config, batchSize: batch, seqLen: seqLen, gpuBudget: budget,
                                       hostBudget: hostBudget,
                                       clipping: clipping, residentLayers: residentLayers,
                                       modelLevel: modelLevel, checkpointType: checkpointType,
@@ -148,7 +150,7 @@ public struct SlidingWindowBenchmark {
         // The engine's own peaks, not the compute-only run's; a GPU budget caps the pool as `train` does.
         if let memory = backend as? DeviceMemoryReporting {
             try memory.restartPeak()
-            if let budget = gpuBudget { memory.limitPool(toBytes: budget - MemoryPlanner.contextBytes) }
+            if let budget { memory.limitPool(toBytes: budget - MemoryPlanner.contextBytes) }
         }
         ProcessMemory.resetPeakResident()
         let clock = ContinuousClock()

@@ -348,7 +348,14 @@ public final class SlidingWindowEngine {
         }
         layers += model.units
         optimizerPool = pool
-        worker = LayerOptimizerWorker(optimizer: AdamW(hyperparameters), layers: layers, pool: pool)
+        // The next forward needs the embedding first, then the layers in order, the final norm and
+        // the LM head's chunks last.
+        var ranks = (0..<streamed).map { $0 + 1 }
+        ranks += Array(repeating: 0, count: model.units.count)
+        for part in model.embedding.parts { ranks[part.unit] = 0 }
+        for part in model.finalNorm.parts { ranks[part.unit] = streamed + 1 }
+        for (c, part) in (model.lmHead?.parts ?? []).enumerated() { ranks[part.unit] = streamed + 2 + c }
+        worker = LayerOptimizerWorker(optimizer: AdamW(hyperparameters), layers: layers, ranks: ranks, pool: pool)
     }
 
     deinit {
