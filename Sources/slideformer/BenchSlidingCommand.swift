@@ -31,6 +31,9 @@ struct BenchSlidingCommand: ParsableCommand {
     @Option(help: "The last N decoder layers keep their gradient on the GPU until the next step's forward, whose AdamW then overlaps it (default: none; as GPU memory allows after a window of 4; none with clipping or accumulation).")
     var deferredGradients: Int?
 
+    @Option(help: "Without clipping: host gradient landing buffers (default 2, a ring; up to one per streamed layer). More let the AdamW thread run on into the next forward, at 4 B per parameter of a layer each.")
+    var landingBuffers: Int?
+
     @Option(help: "GPU memory to plan the window for, e.g. 24GiB (default: every layer).")
     var gpuMemory: String?
 
@@ -98,7 +101,8 @@ struct BenchSlidingCommand: ParsableCommand {
         let bench = try SlidingWindowBenchmark(config: modelConfig, modelDirectory: source.model, batch: step.batchSize, seqLen: step.seqLen,
                                                steps: step.steps, window: window, residentLayers: residentLayers.count,
                                                modelLevel: modelLevelOn, checkpointType: checkpoints.checkpointDtype,
-                                               deferredGradients: deferredGradients, microBatches: gradAccum, maxGradNorm: maxGradNorm,
+                                               deferredGradients: deferredGradients, landingBuffers: landingBuffers,
+                                               microBatches: gradAccum, maxGradNorm: maxGradNorm,
                                                gpuBudget: try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") },
                                                computeOnly: bound)
         let r = try bench.run(device: compute)

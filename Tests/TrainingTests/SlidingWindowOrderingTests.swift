@@ -12,25 +12,26 @@ import XCTest
 final class SlidingWindowOrderingTests: XCTestCase {
     private func assertIdentical(_ config: ModelConfig, window: Int, residentLayers: Int = 0, microBatches: Int = 1,
                                  maxGradNorm: Double = 0, modelLevel: ModelLevelPlacement, deferredGradients: Int = 0,
-                                 file: StaticString = #filePath, line: UInt = #line) throws {
+                                 landingBuffers: Int = 2, file: StaticString = #filePath, line: UInt = #line) throws {
         for lagging in [LaggingQueuesBackend.Lagging.copies, .compute] {
             try assertIdentical(config, window: window, residentLayers: residentLayers, microBatches: microBatches,
-                                maxGradNorm: maxGradNorm, modelLevel: modelLevel,
-                                deferredGradients: deferredGradients, lagging: lagging, file: file, line: line)
+                                maxGradNorm: maxGradNorm, modelLevel: modelLevel, deferredGradients: deferredGradients,
+                                landingBuffers: landingBuffers, lagging: lagging, file: file, line: line)
         }
     }
 
     private func assertIdentical(_ config: ModelConfig, window: Int, residentLayers: Int, microBatches: Int,
                                  maxGradNorm: Double, modelLevel: ModelLevelPlacement, deferredGradients: Int,
-                                 lagging: LaggingQueuesBackend.Lagging, file: StaticString, line: UInt) throws {
+                                 landingBuffers: Int, lagging: LaggingQueuesBackend.Lagging, file: StaticString,
+                                 line: UInt) throws {
         let backend = LaggingQueuesBackend(cpu: CPUBackend(threads: 2), lagging: lagging)
         let parity = SlidingWindowParity(config: config, batch: 2, seqLen: 12, steps: 3, window: window,
                                          residentLayers: residentLayers, modelLevel: modelLevel,
-                                         deferredGradients: deferredGradients,
+                                         deferredGradients: deferredGradients, landingBuffers: landingBuffers,
                                          microBatches: microBatches, maxGradNorm: maxGradNorm, learningRate: 1e-2)
         let r = try parity.run(backend: backend, storage: .f32)
         let what = "window \(window), \(residentLayers) resident, \(microBatches) micro-batches, clip \(maxGradNorm), "
-            + "model level \(modelLevel.rawValue), \(deferredGradients) deferred, \(lagging) lagging"
+            + "model level \(modelLevel.rawValue), \(deferredGradients) deferred, \(landingBuffers) landing, \(lagging) lagging"
         XCTAssertEqual(r.residentLosses, r.slidingLosses, what, file: file, line: line)
         XCTAssertEqual(r.residentNorms, r.slidingNorms, what, file: file, line: line)
         XCTAssertEqual(r.maxMasterDifference, 0, what, file: file, line: line)
@@ -84,6 +85,20 @@ final class SlidingWindowOrderingTests: XCTestCase {
                 XCTAssertTrue(zip(r.masters.namedTensors, reference.masters.namedTensors).allSatisfy { $0.values.elementsEqual($1.values) },
                               "streamed masters, window \(window), \(resident) resident, \(lagging)")
             }
+        }
+    }
+
+    /// One micro-batch without clipping, with a deeper ring of landing buffers (3 of 4 layers) and
+    /// one per layer: updates start as gradients land and, ordered by the next forward's needs,
+    /// run on into it.
+    func testMoreLandingBuffersWithLaggingQueues() throws {
+        let c = SlidingWindowEngineTests.config(layers: 4)
+        for placement in [ModelLevelPlacement.host, .gpu] {
+            for landing in [3, 4] {
+                try assertIdentical(c, window: 2, modelLevel: placement, landingBuffers: landing)
+                try assertIdentical(c, window: 4, modelLevel: placement, landingBuffers: landing)
+            }
+            try assertIdentical(c, window: 2, residentLayers: 1, modelLevel: placement, landingBuffers: 3)
         }
     }
 

@@ -101,7 +101,9 @@ public enum MemoryPlanner {
     /// Gradient landing buffers without clipping: layer i's D2H waits (on the host) for the
     /// AdamW of layer i+2. When AdamW is faster than a layer's backward that wait is empty; when
     /// it is slower the step is bound by AdamW anyway, and a deeper ring would only hold
-    /// more host memory (each buffer is 4 B/param of a layer: 0.87 GB for 8B).
+    /// more host memory (each buffer is 4 B/param of a layer: 0.87 GB for 8B). A caller may ask
+    /// for more (`landingBuffers`; one per streamed layer at most), trading host memory for
+    /// updates that run on into the next forward.
     static let landingRing = 2
     /// Logits per cross-entropy chunk on the GPU (the resident `DecoderModel` and the engine):
     /// 2^28 f32 = 1 GiB, 2093 tokens at a 128k vocabulary. Much smaller chunks make the LM
@@ -141,12 +143,13 @@ public enum MemoryPlanner {
                             modelLevel: ModelLevelPlacement = .auto,
                             checkpointType: CheckpointElementType = .f32,
                             mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens,
-                            deferredGradients: Int? = nil) -> SlidingWindowPlan {
+                            deferredGradients: Int? = nil, landingBuffers: Int? = nil) -> SlidingWindowPlan {
         var chunk = mlpChunkTokens
         func fixed(_ b: Int, _ placement: ModelLevelPlacement) -> SlidingWindowPlan {
             fixedPlan(config: config, batchSize: b, seqLen: seqLen, gpuBudget: gpuBudget, hostBudget: hostBudget,
                       clipping: clipping, residentLayers: residentLayers, modelLevel: placement,
-                      checkpointType: checkpointType, mlpChunkTokens: chunk, deferredGradients: deferredGradients)
+                      checkpointType: checkpointType, mlpChunkTokens: chunk, deferredGradients: deferredGradients,
+                      landingBuffers: landingBuffers)
         }
         var placement = modelLevel
         if modelLevel == .auto {
@@ -175,14 +178,14 @@ public enum MemoryPlanner {
     static func fixedPlan(config c: ModelConfig, batchSize: Int, seqLen: Int, gpuBudget: Int?, hostBudget: Int?,
                           clipping: Bool, residentLayers: Int, modelLevel: ModelLevelPlacement,
                           checkpointType: CheckpointElementType, mlpChunkTokens: Int,
-                          deferredGradients: Int?) -> SlidingWindowPlan {
+                          deferredGradients: Int?, landingBuffers: Int? = nil) -> SlidingWindowPlan {
         precondition(modelLevel != .auto, "a fixed plan has a placement")
         let layout = ModelLayout(c)
         let L = c.numLayers, layer = layout.layer.count, n = batchSize * seqLen, C = c.hiddenSize
         let mlpChunk = mlpChunkRows(tokens: n, requested: mlpChunkTokens)
         let residentParameters = layout.embedding.count + layout.finalNorm.count + (layout.lmHead?.count ?? 0)
         let m = min(max(0, residentLayers), L), streamed = L - m
-        let landing = max(1, clipping ? streamed : min(streamed, landingRing))
+        let landing = max(1, clipping ? streamed : min(streamed, landingBuffers ?? landingRing))
         // The engine adds 2 for the host-placed (not streamed) model-level parts when every streamed layer has its own.
         let landingTotal = landing + (landing >= streamed && modelLevel == .host ? 2 : 0)
         let slotBytes = weightSlotBytes(layout)

@@ -67,6 +67,8 @@ public struct SlidingWindowBenchmark {
     public let checkpointType: CheckpointElementType
     /// nil: the plan's choice.
     public let deferredGradients: Int?
+    /// Gradient landing buffers without clipping (nil: the planner's ring).
+    public let landingBuffers: Int?
     public let microBatches: Int
     public let maxGradNorm: Double
     public let gpuBudget: Int?
@@ -76,7 +78,7 @@ public struct SlidingWindowBenchmark {
 
     public init(config: ModelConfig, modelDirectory: String? = nil, batch: Int, seqLen: Int, steps: Int, warmup: Int = 2,
                 window: Int?, residentLayers: Int? = 0, modelLevel: ModelLevelPlacement = .auto,
-                checkpointType: CheckpointElementType = .f32, deferredGradients: Int? = nil, microBatches: Int = 1, maxGradNorm: Double = 0, gpuBudget: Int?,
+                checkpointType: CheckpointElementType = .f32, deferredGradients: Int? = nil, landingBuffers: Int? = nil, microBatches: Int = 1, maxGradNorm: Double = 0, gpuBudget: Int?,
                 computeOnly: ComputeOnlyBound = .measure, memcpyBytes: Int = 1 << 30) throws {
         guard batch >= 1, seqLen >= 2, steps >= 1, warmup >= 0, microBatches >= 1 else {
             throw UsageError("bench sliding needs batch >= 1, seq-len >= 2, steps >= 1 (got \(batch), \(seqLen), \(steps))")
@@ -92,6 +94,7 @@ public struct SlidingWindowBenchmark {
         self.modelLevel = modelLevel
         self.checkpointType = checkpointType
         self.deferredGradients = deferredGradients
+        self.landingBuffers = landingBuffers
         self.microBatches = microBatches
         self.maxGradNorm = maxGradNorm
         self.gpuBudget = gpuBudget
@@ -122,7 +125,8 @@ public struct SlidingWindowBenchmark {
                                       hostBudget: hostBudget,
                                       clipping: clipping, residentLayers: residentLayers,
                                       modelLevel: modelLevel, checkpointType: checkpointType,
-                                      mlpChunkTokens: device.mlpChunkTokens, deferredGradients: deferredGradients)
+                                      mlpChunkTokens: device.mlpChunkTokens, deferredGradients: deferredGradients,
+                                      landingBuffers: landingBuffers)
         guard plan.fits || window != nil else { throw UsageError("the plan does not fit:\n\(plan.description)") }
         let k = window ?? plan.window
 

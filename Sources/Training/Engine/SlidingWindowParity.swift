@@ -37,6 +37,9 @@ public struct SlidingWindowParity {
     public let checkpointType: CheckpointElementType
     /// The engine's `deferredGradients` (one micro-batch without clipping only).
     public let deferredGradients: Int
+    /// Landing buffers of one micro-batch without clipping (a ring below the streamed layers'
+    /// count, one per layer from there); per layer otherwise.
+    public let landingBuffers: Int
     public let microBatches: Int
     public let maxGradNorm: Double
     public let learningRate: Double
@@ -44,7 +47,7 @@ public struct SlidingWindowParity {
 
     public init(config: ModelConfig, batch: Int, seqLen: Int, steps: Int, window: Int, residentLayers: Int = 0,
                 modelLevel: ModelLevelPlacement = .host, vocabChunkRows: Int? = nil,
-                checkpointType: CheckpointElementType = .f32, deferredGradients: Int = 0,
+                checkpointType: CheckpointElementType = .f32, deferredGradients: Int = 0, landingBuffers: Int = 2,
                 microBatches: Int = 1, maxGradNorm: Double = 0, learningRate: Double = 1e-3,
                 hyperparameters: AdamWHyperparameters = AdamWHyperparameters(weightDecay: 0.1)) {
         self.config = config
@@ -57,6 +60,7 @@ public struct SlidingWindowParity {
         self.vocabChunkRows = vocabChunkRows
         self.checkpointType = checkpointType
         self.deferredGradients = deferredGradients
+        self.landingBuffers = landingBuffers
         self.microBatches = microBatches
         self.maxGradNorm = maxGradNorm
         self.learningRate = learningRate
@@ -121,7 +125,7 @@ public struct SlidingWindowParity {
         let engine = try SlidingWindowEngine(host: slidingHost, backend: backend, storage: storage, window: window,
                                              residentLayers: residentLayers, modelLevel: modelLevel,
                                              vocabChunkRows: vocabChunkRows,
-                                             landingBuffers: perLayer ? config.numLayers : 2, maxBatch: batch,
+                                             landingBuffers: perLayer ? config.numLayers : landingBuffers, maxBatch: batch,
                                              maxSeqLen: seqLen, maxMicroBatches: microBatches, checkpointType: checkpointType,
                                              deferredGradients: perLayer ? 0 : deferredGradients,
                                              hyperparameters: hyperparameters, optimizerThreads: 2)
