@@ -55,4 +55,9 @@ public protocol QueuedTransfers: Backend {
                       scratch: TensorRef, on queue: any DeviceQueue)
     /// Enqueues device → host: `bytes` bytes of `source` into `destination` on `queue`.
     func copyToHost(from source: TensorRef, to destination: UnsafeMutableRawPointer, bytes: Int, on queue: any DeviceQueue)
+    /// Enqueues device f32 → host bf16 (rounded to nearest even) on `queue`: `count` values of
+    /// `source` into pinned `destination`, through the bf16 `scratch` in pieces of its size (each
+    /// piece converted, then copied, on `queue`: one scratch serves every conversion on that queue).
+    func copyToHost(converting source: TensorRef, toBF16 destination: UnsafeMutablePointer<UInt16>, count: Int,
+                    scratch: TensorRef, on queue: any DeviceQueue)
 }

@@ -33,6 +33,14 @@ extension CUDABackend: QueuedTransfers {
     public func copyToHost(from source: TensorRef, to destination: UnsafeMutableRawPointer, bytes: Int, on queue: any DeviceQueue) {
         enqueue("copyToHost") { try copyToHost(from: source, to: destination, bytes: bytes, on: CUDAQueue.stream(queue)) }
     }
+
+    public func copyToHost(converting source: TensorRef, toBF16 destination: UnsafeMutablePointer<UInt16>, count: Int,
+                           scratch: TensorRef, on queue: any DeviceQueue) {
+        enqueue("copyToHost(converting)") {
+            try copyToHost(converting: source, toBF16: destination, count: count, scratch: scratch,
+                           on: CUDAQueue.stream(queue))
+        }
+    }
 }
 
 /// A CUDA stream as a `DeviceQueue`.

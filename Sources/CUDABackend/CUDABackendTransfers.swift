@@ -35,6 +35,21 @@ extension CUDABackend {
         }
     }
 
+    /// Enqueues device f32 → host bf16 on `stream`: each piece of `scratch`'s size is rounded by
+    /// the `convert` kernel into the bf16 scratch, then copied out, both on the copy's stream,
+    /// so the next piece's conversion waits for the copy that read the scratch before it.
+    public func copyToHost(converting source: TensorRef, toBF16 destination: UnsafeMutablePointer<UInt16>, count: Int,
+                           scratch: TensorRef, on stream: CUDAStream) throws {
+        let piece = scratch.buffer.count - scratch.offset
+        precondition(piece > 0, "copyToHost(converting:): empty scratch")
+        for lo in stride(from: 0, to: count, by: piece) {
+            let n = min(piece, count - lo)
+            try convert(from: address(source.advanced(by: lo), n, [.f32]), bf16: false, to: address(scratch, n, [.bf16]),
+                        bf16: true, count: n, stream: stream.handle)
+            try copyToHost(from: scratch, to: destination + lo, bytes: n * 2, on: stream)
+        }
+    }
+
     /// Enqueues device → host: `bytes` bytes of `source` into `destination` on `stream`.
     public func copyToHost(from source: TensorRef, to destination: UnsafeMutableRawPointer, bytes: Int, on stream: CUDAStream) throws {
         let size = source.elementType.byteSize

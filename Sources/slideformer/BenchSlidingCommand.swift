@@ -26,7 +26,7 @@ struct BenchSlidingCommand: ParsableCommand {
     @Option(help: "Sliding engine: where the embedding, final norm and LM head are: gpu (masters, AdamW state and updates there), host (masters and AdamW on the host, compute weights and gradients on the GPU), streamed (as host, but the embedding rows gathered on the host and the LM head streamed in vocabulary chunks; untied heads only), or auto (the first of these that fits the GPU budget).")
     var modelLevelOn: ModelLevelPlacement = .auto
 
-    @OptionGroup var checkpoints: CheckpointFlags
+    @OptionGroup var precision: SlidingPrecisionFlags
 
     @Option(help: "The last N decoder layers keep their gradient on the GPU until the next step's forward, whose AdamW then overlaps it (default: none; as GPU memory allows after a window of 4; none with clipping or accumulation).")
     var deferredGradients: Int?
@@ -83,7 +83,7 @@ struct BenchSlidingCommand: ParsableCommand {
             let parity = SlidingWindowParity(config: modelConfig, batch: step.batchSize, seqLen: step.seqLen, steps: compareSteps,
                                              window: window ?? 2, residentLayers: residentLayers.count ?? 0,
                                              modelLevel: modelLevelOn == .auto ? .gpu : modelLevelOn,
-                                             checkpointType: checkpoints.checkpointDtype,
+                                             checkpointType: precision.checkpointDtype, gradientType: precision.gradientDtype,
                                              deferredGradients: deferredGradients ?? 0,
                                              microBatches: gradAccum, maxGradNorm: maxGradNorm)
             let r = try parity.run(backend: backend, storage: compute.storage)
@@ -100,7 +100,8 @@ struct BenchSlidingCommand: ParsableCommand {
         let bound: SlidingWindowBenchmark.ComputeOnlyBound = skipComputeOnly ? .skip : computeOnlyMs.map { .given($0) } ?? .measure
         let bench = try SlidingWindowBenchmark(config: modelConfig, modelDirectory: source.model, batch: step.batchSize, seqLen: step.seqLen,
                                                steps: step.steps, window: window, residentLayers: residentLayers.count,
-                                               modelLevel: modelLevelOn, checkpointType: checkpoints.checkpointDtype,
+                                               modelLevel: modelLevelOn, checkpointType: precision.checkpointDtype,
+                                               gradientType: precision.gradientDtype,
                                                deferredGradients: deferredGradients, landingBuffers: landingBuffers,
                                                microBatches: gradAccum, maxGradNorm: maxGradNorm,
                                                gpuBudget: try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") },

@@ -46,7 +46,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Sliding engine: where the embedding, final norm and LM head are: gpu (masters, AdamW state and updates there), host (masters and AdamW on the host, compute weights and gradients on the GPU), streamed (as host, but the embedding rows gathered on the host and the LM head streamed in vocabulary chunks; untied heads only), or auto (the first of these that fits the GPU budget).")
     var modelLevelOn: ModelLevelPlacement = .auto
 
-    @OptionGroup var checkpoints: CheckpointFlags
+    @OptionGroup var precision: SlidingPrecisionFlags
 
     @Option(help: "GPU memory the run may use, e.g. 24GiB (default: the GPU's free memory); the memory pool is capped to it.")
     var gpuMemory: String?
@@ -110,7 +110,8 @@ struct TrainCommand: ParsableCommand {
         o.residentLayers = residentLayers.count
         o.window = window
         o.modelLevel = modelLevelOn
-        o.checkpointType = checkpoints.checkpointDtype
+        o.checkpointType = precision.checkpointDtype
+        o.gradientType = precision.gradientDtype
         o.gpuMemory = try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") }
         if maxSteps != nil && epochs != nil { throw ValidationError("give --max-steps or --epochs, not both") }
         o.length = maxSteps.map { .steps($0) } ?? .epochs(epochs ?? 1)

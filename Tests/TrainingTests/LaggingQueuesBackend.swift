@@ -109,6 +109,14 @@ final class LaggingQueuesBackend: QueuedTransfers {
         enqueue(on: queue) { cpu.copyToHost(from: source, to: destination, bytes: bytes, on: queue) }
     }
 
+    func copyToHost(converting source: TensorRef, toBF16 destination: UnsafeMutablePointer<UInt16>, count: Int,
+                    scratch: TensorRef, on queue: any DeviceQueue) {
+        let cpu = cpu
+        enqueue(on: queue) {
+            cpu.copyToHost(converting: source, toBF16: destination, count: count, scratch: scratch, on: queue)
+        }
+    }
+
     /// Runs an op on the compute queue.
     private func onCompute(_ op: @escaping (CPUBackend) -> Void) {
         let cpu = cpu

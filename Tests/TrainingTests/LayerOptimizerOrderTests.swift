@@ -18,7 +18,7 @@ final class LayerOptimizerOrderTests: XCTestCase {
     deinit { gradients.deallocate() }
 
     private func job(_ unit: Int, landed: Bool) -> LayerOptimizerWorker.Job {
-        .init(layer: unit, landed: SetEvent(landed), gradients: gradients, learningRate: 1e-3, gradScale: 1)
+        .init(layer: unit, landed: SetEvent(landed), gradients: .f32(gradients), learningRate: 1e-3, gradScale: 1)
     }
 
     // Units: 0–3 layers (ranks 1–4), 4 the embedding (rank 0), 5 the LM head (rank 5).

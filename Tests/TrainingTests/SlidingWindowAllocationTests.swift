@@ -17,13 +17,15 @@ final class SlidingWindowAllocationTests: XCTestCase {
                                               gpuBudget: Int? = nil, modelLevel: ModelLevelPlacement = .auto,
                                               checkpointType: CheckpointElementType = .f32,
                                               mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens,
-                                              deferredGradients: Int? = nil,
+                                              deferredGradients: Int? = nil, landingBuffers: Int? = nil,
+                                              gradientType: GradientElementType = .f32,
                                               file: StaticString = #filePath, line: UInt = #line) throws {
         let (batch, seqLen) = (2, 12)
         let plan = MemoryPlanner.plan(config: config, batchSize: batch, seqLen: seqLen, gpuBudget: gpuBudget,
                                       hostBudget: nil, clipping: clipping, residentLayers: residentLayers,
                                       modelLevel: modelLevel, checkpointType: checkpointType,
-                                      mlpChunkTokens: mlpChunkTokens, deferredGradients: deferredGradients)
+                                      mlpChunkTokens: mlpChunkTokens, deferredGradients: deferredGradients,
+                                      landingBuffers: landingBuffers, gradientType: gradientType)
         XCTAssertEqual(plan.mlpChunkTokens, min(mlpChunkTokens, batch * seqLen), file: file, line: line)
         XCTAssertTrue(plan.fits, plan.description, file: file, line: line)
         let host = HostTrainingState(masters: TrainingBenchmark.randomWeights(config, pool: .shared))
@@ -35,6 +37,7 @@ final class SlidingWindowAllocationTests: XCTestCase {
                                              landingBuffers: plan.gradientLandingBuffers, maxBatch: batch,
                                              maxSeqLen: seqLen, checkpointType: plan.checkpointType,
                                              mlpChunkTokens: plan.mlpChunkTokens, deferredGradients: plan.deferredGradients,
+                                             gradientType: plan.gradientType,
                                              hyperparameters: AdamWHyperparameters(), optimizerThreads: 1)
         withExtendedLifetime(engine) {}
         let gpu = plan.gpuItems.filter(\.engineBuffer).reduce(0) { $0 + $1.bytes }
@@ -68,6 +71,27 @@ final class SlidingWindowAllocationTests: XCTestCase {
 
     func testLlamaRing() throws {
         try assertPlanMatchesAllocations(SlidingWindowEngineTests.config(layers: 4), residentLayers: 0, clipping: false)
+    }
+
+    /// bf16 host-bound gradients: landing buffers of half the size and a bf16 download scratch,
+    /// in a ring, one per layer, with clipping (2 more for the host-placed model level) and streamed.
+    func testBF16Gradients() throws {
+        let config = SlidingWindowEngineTests.config(layers: 4)
+        for modelLevel in [ModelLevelPlacement.host, .gpu] {
+            try assertPlanMatchesAllocations(config, residentLayers: 0, clipping: false, modelLevel: modelLevel,
+                                             gradientType: .bf16)
+            try assertPlanMatchesAllocations(config, residentLayers: 1, clipping: false, modelLevel: modelLevel,
+                                             landingBuffers: 3, gradientType: .bf16)
+            try assertPlanMatchesAllocations(config, residentLayers: 0, clipping: true, modelLevel: modelLevel,
+                                             gradientType: .bf16)
+        }
+        try assertPlanMatchesAllocations(config, residentLayers: 0, clipping: false, modelLevel: .streamed,
+                                         gradientType: .bf16)
+        let f32 = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: nil, hostBudget: nil)
+        let bf16 = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: nil, hostBudget: nil,
+                                      gradientType: .bf16)
+        let layer = ModelLayout(config).layer.count
+        XCTAssertEqual(f32.hostPeakBytes - bf16.hostPeakBytes, 2 * layer * 2, "2 landing buffers at 2 B instead of 4")
     }
 
     func testMLPInChunks() throws {

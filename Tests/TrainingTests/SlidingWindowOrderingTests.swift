@@ -149,4 +149,54 @@ final class SlidingWindowOrderingTests: XCTestCase {
             }
         }
     }
+
+    /// bf16 host-bound gradients (rounded into a device scratch on the D2H queue, piece by piece):
+    /// the engine on lagging queues against the same engine on the plain CPU backend (bf16
+    /// gradients change the results against resident training). A ring of 2 and of 3, one landing
+    /// buffer per layer with clipping, behind a resident layer, both model-level placements and
+    /// streamed; the CPU run against an f32-gradient run: close, not equal.
+    func testBF16GradientsWithLaggingQueues() throws {
+        let four = SlidingWindowEngineTests.config(layers: 4)
+        var wide = four
+        wide.vocabSize = 600
+        let cases: [(ModelConfig, window: Int, resident: Int, landing: Int, clip: Double, modelLevel: ModelLevelPlacement)] = [
+            (four, 2, 0, 2, 0, .host), (four, 4, 0, 3, 0, .gpu), (four, 2, 0, 4, 0.05, .host),
+            (four, 2, 1, 2, 0, .gpu), (wide, 2, 0, 2, 0, .streamed), (wide, 2, 0, 16, 0, .streamed),
+        ]
+        for c in cases {
+            func parity(_ gradientType: GradientElementType) -> SlidingWindowParity {
+                SlidingWindowParity(config: c.0, batch: 2, seqLen: 12, steps: 3, window: c.window, residentLayers: c.resident,
+                                    modelLevel: c.modelLevel, gradientType: gradientType, landingBuffers: c.landing,
+                                    maxGradNorm: c.clip, learningRate: 1e-2)
+            }
+            let what = "window \(c.window), \(c.resident) resident, \(c.landing) landing, clip \(c.clip), "
+                + "model level \(c.modelLevel.rawValue)"
+            let reference = try parity(.bf16).runSliding(backend: CPUBackend(threads: 2), storage: .f32)
+            let exact = try parity(.f32).runSliding(backend: CPUBackend(threads: 2), storage: .f32)
+            XCTAssertEqual(reference.losses[0], exact.losses[0], "the first forward precedes any update, \(what)")
+            XCTAssertNotEqual(reference.losses, exact.losses, "bf16 gradients change the updates, \(what)")
+            for (a, b) in zip(reference.losses, exact.losses) {
+                XCTAssertEqual(a, b, accuracy: 1e-3 * abs(b), "bf16 gradients stay close, \(what)")
+            }
+            for lagging in [LaggingQueuesBackend.Lagging.copies, .compute] {
+                let backend = LaggingQueuesBackend(cpu: CPUBackend(threads: 2), lagging: lagging)
+                let r = try parity(.bf16).runSliding(backend: backend, storage: .f32)
+                XCTAssertEqual(r.losses, reference.losses, "\(what), \(lagging) lagging")
+                XCTAssertEqual(r.norms, reference.norms, "\(what), \(lagging) lagging")
+                for (a, b) in zip(r.masters.namedTensors, reference.masters.namedTensors) {
+                    XCTAssertTrue(a.values.elementsEqual(b.values), "\(a.name), \(what), \(lagging) lagging")
+                }
+                XCTAssertGreaterThan(backend.mostHeld, 1, "work was held")
+            }
+        }
+    }
+
+    func testBF16GradientsNeedOneMicroBatch() throws {
+        let config = SlidingWindowEngineTests.config(layers: 2)
+        let host = HostTrainingState(masters: TrainingBenchmark.randomWeights(config, pool: .shared))
+        XCTAssertThrowsError(try SlidingWindowEngine(host: host, backend: CPUBackend(threads: 1), storage: .f32, window: 2,
+                                                     landingBuffers: 2, maxBatch: 1, maxSeqLen: 6, maxMicroBatches: 2,
+                                                     gradientType: .bf16, hyperparameters: AdamWHyperparameters(),
+                                                     optimizerThreads: 1))
+    }
 }

@@ -35,6 +35,16 @@ extension CPUBackend: QueuedTransfers {
     public func copyToHost(from source: TensorRef, to destination: UnsafeMutableRawPointer, bytes: Int, on queue: any DeviceQueue) {
         download(source, into: UnsafeMutableRawBufferPointer(start: destination, count: bytes))
     }
+
+    public func copyToHost(converting source: TensorRef, toBF16 destination: UnsafeMutablePointer<UInt16>, count: Int,
+                           scratch: TensorRef, on queue: any DeviceQueue) {
+        // A copy, not an op: it may run beside the compute queue's ops (on a test double's
+        // queues), so it rounds element by element here rather than on the ops' worker pool,
+        // and needs no scratch.
+        precondition(source.elementType == .f32 && scratch.elementType == .bf16, "copyToHost(converting:): f32 to bf16")
+        let s = floats(source, count)
+        for i in 0..<count { destination[i] = BFloat16Conversion.fromFloat(s[i]) }
+    }
 }
 
 /// Work "queued" on the CPU backend is already done.

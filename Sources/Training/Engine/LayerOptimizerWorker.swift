@@ -28,7 +28,7 @@ final class LayerOptimizerWorker {
         let layer: Int
         /// Fires when the gradient has landed in `gradients`.
         let landed: any DeviceEvent
-        let gradients: UnsafePointer<Float>
+        let gradients: GradientInput
         let learningRate: Double
         /// The clipping coefficient (1 without clipping).
         let gradScale: Float
@@ -173,7 +173,7 @@ final class LayerOptimizerWorker {
         pthread_mutex_lock(&mutex)
         let step = updates[job.layer] + 1
         pthread_mutex_unlock(&mutex)
-        optimizer.update(params: l.masters, gradients: .f32(job.gradients), m: l.m, v: l.v, segments: l.segments,
+        optimizer.update(params: l.masters, gradients: job.gradients, m: l.m, v: l.v, segments: l.segments,
                          step: step, learningRate: job.learningRate, gradScale: job.gradScale, bf16Output: nil,
                          pool: pool)
         l.moments.step = step

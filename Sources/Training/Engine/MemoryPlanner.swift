@@ -59,9 +59,11 @@ public struct SlidingWindowPlan: Sendable {
     public let vocabChunkRows: Int
     /// The element type of the activation checkpoints (the engine's `checkpointType`).
     public let checkpointType: CheckpointElementType
-    /// fp32 host buffers that the layers' gradients land in (a ring; every streamed layer when
+    /// Host buffers that the layers' gradients land in (a ring; every streamed layer when
     /// clipping, and then 2 more for the host-placed model-level parts): the engine's `landingBuffers`.
     public let gradientLandingBuffers: Int
+    /// The element type the gradients leave the device in (the engine's `gradientType`).
+    public let gradientType: GradientElementType
     /// The last decoder layers whose fp32 gradient stays on the GPU until the next step's
     /// forward (`SlidingWindowEngine.deferredLayers`): as many as asked, without clipping or
     /// accumulation and as GPU memory allows after a window of 4. None unless asked: measured
@@ -137,19 +139,21 @@ public enum MemoryPlanner {
     /// when this batch fits with them there, else the host, else streamed for an untied head);
     /// `checkpointType`: the activation checkpoints' elements; `mlpChunkTokens` (≥ 1): tokens per
     /// MLP chunk; `deferredGradients`: the most deferred layer gradients (nil: none; memory may
-    /// allow fewer).
+    /// allow fewer); `landingBuffers`: without clipping, the landing ring's size (nil: 2);
+    /// `gradientType`: the element type of the host-bound gradients.
     public static func plan(config: ModelConfig, batchSize: Int, seqLen: Int, gpuBudget: Int?, hostBudget: Int?,
                             clipping: Bool = false, residentLayers: Int = 0,
                             modelLevel: ModelLevelPlacement = .auto,
                             checkpointType: CheckpointElementType = .f32,
                             mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens,
-                            deferredGradients: Int? = nil, landingBuffers: Int? = nil) -> SlidingWindowPlan {
+                            deferredGradients: Int? = nil, landingBuffers: Int? = nil,
+                            gradientType: GradientElementType = .f32) -> SlidingWindowPlan {
         var chunk = mlpChunkTokens
         func fixed(_ b: Int, _ placement: ModelLevelPlacement) -> SlidingWindowPlan {
             fixedPlan(config: config, batchSize: b, seqLen: seqLen, gpuBudget: gpuBudget, hostBudget: hostBudget,
                       clipping: clipping, residentLayers: residentLayers, modelLevel: placement,
                       checkpointType: checkpointType, mlpChunkTokens: chunk, deferredGradients: deferredGradients,
-                      landingBuffers: landingBuffers)
+                      landingBuffers: landingBuffers, gradientType: gradientType)
         }
         var placement = modelLevel
         if modelLevel == .auto {
@@ -178,7 +182,8 @@ public enum MemoryPlanner {
     static func fixedPlan(config c: ModelConfig, batchSize: Int, seqLen: Int, gpuBudget: Int?, hostBudget: Int?,
                           clipping: Bool, residentLayers: Int, modelLevel: ModelLevelPlacement,
                           checkpointType: CheckpointElementType, mlpChunkTokens: Int,
-                          deferredGradients: Int?, landingBuffers: Int? = nil) -> SlidingWindowPlan {
+                          deferredGradients: Int?, landingBuffers: Int? = nil,
+                          gradientType: GradientElementType = .f32) -> SlidingWindowPlan {
         precondition(modelLevel != .auto, "a fixed plan has a placement")
         let layout = ModelLayout(c)
         let L = c.numLayers, layer = layout.layer.count, n = batchSize * seqLen, C = c.hiddenSize
@@ -210,7 +215,10 @@ public enum MemoryPlanner {
             .init(name: "upload scratch (fp32, converted to bf16 on the H2D queue in pieces)",
                   bytes: min(layer, uploadPieceElements) * f32),
             .init(name: "gradient slots (2 x fp32 layer)", bytes: 2 * layer * f32),
-        ] + modelLevelItems + [
+        ] + (gradientType == .f32 ? [] : [
+            .init(name: "download scratch (bf16, gradients rounded on the D2H queue in pieces)",
+                  bytes: min(layer, uploadPieceElements) * bf16),
+        ]) + modelLevelItems + [
             .init(name: "resident layers with AdamW state (\(m) x (18 B/param + f32 norm weights))",
                   bytes: m * (layer * 18 + norms)),
             .init(name: "one layer's activations and backward scratch ("
@@ -261,7 +269,8 @@ public enum MemoryPlanner {
         let gpuItems = [SlidingWindowPlan.Item(name: "decoder-layer weight slots (\(window) x (bf16 layer + f32 norm weights))",
                                                bytes: window * slotBytes)] + fixedGPU
         let pinned: [SlidingWindowPlan.Item] = [
-            .init(name: "gradient landing buffers (\(landingTotal) x fp32 layer)", bytes: landingTotal * layer * f32),
+            .init(name: "gradient landing buffers (\(landingTotal) x \(gradientType.rawValue) layer)",
+                  bytes: landingTotal * layer * gradientType.byteSize),
         ] + (modelLevel == .streamed ? streamedPinnedItems(c, tokens: n) : []) + [
             .init(name: "activation checkpoints (\(L - 1) x \(checkpointType.rawValue) (B*T, C))",
                   bytes: (L - 1) * n * C * checkpointType.byteSize),
@@ -278,7 +287,8 @@ public enum MemoryPlanner {
         return SlidingWindowPlan(config: c, batchSize: batchSize, seqLen: seqLen, mlpChunkTokens: mlpChunk,
                                  window: window, residentLayers: m,
                                  modelLevel: modelLevel, vocabChunkRows: vocabChunk, checkpointType: checkpointType,
-                                 gradientLandingBuffers: landing, deferredGradients: deferred, gpuItems: gpuItems, pinnedItems: pinned,
+                                 gradientLandingBuffers: landing, gradientType: gradientType, deferredGradients: deferred,
+                                 gpuItems: gpuItems, pinnedItems: pinned,
                                  pageableItems: pageable, gpuBudget: gpuBudget, hostBudget: hostBudget,
                                  problems: problems, maxBatchSize: nil)
     }

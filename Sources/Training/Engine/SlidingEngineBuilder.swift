@@ -19,6 +19,8 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
     public let modelLevel: ModelLevelPlacement
     /// The activation checkpoints' element type.
     public let checkpointType: CheckpointElementType
+    /// The element type of the host-bound gradients.
+    public let gradientType: GradientElementType
     /// Tokens per MLP chunk of the layer workspace (planned, then built).
     public let mlpChunkTokens: Int
     /// Engines record `StepTelemetry`.
@@ -28,6 +30,7 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
 
     public init(backend: any QueuedTransfers, storage: ElementType, gpuBudget: Int?, residentLayers: Int?, window: Int?,
                 modelLevel: ModelLevelPlacement = .auto, checkpointType: CheckpointElementType = .f32,
+                gradientType: GradientElementType = .f32,
                 mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens,
                 measure: Bool = false) {
         self.backend = backend
@@ -37,6 +40,7 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
         self.window = window
         self.modelLevel = modelLevel
         self.checkpointType = checkpointType
+        self.gradientType = gradientType
         self.mlpChunkTokens = mlpChunkTokens
         self.measure = measure
     }
@@ -56,7 +60,8 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
         guard m <= c.numLayers else { throw UsageError("--resident-layers \(m) exceeds the model's \(c.numLayers) layers") }
         let p = MemoryPlanner.plan(config: c, batchSize: batchSize, seqLen: seqLen, gpuBudget: gpuBudget,
                                    hostBudget: hostBytes, clipping: perLayer, residentLayers: m, modelLevel: modelLevel,
-                                   checkpointType: checkpointType, mlpChunkTokens: mlpChunkTokens)
+                                   checkpointType: checkpointType, mlpChunkTokens: mlpChunkTokens,
+                                   gradientType: gradientType)
         guard p.fits else { throw UsageError("the sliding-window plan does not fit:\n\(p.description)") }
         let streamed = c.numLayers - m
         if let k = window, k > p.window || k < min(2, streamed) {
@@ -71,7 +76,7 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
             + "\(m) resident layers (\(why)), \(p.gradientLandingBuffers) gradient landing buffers, "
             + "\(p.deferredGradients) deferred layer gradients, "
             + "embedding / final norm / LM head \(p.modelLevel.rawValue) (\(modelLevel.rawValue)), "
-            + "\(checkpointType.rawValue) activation checkpoints")
+            + "\(checkpointType.rawValue) activation checkpoints, \(gradientType.rawValue) gradients to the host")
     }
 
     public func make(host: HostTrainingState, layout: ModelLayout, batchSize: Int, seqLen: Int, gradAccum: Int,
@@ -85,7 +90,7 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
                                        landingBuffers: p.gradientLandingBuffers,
                                        maxBatch: batchSize, maxSeqLen: seqLen, maxMicroBatches: gradAccum,
                                        checkpointType: p.checkpointType, mlpChunkTokens: p.mlpChunkTokens,
-                                       deferredGradients: p.deferredGradients,
+                                       deferredGradients: p.deferredGradients, gradientType: p.gradientType,
                                        hyperparameters: hyperparameters, measure: measure)
     }
 }

@@ -65,6 +65,7 @@ public struct SlidingWindowBenchmark {
     public let residentLayers: Int?
     public let modelLevel: ModelLevelPlacement
     public let checkpointType: CheckpointElementType
+    public let gradientType: GradientElementType
     /// nil: the plan's choice.
     public let deferredGradients: Int?
     /// Gradient landing buffers without clipping (nil: the planner's ring).
@@ -78,7 +79,8 @@ public struct SlidingWindowBenchmark {
 
     public init(config: ModelConfig, modelDirectory: String? = nil, batch: Int, seqLen: Int, steps: Int, warmup: Int = 2,
                 window: Int?, residentLayers: Int? = 0, modelLevel: ModelLevelPlacement = .auto,
-                checkpointType: CheckpointElementType = .f32, deferredGradients: Int? = nil, landingBuffers: Int? = nil, microBatches: Int = 1, maxGradNorm: Double = 0, gpuBudget: Int?,
+                checkpointType: CheckpointElementType = .f32, gradientType: GradientElementType = .f32,
+                deferredGradients: Int? = nil, landingBuffers: Int? = nil, microBatches: Int = 1, maxGradNorm: Double = 0, gpuBudget: Int?,
                 computeOnly: ComputeOnlyBound = .measure, memcpyBytes: Int = 1 << 30) throws {
         guard batch >= 1, seqLen >= 2, steps >= 1, warmup >= 0, microBatches >= 1 else {
             throw UsageError("bench sliding needs batch >= 1, seq-len >= 2, steps >= 1 (got \(batch), \(seqLen), \(steps))")
@@ -93,6 +95,7 @@ public struct SlidingWindowBenchmark {
         self.residentLayers = residentLayers
         self.modelLevel = modelLevel
         self.checkpointType = checkpointType
+        self.gradientType = gradientType
         self.deferredGradients = deferredGradients
         self.landingBuffers = landingBuffers
         self.microBatches = microBatches
@@ -126,7 +129,7 @@ public struct SlidingWindowBenchmark {
                                       clipping: clipping, residentLayers: residentLayers,
                                       modelLevel: modelLevel, checkpointType: checkpointType,
                                       mlpChunkTokens: device.mlpChunkTokens, deferredGradients: deferredGradients,
-                                      landingBuffers: landingBuffers)
+                                      landingBuffers: landingBuffers, gradientType: gradientType)
         guard plan.fits || window != nil else { throw UsageError("the plan does not fit:\n\(plan.description)") }
         let k = window ?? plan.window
 
@@ -168,6 +171,7 @@ public struct SlidingWindowBenchmark {
                                              landingBuffers: plan.gradientLandingBuffers, maxBatch: batch,
                                              maxSeqLen: seqLen, maxMicroBatches: microBatches, checkpointType: checkpointType,
                                              mlpChunkTokens: plan.mlpChunkTokens, deferredGradients: plan.deferredGradients,
+                                             gradientType: plan.gradientType,
                                              hyperparameters: AdamWHyperparameters(weightDecay: 0.1),
                                              measure: true)
         engine.drain()
@@ -175,7 +179,8 @@ public struct SlidingWindowBenchmark {
         log("model: \(parameters) parameters, \(residentLayers) resident layers, window \(k) of "
             + "\(config.numLayers - residentLayers) streamed layers on \(backend.name), embedding / final norm / LM head "
             + "\(plan.modelLevel.rawValue) (\(modelLevel.rawValue)), "
-            + "\(checkpointType.rawValue) activation checkpoints, \(plan.deferredGradients) deferred layer gradients; "
+            + "\(checkpointType.rawValue) activation checkpoints, \(gradientType.rawValue) gradients to the host, "
+            + "\(plan.deferredGradients) deferred layer gradients; "
             + "set up in \(Format.fixed(seconds(clock.now - start), 1)) s")
 
         var rng = SplitMix64(seed: 1)
@@ -205,7 +210,7 @@ public struct SlidingWindowBenchmark {
             - (plan.modelLevel == .gpu ? modelLevelParameters : 0)
         let bounds = StepBounds(
             computeOnlyMilliseconds: computeOnlyMilliseconds,
-            optimizerBytes: hostOptimizerParameters * AdamWBenchmark.bytesPerParameter(bf16Gradients: false),
+            optimizerBytes: hostOptimizerParameters * AdamWBenchmark.bytesPerParameter(bf16Gradients: gradientType == .bf16),
             memcpyBytesPerSecond: memcpyBytesPerSecond,
             hostToDeviceBytes: telemetry.hostToDeviceBytes, deviceToHostBytes: telemetry.deviceToHostBytes,
             pinnedHostToDeviceBytesPerSecond: pinned.map { $0.hostToDevice * 1e9 },

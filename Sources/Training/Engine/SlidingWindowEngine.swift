@@ -171,9 +171,14 @@ public final class SlidingWindowEngine {
     let ownLanding: [Int: Int]
     /// Per layer but the last, (N,C) of `checkpointType`.
     let checkpoints: [any PinnedHostMemory]
-    /// fp32 gradients of one layer's size: one per streamed layer and 2 for the model-level
-    /// parts, or a ring that both share; then, streamed, one per model-level part (`ownLanding`).
+    /// Gradients (`gradientType`) of one layer's size: one per streamed layer and 2 for the
+    /// model-level parts, or a ring that both share; then, streamed, one per model-level part
+    /// (`ownLanding`, always f32).
     let landing: [any PinnedHostMemory]
+    /// How the layers' and host-placed model-level parts' gradients leave the device.
+    let gradientType: GradientElementType
+    /// (pieces) bf16 on the device: `.bf16` gradients are rounded into it on the D2H queue.
+    private let downloadScratch: (any DeviceBuffer)?
     /// Every streamed layer has its own landing buffer (needed by clipping and accumulation).
     private let landingPerLayer: Bool
     let landed: [any DeviceEvent]
@@ -205,7 +210,8 @@ public final class SlidingWindowEngine {
                 residentLayers: Int = 0, modelLevel: ModelLevelPlacement = .host, vocabChunkRows: Int? = nil,
                 landingBuffers: Int, maxBatch: Int, maxSeqLen: Int, maxMicroBatches: Int = 1,
                 checkpointType: CheckpointElementType = .f32, mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens,
-                deferredGradients: Int = 0, hyperparameters: AdamWHyperparameters, optimizerThreads: Int = WorkerPool.defaultThreadCount,
+                deferredGradients: Int = 0, gradientType: GradientElementType = .f32,
+                hyperparameters: AdamWHyperparameters, optimizerThreads: Int = WorkerPool.defaultThreadCount,
                 measure: Bool = false) throws {
         let layout = host.masters.layout, c = layout.config, L = c.numLayers
         guard L >= 1, residentLayers >= 0, residentLayers <= L else {
@@ -224,12 +230,16 @@ public final class SlidingWindowEngine {
                              + "(got \(deferredGradients) of \(landingBuffers) landing buffers)")
         }
         guard modelLevel != .auto else { throw UsageError("the engine takes a resolved placement (gpu, host or streamed)") }
+        guard gradientType == .f32 || maxMicroBatches == 1 else {
+            throw UsageError("bf16 gradients need one micro-batch per step (accumulated partial sums stay f32)")
+        }
         guard modelLevel != .streamed || layout.lmHead != nil else {
             throw UsageError("the streamed placement needs an untied LM head (a tied head is the embedding)")
         }
         precondition(storage != .i32, "storage is f32 or bf16")
         self.layout = layout
         deferredLayers = deferredGradients
+        self.gradientType = gradientType
         self.backend = backend
         self.storage = storage
         self.window = window
@@ -285,6 +295,8 @@ public final class SlidingWindowEngine {
         self.streamed = modelLevel == .streamed
             ? try StreamedModelLevel(config: c, tokens: n, chunkRows: chunkRows, storage: storage, backend: backend) : nil
         uploadScratch = try backend.makeBuffer(.f32, count: storage == .f32 ? 1 : min(count, MemoryPlanner.uploadPieceElements))
+        downloadScratch = gradientType == .f32 ? nil
+            : try backend.makeBuffer(.bf16, count: min(count, MemoryPlanner.uploadPieceElements))
         modelLoaded = try events(model.all.count)
         modelGradientsReady = try backend.makeEvent(timing: false)
         modelGradientsSent = try backend.makeEvent(timing: false)
@@ -325,7 +337,9 @@ public final class SlidingWindowEngine {
         let layerLanding = min(landingBuffers, max(1, streamed))
         landingPerLayer = perLayerLanding
         modelLanding = landingPerLayer ? layerLanding..<(layerLanding + (modelLevel == .host ? 2 : 0)) : 0..<layerLanding
-        var landing = try (0..<modelLanding.upperBound).map { _ in try backend.makePinnedHostMemory(bytes: count * 4) }
+        var landing = try (0..<modelLanding.upperBound).map { _ in
+            try backend.makePinnedHostMemory(bytes: count * gradientType.byteSize)
+        }
         var ownLanding: [Int: Int] = [:]
         for t in model.all where modelLevel == .streamed {
             for part in t.parts {
@@ -653,10 +667,7 @@ public final class SlidingWindowEngine {
                 if let user = landingUser[r], worker.waitForUpdate(layer: user.unit, count: user.updates) {
                     recording?.noteOptimizerWait()
                 }
-                onDeviceToHost(bytes: part.range.count * 4) {
-                    backend.copyToHost(from: t.deviceGradients.ref(part.range.lowerBound), to: landing[r].bytes,
-                                       bytes: part.range.count * 4, on: deviceToHost)
-                }
+                sendToLanding(t.deviceGradients.ref(part.range.lowerBound), count: part.range.count, landing: r)
                 recordCopies(landed[r], on: .deviceToHost)
                 submit(unit: part.unit, landing: r, version: version, learningRate: learningRate, gradScale: gradScale)
             }
@@ -790,12 +801,27 @@ public final class SlidingWindowEngine {
             recording?.noteOptimizerWait()
         }
         deviceToHost.wait(for: gradientReady[g])
-        onDeviceToHost(bytes: layout.layer.count * 4) {
-            backend.copyToHost(from: gradientSlots[g].ref(), to: landing[r].bytes, bytes: layout.layer.count * 4,
-                               on: deviceToHost)
-        }
+        sendToLanding(gradientSlots[g].ref(), count: layout.layer.count, landing: r)
         recordCopies(gradientSent[g], on: .deviceToHost)
         recordCopies(landed[r], on: .deviceToHost)
+    }
+
+    /// The element type landing buffer r holds: `gradientType`, but f32 in the streamed parts'
+    /// own buffers (the final norm's included).
+    private func landingType(_ r: Int) -> GradientElementType {
+        r < modelLanding.upperBound ? gradientType : .f32
+    }
+
+    /// Enqueues D2H of `count` f32 gradients from `source` into landing buffer r, as its type.
+    private func sendToLanding(_ source: TensorRef, count: Int, landing r: Int) {
+        onDeviceToHost(bytes: count * landingType(r).byteSize) {
+            if landingType(r) == .bf16, let scratch = downloadScratch {
+                backend.copyToHost(converting: source, toBF16: landing[r].bytes.assumingMemoryBound(to: UInt16.self),
+                                   count: count, scratch: scratch.ref(), on: deviceToHost)
+            } else {
+                backend.copyToHost(from: source, to: landing[r].bytes, bytes: count * 4, on: deviceToHost)
+            }
+        }
     }
 
     /// Hands streamed layer i's update number version + 1, from landing buffer r, to the AdamW thread.
@@ -805,8 +831,10 @@ public final class SlidingWindowEngine {
 
     /// Hands an optimizer unit's update number version + 1, from landing buffer r, to the AdamW thread.
     private func submit(unit: Int, landing r: Int, version: Int, learningRate: Double, gradScale: Float) {
-        worker.submit(.init(layer: unit, landed: landed[r],
-                            gradients: UnsafePointer(landing[r].bytes.assumingMemoryBound(to: Float.self)),
+        let bytes = UnsafeRawPointer(landing[r].bytes)
+        let gradients: GradientInput = landingType(r) == .bf16
+            ? .bf16(bytes.assumingMemoryBound(to: UInt16.self)) : .f32(bytes.assumingMemoryBound(to: Float.self))
+        worker.submit(.init(layer: unit, landed: landed[r], gradients: gradients,
                             learningRate: learningRate, gradScale: gradScale))
         landingUser[r] = (unit, version + 1)
     }

@@ -35,6 +35,7 @@ public struct SlidingWindowParity {
     /// Rows per vocabulary chunk when streamed (nil: the planner's).
     public let vocabChunkRows: Int?
     public let checkpointType: CheckpointElementType
+    public let gradientType: GradientElementType
     /// The engine's `deferredGradients` (one micro-batch without clipping only).
     public let deferredGradients: Int
     /// Landing buffers of one micro-batch without clipping (a ring below the streamed layers'
@@ -47,7 +48,8 @@ public struct SlidingWindowParity {
 
     public init(config: ModelConfig, batch: Int, seqLen: Int, steps: Int, window: Int, residentLayers: Int = 0,
                 modelLevel: ModelLevelPlacement = .host, vocabChunkRows: Int? = nil,
-                checkpointType: CheckpointElementType = .f32, deferredGradients: Int = 0, landingBuffers: Int = 2,
+                checkpointType: CheckpointElementType = .f32, gradientType: GradientElementType = .f32,
+                deferredGradients: Int = 0, landingBuffers: Int = 2,
                 microBatches: Int = 1, maxGradNorm: Double = 0, learningRate: Double = 1e-3,
                 hyperparameters: AdamWHyperparameters = AdamWHyperparameters(weightDecay: 0.1)) {
         self.config = config
@@ -59,6 +61,7 @@ public struct SlidingWindowParity {
         self.modelLevel = modelLevel
         self.vocabChunkRows = vocabChunkRows
         self.checkpointType = checkpointType
+        self.gradientType = gradientType
         self.deferredGradients = deferredGradients
         self.landingBuffers = landingBuffers
         self.microBatches = microBatches
@@ -127,7 +130,7 @@ public struct SlidingWindowParity {
                                              vocabChunkRows: vocabChunkRows,
                                              landingBuffers: perLayer ? config.numLayers : landingBuffers, maxBatch: batch,
                                              maxSeqLen: seqLen, maxMicroBatches: microBatches, checkpointType: checkpointType,
-                                             deferredGradients: perLayer ? 0 : deferredGradients,
+                                             deferredGradients: perLayer ? 0 : deferredGradients, gradientType: gradientType,
                                              hyperparameters: hyperparameters, optimizerThreads: 2)
         var slidingLosses: [Double] = [], slidingNorms: [Double] = []
         for batches in stepBatches {

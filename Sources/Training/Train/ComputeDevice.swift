@@ -97,7 +97,7 @@ extension ComputeDevice {
         let sliding = SlidingEngineBuilder(backend: queued, storage: storage, gpuBudget: budget,
                                            residentLayers: options.residentLayers, window: options.window,
                                            modelLevel: options.modelLevel, checkpointType: options.checkpointType,
-                                           mlpChunkTokens: mlpChunkTokens,
+                                           gradientType: options.gradientType, mlpChunkTokens: mlpChunkTokens,
                                            measure: options.telemetry)
         if options.engine == .sliding { return sliding }
         return AutomaticEngineBuilder(resident: resident, sliding: memory == nil ? nil : sliding)
