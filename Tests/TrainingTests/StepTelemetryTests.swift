@@ -44,6 +44,8 @@ final class StepTelemetryTests: XCTestCase {
         XCTAssertEqual(b.optimizerMilliseconds, 200, accuracy: 1e-9)
         XCTAssertEqual(b.transferMilliseconds!, 200, accuracy: 1e-9)   // the slower direction: D2H
         XCTAssertEqual(b.ratio(stepMilliseconds: 210), 1.05, accuracy: 1e-12)
+        XCTAssertEqual(b.hostMemoryMilliseconds, 310, accuracy: 1e-9)   // 46.5 GB at 150 GB/s
+        XCTAssertEqual(b.json["host_memory_ms"]?.double ?? 0, 310, accuracy: 1e-9)
         b.pinnedHostToDeviceBytesPerSecond = nil
         b.computeOnlyMilliseconds = 300
         XCTAssertNil(b.transferMilliseconds)

@@ -64,6 +64,40 @@ final class TrainerSlidingEngineTests: XCTestCase {
         XCTAssertTrue(logged.contains { $0.contains("bf16 activation checkpoints") }, "\(logged)")
     }
 
+    /// `--gradient-dtype bf16` and `--landing-buffers` reach the engine (one micro-batch per step:
+    /// bf16 partial sums are refused): the first loss is the resident run's, later ones stay
+    /// close but differ (the updates read rounded gradients), with and without clipping; the
+    /// plan and engine lines name the type. With accumulation the run is refused before training.
+    func testBF16GradientsAndLandingBuffersReachTheEngine() throws {
+        let f = try TrainerFixture()
+        defer { f.remove() }
+        for clip in [0.0, 0.5] {
+            var resident = options(f, output: "resident\(clip)", engine: .resident)
+            resident.gradAccum = 1
+            resident.maxGradNorm = clip
+            _ = try f.run(resident)
+            var o = options(f, output: "bf16-\(clip)", engine: .sliding)
+            o.gradAccum = 1
+            o.maxGradNorm = clip
+            o.gradientType = .bf16
+            o.landingBuffers = 3
+            var logged: [String] = []
+            _ = try Trainer(options: o, log: { logged.append($0) }).run()
+            let a = try MetricsLog.read(f.root + "/resident\(clip)/metrics.csv")
+            let b = try MetricsLog.read(f.root + "/bf16-\(clip)/metrics.csv")
+            XCTAssertEqual(b.count, 6)
+            XCTAssertEqual(b.first?.loss, a.first?.loss, "clip \(clip)")
+            XCTAssertNotEqual(b.map(\.loss), a.map(\.loss), "clip \(clip)")
+            for (x, y) in zip(b, a) { XCTAssertEqual(x.loss, y.loss, accuracy: 1e-2 * y.loss, "clip \(clip)") }
+            XCTAssertTrue(logged.contains { $0.contains("gradient landing buffers (") && $0.contains("x bf16 layer)") }, "\(logged)")
+            XCTAssertTrue(logged.contains { $0.contains("bf16 gradients to the host") }, "\(logged)")
+        }
+        var accumulating = options(f, output: "refused", engine: .sliding)
+        accumulating.gradientType = .bf16
+        XCTAssertThrowsError(try f.run(accumulating))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: f.root + "/refused/model.safetensors"))
+    }
+
     /// `--telemetry`: the same metrics as without it, telemetry.csv with a row per step, a
     /// telemetry line per log step.
     func testTelemetryWritesItsOwnFileAndLeavesMetricsAlone() throws {

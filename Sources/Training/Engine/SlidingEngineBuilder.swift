@@ -15,6 +15,8 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
     public let residentLayers: Int?
     /// nil: the plan's.
     public let window: Int?
+    /// Landing buffers without clipping or accumulation (nil: the plan's ring).
+    public let landingBuffers: Int?
     /// Where the embedding, final norm and LM head are updated.
     public let modelLevel: ModelLevelPlacement
     /// The activation checkpoints' element type.
@@ -29,6 +31,7 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
     public private(set) var chosen: SlidingWindowPlan?
 
     public init(backend: any QueuedTransfers, storage: ElementType, gpuBudget: Int?, residentLayers: Int?, window: Int?,
+                landingBuffers: Int? = nil,
                 modelLevel: ModelLevelPlacement = .auto, checkpointType: CheckpointElementType = .f32,
                 gradientType: GradientElementType = .f32,
                 mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens,
@@ -38,6 +41,7 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
         self.gpuBudget = gpuBudget
         self.residentLayers = residentLayers
         self.window = window
+        self.landingBuffers = landingBuffers
         self.modelLevel = modelLevel
         self.checkpointType = checkpointType
         self.gradientType = gradientType
@@ -57,11 +61,15 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
                                                   modelLevel: modelLevel, checkpointType: checkpointType,
                                                   mlpChunkTokens: mlpChunkTokens)
         }
+        guard (landingBuffers ?? 1) >= 1 else { throw UsageError("--landing-buffers must be at least 1") }
+        guard gradientType == .f32 || gradAccum == 1 else {
+            throw UsageError("--gradient-dtype bf16 needs --grad-accum 1 (accumulated partial sums stay f32)")
+        }
         guard m <= c.numLayers else { throw UsageError("--resident-layers \(m) exceeds the model's \(c.numLayers) layers") }
         let p = MemoryPlanner.plan(config: c, batchSize: batchSize, seqLen: seqLen, gpuBudget: gpuBudget,
                                    hostBudget: hostBytes, clipping: perLayer, residentLayers: m, modelLevel: modelLevel,
                                    checkpointType: checkpointType, mlpChunkTokens: mlpChunkTokens,
-                                   gradientType: gradientType)
+                                   landingBuffers: landingBuffers, gradientType: gradientType)
         guard p.fits else { throw UsageError("the sliding-window plan does not fit:\n\(p.description)") }
         let streamed = c.numLayers - m
         if let k = window, k > p.window || k < min(2, streamed) {

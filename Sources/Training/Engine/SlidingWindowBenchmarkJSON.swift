@@ -26,6 +26,7 @@ extension StepBounds {
         return .object(JSONObject([
             ("compute_only_ms", optional(computeOnlyMilliseconds)), ("adamw_ms", .double(optimizerMilliseconds)),
             ("pcie_ms", optional(transferMilliseconds)), ("max_ms", .double(maxMilliseconds)),
+            ("host_memory_ms", .double(hostMemoryMilliseconds)),
             ("adamw_bytes", .int(optimizerBytes)), ("memcpy_gb_per_s", .double(memcpyBytesPerSecond / 1e9)),
             ("h2d_bytes", .int(hostToDeviceBytes)), ("d2h_bytes", .int(deviceToHostBytes)),
             ("pinned_h2d_gb_per_s", optional(pinnedHostToDeviceBytesPerSecond.map { $0 / 1e9 })),

@@ -4,6 +4,10 @@
 ///   PCIe      the step's H2D and D2H bytes over the measured pinned bandwidths (the slower
 ///             direction; the directions run at once on separate copy engines)
 /// ratio = step time / the largest bound available (1 is the best an engine can do).
+/// Besides them, `hostMemoryMilliseconds`: the AdamW's and the copies' host-memory bytes together
+/// over the memcpy bandwidth. The three share the host's memory bus, so when the AdamW and the
+/// copies are both large (small batches, everything streamed) this joint figure, not the largest
+/// single bound, is what a step cannot beat.
 public struct StepBounds: Equatable, Sendable {
     /// nil: not measured.
     public var computeOnlyMilliseconds: Double?
@@ -32,6 +36,12 @@ public struct StepBounds: Equatable, Sendable {
     public var transferMilliseconds: Double? {
         guard let up = pinnedHostToDeviceBytesPerSecond, let down = pinnedDeviceToHostBytesPerSecond else { return nil }
         return max(Double(hostToDeviceBytes) / up, Double(deviceToHostBytes) / down) * 1e3
+    }
+
+    /// AdamW and both copy directions through host memory at the memcpy bandwidth (each copied
+    /// byte is read or written in host memory once; the AdamW bytes count reads and writes).
+    public var hostMemoryMilliseconds: Double {
+        Double(optimizerBytes + hostToDeviceBytes + deviceToHostBytes) / memcpyBytesPerSecond * 1e3
     }
 
     /// The largest of the bounds available.

@@ -96,6 +96,7 @@ extension ComputeDevice {
         let budget = try options.gpuMemory ?? memory.map { try $0.deviceMemory().free }
         let sliding = SlidingEngineBuilder(backend: queued, storage: storage, gpuBudget: budget,
                                            residentLayers: options.residentLayers, window: options.window,
+                                           landingBuffers: options.landingBuffers,
                                            modelLevel: options.modelLevel, checkpointType: options.checkpointType,
                                            gradientType: options.gradientType, mlpChunkTokens: mlpChunkTokens,
                                            measure: options.telemetry)

@@ -34,6 +34,8 @@ public struct TrainOptions: Equatable, Sendable {
     public var residentLayers: Int?
     /// Sliding engine: streamed layers on the GPU at once (nil: the plan's).
     public var window: Int?
+    /// Sliding engine, one micro-batch without clipping: host gradient landing buffers (nil: the plan's ring).
+    public var landingBuffers: Int?
     /// Sliding engine: where the embedding, final norm and LM head are updated.
     public var modelLevel: ModelLevelPlacement = .auto
     /// Sliding engine: the element type of the layers' inputs kept on the host for the backward.
