@@ -125,8 +125,8 @@ struct BenchSlidingCommand: ParsableCommand {
               + (b.transferMilliseconds.map { ms($0) + " (pinned \(Format.fixed((b.pinnedHostToDeviceBytesPerSecond ?? 0) / 1e9, 1)) / "
                   + "\(Format.fixed((b.pinnedDeviceToHostBytesPerSecond ?? 0) / 1e9, 1)) GB/s)" } ?? "not measured (no GPU)")
               + "; step / max(bounds) = \(Format.fixed(r.ratio, 3))")
-        print("host memory bus (AdamW + H2D + D2H bytes at memcpy bandwidth, shared by the three): "
-              + "\(ms(b.hostMemoryMilliseconds)); step / that = \(Format.fixed(r.secondsPerStep * 1e3 / b.hostMemoryMilliseconds, 3))")
+        print("host memory bus, shared by AdamW and both copy directions (their bytes at the memcpy rate; an estimate, "
+              + "not a bound: memcpy's count leaves out its read-for-ownership): \(ms(b.hostMemoryMilliseconds))")
         print("measured peaks: GPU pool " + (r.peakPoolBytes.map { Format.bytes($0) } ?? "n/a")
               + ", process RSS " + (r.peakResidentBytes.map { Format.bytes($0) } ?? "n/a")
               + "; plan: GPU \(Format.bytes(r.plan.gpuPeakBytes)), host \(Format.bytes(r.plan.hostPeakBytes))")
