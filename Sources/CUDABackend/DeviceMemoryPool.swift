@@ -6,7 +6,7 @@ import CCUDA
 /// warmed up. Blocks are handed back when their buffer dies; because all ops of a backend run
 /// in order on its compute stream, a block reused by a later op is only touched after the
 /// earlier ops that used it (stream order, as PyTorch's caching allocator relies on).
-final class DeviceMemoryPool {
+public final class DeviceMemoryPool {
     let device: CUDADevice
     private var free: [Int: [CUdeviceptr]] = [:]
     private var lock = pthread_mutex_t()
@@ -28,7 +28,7 @@ final class DeviceMemoryPool {
 
     /// Sizes up to 1 MiB in 512-byte steps, larger ones in steps of 1/8 of their power of two
     /// (at most 12.5% waste), so freed blocks are found again by size.
-    static func sizeClass(_ bytes: Int) -> Int {
+    public static func sizeClass(_ bytes: Int) -> Int {
         let b = max(bytes, 1)
         if b <= 1 << 20 { return (b + 511) & ~511 }
         let step = (1 << (Int.bitWidth - 1 - b.leadingZeroBitCount)) / 8

@@ -107,7 +107,9 @@ final class MemoryPlannerTests: XCTestCase {
     func testWindowIsWhatTheGPUBudgetLeavesForSlots() throws {
         let all = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil, modelLevel: .host,
                                    deferredGradients: 0)
-        let slot = 436_256_768
+        // A slot in the pool: the size classes of a 436,224,000-byte bf16 layer (469,762,048) and
+        // of its 32 KiB of f32 norm weights.
+        let slot = 469_762_048 + 32_768
         let fixed = all.gpuPeakBytes - 32 * slot
         let five = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: fixed + 5 * slot + 1,
                                       hostBudget: nil, modelLevel: .host,
@@ -187,8 +189,8 @@ final class MemoryPlannerTests: XCTestCase {
     }
 
     /// Deferred gradients: none unless asked; as many as asked when memory is no object; under
-    /// a budget only what is left after a window of 4 slots (each costs a fp32 layer plus its
-    /// pool rounding, 872,448,000 · 9/8 bytes); none with clipping or accumulation.
+    /// a budget only what is left after a window of 4 slots (each costs a fp32 layer in its pool
+    /// size class: 872,448,000 bytes → 14 · 64 MiB = 939,524,096); none with clipping or accumulation.
     func testDeferredGradients() throws {
         XCTAssertEqual(MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
                                           modelLevel: .host).deferredGradients, 0)
@@ -199,8 +201,9 @@ final class MemoryPlannerTests: XCTestCase {
         XCTAssertEqual(try bytes(free.gpuItems, "deferred gradients"), 10 * 872_448_000)
         let none = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
                                       modelLevel: .host, deferredGradients: 0)
-        XCTAssertEqual(free.gpuPeakBytes - none.gpuPeakBytes, 10 * 872_448_000 * 9 / 8, "the slots and their rounding")
-        let slot = 436_256_768, deferred = 872_448_000 + 872_448_000 / 8
+        XCTAssertEqual(free.gpuPeakBytes - none.gpuPeakBytes, 10 * 939_524_096, "the slots in their size class")
+        // A weight slot in the pool: a bf16 layer (469,762,048) and 32 KiB of f32 norm weights.
+        let slot = 469_762_048 + 32_768, deferred = 939_524_096
         let fixed = none.gpuPeakBytes - 32 * slot
         let budget = fixed + 4 * slot + 2 * deferred + slot / 2
         let tight = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: budget,
@@ -221,15 +224,18 @@ final class MemoryPlannerTests: XCTestCase {
 
     /// `.auto` keeps the embedding, final norm and LM head's AdamW state on the GPU when the
     /// plan fits with it there (18 B/param, the f32 norm 16: 1,050,677,248 · 18 − 4096 · 2),
-    /// and on the host when it does not (8B at 24 GiB); either way the plan counts the choice.
+    /// and on the host when it does not (8B at 24 GiB); either way the plan counts the choice
+    /// and its buffers' pool size classes (a 1,050,673,152-byte bf16 table takes 1,117,782,016, a
+    /// 2,101,346,304-byte f32 one 2,147,483,648: 415,236,096 bytes of rounding on the GPU,
+    /// 138,412,032 with the weights and gradients alone).
     func testModelLevelPlacement() throws {
         let roomy = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil)
         XCTAssertEqual(roomy.modelLevel, .gpu)
         XCTAssertEqual(try bytes(roomy.gpuItems, "embedding, final norm, LM head"), 18_912_182_272)
         let host = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
                                       modelLevel: .host)
-        XCTAssertEqual(roomy.gpuPeakBytes - host.gpuPeakBytes, (18_912_182_272 - 6_304_071_680) * 9 / 8,
-                       "the difference and its pool rounding")
+        XCTAssertEqual(roomy.gpuPeakBytes - host.gpuPeakBytes,
+                       (18_912_182_272 + 415_236_096) - (6_304_071_680 + 138_412_032), "the difference and its pool rounding")
         XCTAssertEqual(host.gradientLandingBuffers, roomy.gradientLandingBuffers)
         let small = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: 24 << 30,
                                        hostBudget: 125 << 30, deferredGradients: 0)
@@ -304,7 +310,10 @@ final class MemoryPlannerTests: XCTestCase {
         let host = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
                                       modelLevel: .host)
         let crossEntropy = try bytes(host.gpuItems, "cross-entropy chunk")
-        XCTAssertEqual(host.gpuPeakBytes - p.gpuPeakBytes, (6_304_071_680 + crossEntropy - 602_013_696) * 9 / 8,
+        // The host placement's buffers in their size classes; the cross-entropy chunk and the
+        // streamed buffers with the 1/8 bound.
+        XCTAssertEqual(host.gpuPeakBytes - p.gpuPeakBytes,
+                       6_304_071_680 + 138_412_032 + (crossEntropy - 602_013_696) * 9 / 8,
                        "the difference and its pool rounding")
 
         // auto: the host placement no longer fits 10 GiB at 8x1024, streamed does.

@@ -153,8 +153,11 @@ final class SlidingWindowAllocationTests: XCTestCase {
                                       deferredGradients: 2)
         XCTAssertEqual(free.deferredGradients, 2)
         try assertPlanMatchesAllocations(config, residentLayers: 0, clipping: false, deferredGradients: 2)
-        let slot = MemoryPlanner.weightSlotBytes(ModelLayout(config))
-        let layer = ModelLayout(config).layer.count * 4, deferred = layer + layer / 8
+        // A slot and a deferred gradient as the pool holds them (their buffers' size classes).
+        let l = ModelLayout(config)
+        let slotItem = SlidingWindowPlan.Item.buffers("slot", [l.layer.count * 2, NormWeightCopies.elementCount(l.layer) * 4])
+        let deferredItem = SlidingWindowPlan.Item.buffers("deferred", [l.layer.count * 4])
+        let slot = slotItem.bytes + slotItem.rounding, deferred = deferredItem.bytes + deferredItem.rounding
         let budget = free.gpuPeakBytes - deferred - slot
         let tight = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: budget, hostBudget: nil,
                                        deferredGradients: 2)

@@ -1,3 +1,4 @@
+import CUDABackend
 import ModelFormats
 import Support
 
@@ -35,12 +36,25 @@ public struct SlidingWindowPlan: Sendable {
         /// A buffer the engine allocates itself (`makeBuffer` / `makePinnedHostMemory`); false
         /// for the backend's scratch, workspace, context and rounding.
         public let engineBuffer: Bool
+        /// GPU items: what the pool's size classes add to `bytes` when the item's buffers are
+        /// known (`buffers`), 0 for memory outside the pool; nil: bounded by 1/8 of `bytes`.
+        public let poolWaste: Int?
 
-        public init(name: String, bytes: Int, engineBuffer: Bool = true) {
+        public init(name: String, bytes: Int, engineBuffer: Bool = true, poolWaste: Int? = nil) {
             self.name = name
             self.bytes = bytes
             self.engineBuffer = engineBuffer
+            self.poolWaste = poolWaste
         }
+
+        /// An item of `count` times the buffers `sizes` (bytes each), with their exact pool waste.
+        static func buffers(_ name: String, count: Int = 1, _ sizes: [Int]) -> Item {
+            Item(name: name, bytes: count * sizes.reduce(0, +),
+                 poolWaste: count * sizes.reduce(0) { $0 + DeviceMemoryPool.sizeClass($1) - $1 })
+        }
+
+        /// The pool's rounding of this GPU item: exact, or its 1/8 bound.
+        var rounding: Int { poolWaste ?? bytes / 8 }
     }
 
     public let config: ModelConfig
@@ -201,26 +215,32 @@ public enum MemoryPlanner {
             .init(name: "checkpoint staging (2 x \(checkpointType.rawValue) (B*T, C))", bytes: 2 * n * C * checkpointType.byteSize),
         ]
         let vocabChunk = vocabChunkRows(c, tokens: n)
+        // Per tensor: weights in the storage type (the final norm f32), then f32 buffers.
+        let modelTensors = [(layout.embedding.count, bf16), (layout.finalNorm.count, f32)]
+            + (layout.lmHead.map { [($0.count, bf16)] } ?? [])
         let modelLevelItems: [SlidingWindowPlan.Item] = switch modelLevel {
         case .gpu:
-            [.init(name: "embedding, final norm, LM head with AdamW state (18 B/param; the f32 norm 16)",
-                   bytes: residentParameters * 18 - layout.finalNorm.count * 2)]
+            // Weights, and f32 gradients, m, v and masters (the f32 norm's weights are its masters).
+            [.buffers("embedding, final norm, LM head with AdamW state (18 B/param; the f32 norm 16)",
+                      modelTensors.flatMap { count, size in
+                          [count * size] + Array(repeating: count * f32, count: size == f32 ? 3 : 4)
+                      })]
         case .host:
-            [.init(name: "embedding, final norm, LM head: bf16 weights (the norm f32) and fp32 gradients",
-                   bytes: residentParameters * (bf16 + f32) + layout.finalNorm.count * (f32 - bf16))]
+            [.buffers("embedding, final norm, LM head: bf16 weights (the norm f32) and fp32 gradients",
+                      modelTensors.flatMap { count, size in [count * size, count * f32] })]
         case .streamed, .auto:
             streamedGPUItems(c, tokens: n, vocabChunkRows: vocabChunk)
         }
         var fixedGPU: [SlidingWindowPlan.Item] = [
             .init(name: "upload scratch (fp32, converted to bf16 on the H2D queue in pieces)",
                   bytes: min(layer, uploadPieceElements) * f32),
-            .init(name: "gradient slots (2 x fp32 layer)", bytes: 2 * layer * f32),
+            .buffers("gradient slots (2 x fp32 layer)", count: 2, [layer * f32]),
         ] + (gradientType == .f32 ? [] : [
             .init(name: "download scratch (bf16, gradients rounded on the D2H queue in pieces)",
                   bytes: min(layer, uploadPieceElements) * bf16),
         ]) + modelLevelItems + [
-            .init(name: "resident layers with AdamW state (\(m) x (18 B/param + f32 norm weights))",
-                  bytes: m * (layer * 18 + norms)),
+            .buffers("resident layers with AdamW state (\(m) x (18 B/param + f32 norm weights))", count: m,
+                     [layer * bf16] + Array(repeating: layer * f32, count: 4) + [norms]),
             .init(name: "one layer's activations and backward scratch ("
                     + (mlpChunk < n ? "MLP in \(mlpChunk)-token chunks)" : "MLP in one chunk)"),
                   bytes: layerWorkspaceBytes(c, tokens: n, mlpChunkTokens: mlpChunk)),
@@ -233,16 +253,20 @@ public enum MemoryPlanner {
                   engineBuffer: false),
         ]) + [
             .init(name: "cuBLASLt workspace", bytes: blasWorkspaceBytes, engineBuffer: false),
-            .init(name: "CUDA context and kernels (estimate)", bytes: contextBytes, engineBuffer: false),
+            .init(name: "CUDA context and kernels (estimate)", bytes: contextBytes, engineBuffer: false, poolWaste: 0),
         ]
-        // The pool rounds each block up to its size class (at most 1/8 more).
-        let rounding = fixedGPU.reduce(0) { $0 + $1.bytes } / 8 + slotBytes / 8
+        // The pool rounds each block up to its size class: exactly for the items whose buffers
+        // are known (the large ones), at most 1/8 more for the others.
+        let slot = SlidingWindowPlan.Item.buffers("weight slot", [layer * bf16, norms])
+        let slotPooled = slot.bytes + slot.rounding
+        let rounding = fixedGPU.reduce(0) { $0 + $1.rounding }
         let fixedTotal = fixedGPU.reduce(0) { $0 + $1.bytes } + rounding
 
         // Deferred gradients (their AdamW then overlaps the next forward) take GPU memory before
         // the window grows past 4.
         let deferredTarget = clipping ? 0 : min(streamed, max(0, deferredGradients ?? 0))
-        let deferredBytes = layer * f32 + layer * f32 / 8   // with its pool rounding
+        let deferredSlot = SlidingWindowPlan.Item.buffers("deferred gradient", [layer * f32])
+        let deferredBytes = deferredSlot.bytes + deferredSlot.rounding
         var deferred = deferredTarget
         var problems: [String] = []
         if modelLevel == .streamed && layout.lmHead == nil {
@@ -251,11 +275,11 @@ public enum MemoryPlanner {
         var window = streamed
         if let gpu = gpuBudget {
             let spare = gpu - fixedTotal
-            deferred = min(deferredTarget, max(0, (spare - min(streamed, 4) * slotBytes) / deferredBytes))
-            window = min(streamed, max(0, (spare - deferred * deferredBytes) / slotBytes))
+            deferred = min(deferredTarget, max(0, (spare - min(streamed, 4) * slotPooled) / deferredBytes))
+            window = min(streamed, max(0, (spare - deferred * deferredBytes) / slotPooled))
             if window < min(2, streamed) {
                 window = 0
-                problems.append("GPU: \(Format.bytes(fixedTotal + min(2, streamed) * slotBytes)) needed with a window of "
+                problems.append("GPU: \(Format.bytes(fixedTotal + min(2, streamed) * slotPooled)) needed with a window of "
                                 + "\(min(2, streamed)) layers, \(Format.bytes(gpu)) available")
             } else if streamed == 0 && fixedTotal > gpu {
                 // Every layer resident: no window to shrink.
@@ -264,8 +288,9 @@ public enum MemoryPlanner {
         }
         fixedGPU.insert(.init(name: "deferred gradients of the last layers (\(deferred) x fp32 layer)",
                               bytes: deferred * layer * f32), at: 2)
-        fixedGPU.append(.init(name: "memory pool size-class rounding (bound)", bytes: rounding + deferred * layer * f32 / 8,
-                              engineBuffer: false))
+        fixedGPU.append(.init(name: "memory pool size-class rounding (exact for the large buffers, else at most 1/8)",
+                              bytes: rounding + deferred * deferredSlot.rounding + window * slot.rounding,
+                              engineBuffer: false, poolWaste: 0))
         let gpuItems = [SlidingWindowPlan.Item(name: "decoder-layer weight slots (\(window) x (bf16 layer + f32 norm weights))",
                                                bytes: window * slotBytes)] + fixedGPU
         let pinned: [SlidingWindowPlan.Item] = [
