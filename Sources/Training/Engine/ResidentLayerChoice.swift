@@ -14,13 +14,19 @@ import Support
 /// With clipping (or accumulation) they start after the backward, in forward order (the
 /// embedding first), and layer j's update must end before the next forward reaches it:
 /// e + (j−M+1)·a ≤ j·f for every j ≥ M, and the head's before the loss: e + (L−M)·a + h ≤ L·f.
-/// Among the M whose plan fits the GPU budget, the smallest that hides the AdamW; when none
-/// does, the largest that fits (the AdamW is then as short as memory allows).
+/// Among the M whose plan fits the GPU budget, the smallest that hides the AdamW. When none
+/// does, the step is bound by the host, so the M with the least host work per step: the host
+/// AdamW, (L−M)·a + e + h, plus the second upload of each streamed layer beyond the plan's
+/// window, u = 4·P / PCIe (fp32 masters). More resident layers shrink the window, so the
+/// largest M that fits is not always best (8B at 8×1024 on an 80 GB GPU: 18 resident layers
+/// leave a window of 5 of 14 and ran 6 % slower than 17 with 14 of 15; bench/RESULTS.md).
 public enum ResidentLayerChoice {
     /// Measured on an H100 host (bench/RESULTS.md): the host AdamW at ~4 Gparam/s
     /// with the engine's thread pool, the GPU at ~400 TFLOP/s on the 1.5B shape's layers.
     public static let hostAdamWRate = 4e9
     public static let gpuFlops = 400e12
+    /// Pinned host → device bytes/s (55 GB/s measured on the H100 host, less under load).
+    public static let hostToDeviceRate = 50e9
 
     /// The choice and why.
     public static func choose(config c: ModelConfig, batchSize: Int, seqLen: Int, gradAccum: Int, clipping: Bool,
@@ -52,8 +58,20 @@ public enum ResidentLayerChoice {
             return (m, "the smallest that hides the host AdamW (\(fmt(a)) ms/layer) behind compute "
                     + "(forward \(fmt(f)), backward \(fmt(b)) ms/layer by the bound model)")
         }
-        return (largest, "the most that fit the GPU; the host AdamW (\(fmt(a)) ms/layer) is not hidden behind "
-                + "compute (forward \(fmt(f)), backward \(fmt(b)) ms/layer by the bound model)")
+        let u = 4 * P / hostToDeviceRate
+        func hostWork(_ m: Int, _ p: SlidingWindowPlan) -> Double {
+            let onHost = p.modelLevel != .gpu
+            let modelLevel = onHost ? Double(layout.embedding.count + layout.finalNorm.count + (layout.lmHead?.count ?? 0)) : 0
+            return Double(L - m) * a + modelLevel / hostAdamWRate + Double(max(0, L - m - p.window)) * u
+        }
+        // The least host work; the more resident layers on a tie.
+        let best = fitting.min { x, y in
+            let (wx, wy) = (hostWork(x.0, x.1), hostWork(y.0, y.1))
+            return wx < wy || (wx == wy && x.0 > y.0)
+        }?.0 ?? largest
+        return (best, "none hides the host AdamW (\(fmt(a)) ms/layer) behind compute (forward \(fmt(f)), backward "
+                + "\(fmt(b)) ms/layer by the bound model): the count with the least host work per step (AdamW and "
+                + "second uploads past the window, \(fmt(u)) ms/layer)")
     }
 
     private static func fmt(_ seconds: Double) -> String { Format.fixed(seconds * 1e3, 2) }
