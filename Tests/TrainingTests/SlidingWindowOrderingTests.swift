@@ -56,18 +56,27 @@ final class SlidingWindowOrderingTests: XCTestCase {
         }
     }
 
-    /// Deferred gradients (the last layers' cross during the next forward): 1 or 3 of 4 layers,
-    /// windows 2 and 4, every placement of the embedding / final norm / LM head, and behind a
-    /// resident layer.
-    func testDeferredGradientsWithLaggingQueues() throws {
+    /// One micro-batch without clipping, updates running on into the next forward: deferred
+    /// gradients (the last layers' cross during it: 1 or 3 of 4 layers) or more landing buffers (a
+    /// ring of 3, one per layer; ordered by the next forward's needs). Windows 2 and 4, both
+    /// placements of the embedding / final norm / LM head, and behind a resident layer.
+    func testUpdatesIntoTheNextForwardWithLaggingQueues() throws {
         let c = SlidingWindowEngineTests.config(layers: 4)
         for placement in [ModelLevelPlacement.host, .gpu] {
-            for deferred in [1, 3] {
-                try assertIdentical(c, window: 2, modelLevel: placement, deferredGradients: deferred)
-                try assertIdentical(c, window: 4, modelLevel: placement, deferredGradients: deferred)
+            for (deferred, landing) in [(1, 2), (3, 2), (0, 3), (0, 4)] {
+                for window in [2, 4] {
+                    try assertIdentical(c, window: window, modelLevel: placement, deferredGradients: deferred,
+                                        landingBuffers: landing)
+                }
             }
             try assertIdentical(c, window: 2, residentLayers: 1, modelLevel: placement, deferredGradients: 3)
+            try assertIdentical(c, window: 2, residentLayers: 1, modelLevel: placement, landingBuffers: 3)
         }
+    }
+
+    /// Deferred gradients with the streamed embedding / LM head.
+    func testStreamedDeferredGradientsWithLaggingQueues() throws {
+        let c = SlidingWindowEngineTests.config(layers: 4)
         // Streamed (4 vocabulary chunks): its chunked cross-entropy rounds unlike resident
         // training's, so the reference is the same engine on the plain CPU backend.
         var wide = c
@@ -85,20 +94,6 @@ final class SlidingWindowOrderingTests: XCTestCase {
                 XCTAssertTrue(zip(r.masters.namedTensors, reference.masters.namedTensors).allSatisfy { $0.values.elementsEqual($1.values) },
                               "streamed masters, window \(window), \(resident) resident, \(lagging)")
             }
-        }
-    }
-
-    /// One micro-batch without clipping, with a deeper ring of landing buffers (3 of 4 layers) and
-    /// one per layer: updates start as gradients land and, ordered by the next forward's needs,
-    /// run on into it.
-    func testMoreLandingBuffersWithLaggingQueues() throws {
-        let c = SlidingWindowEngineTests.config(layers: 4)
-        for placement in [ModelLevelPlacement.host, .gpu] {
-            for landing in [3, 4] {
-                try assertIdentical(c, window: 2, modelLevel: placement, landingBuffers: landing)
-                try assertIdentical(c, window: 4, modelLevel: placement, landingBuffers: landing)
-            }
-            try assertIdentical(c, window: 2, residentLayers: 1, modelLevel: placement, landingBuffers: 3)
         }
     }
 
