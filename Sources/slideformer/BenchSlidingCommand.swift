@@ -23,16 +23,10 @@ struct BenchSlidingCommand: ParsableCommand {
     @Option(help: "The first N decoder layers stay on the GPU with their AdamW state (updated there); the rest are streamed. auto: the fewest that hide the host AdamW behind compute, within GPU memory (as train's); --compare-resident takes a number.")
     var residentLayers = ResidentLayerCount(0)
 
-    @Option(help: "Sliding engine: where the embedding, final norm and LM head are: gpu (masters, AdamW state and updates there), host (masters and AdamW on the host, compute weights and gradients on the GPU), streamed (as host, but the embedding rows gathered on the host and the LM head streamed in vocabulary chunks; untied heads only), or auto (the first of these that fits the GPU budget).")
-    var modelLevelOn: ModelLevelPlacement = .auto
-
-    @OptionGroup var precision: SlidingPrecisionFlags
+    @OptionGroup var engineFlags: SlidingEngineFlags
 
     @Option(help: "The last N decoder layers keep their gradient on the GPU until the next step's forward, whose AdamW then overlaps it (default: none; as GPU memory allows after a window of 4; none with clipping or accumulation).")
     var deferredGradients: Int?
-
-    @Option(help: "Without clipping: host gradient landing buffers (default 2, a ring; up to one per streamed layer). More let the AdamW thread run on into the next forward, at 4 B per parameter of a layer each.")
-    var landingBuffers: Int?
 
     @Option(help: "GPU memory to plan the window for, e.g. 24GiB (default: every layer).")
     var gpuMemory: String?
@@ -82,8 +76,8 @@ struct BenchSlidingCommand: ParsableCommand {
         if let compareSteps = compareResident {
             let parity = SlidingWindowParity(config: modelConfig, batch: step.batchSize, seqLen: step.seqLen, steps: compareSteps,
                                              window: window ?? 2, residentLayers: residentLayers.count ?? 0,
-                                             modelLevel: modelLevelOn == .auto ? .gpu : modelLevelOn,
-                                             checkpointType: precision.checkpointDtype, gradientType: precision.gradientDtype,
+                                             modelLevel: engineFlags.modelLevelOn == .auto ? .gpu : engineFlags.modelLevelOn,
+                                             checkpointType: engineFlags.checkpointDtype, gradientType: engineFlags.gradientDtype,
                                              deferredGradients: deferredGradients ?? 0,
                                              microBatches: gradAccum, maxGradNorm: maxGradNorm)
             let r = try parity.run(backend: backend, storage: compute.storage)
@@ -100,9 +94,9 @@ struct BenchSlidingCommand: ParsableCommand {
         let bound: SlidingWindowBenchmark.ComputeOnlyBound = skipComputeOnly ? .skip : computeOnlyMs.map { .given($0) } ?? .measure
         let bench = try SlidingWindowBenchmark(config: modelConfig, modelDirectory: source.model, batch: step.batchSize, seqLen: step.seqLen,
                                                steps: step.steps, window: window, residentLayers: residentLayers.count,
-                                               modelLevel: modelLevelOn, checkpointType: precision.checkpointDtype,
-                                               gradientType: precision.gradientDtype,
-                                               deferredGradients: deferredGradients, landingBuffers: landingBuffers,
+                                               modelLevel: engineFlags.modelLevelOn, checkpointType: engineFlags.checkpointDtype,
+                                               gradientType: engineFlags.gradientDtype,
+                                               deferredGradients: deferredGradients, landingBuffers: engineFlags.landingBuffers,
                                                microBatches: gradAccum, maxGradNorm: maxGradNorm,
                                                gpuBudget: try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") },
                                                computeOnly: bound)

@@ -31,10 +31,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "The first N decoder layers stay on the GPU with their AdamW state.")
     var residentLayers = 0
 
-    @Option(help: "Sliding engine: where the embedding, final norm and LM head are: gpu (masters, AdamW state and updates there), host (masters and AdamW on the host, compute weights and gradients on the GPU), streamed (as host, but the embedding rows gathered on the host and the LM head streamed in vocabulary chunks; untied heads only), or auto (the first of these that fits the GPU budget).")
-    var modelLevelOn: ModelLevelPlacement = .auto
-
-    @OptionGroup var precision: SlidingPrecisionFlags
+    @OptionGroup var engineFlags: SlidingEngineFlags
 
     @Flag(help: "Print one JSON object instead of the table.")
     var json = false
@@ -46,8 +43,9 @@ struct PlanCommand: ParsableCommand {
             config: try ModelConfig.load(path: configPath), batchSize: batchSize, seqLen: seqLen,
             gpuBudget: try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") },
             hostBudget: try cpuMemory.map { try ByteCount.parse($0, option: "--cpu-memory") } ?? MemoryPlan.availableHostBytes(),
-            clipping: clipping, residentLayers: residentLayers, modelLevel: modelLevelOn,
-            checkpointType: precision.checkpointDtype, gradientType: precision.gradientDtype)
+            clipping: clipping, residentLayers: residentLayers, modelLevel: engineFlags.modelLevelOn,
+            checkpointType: engineFlags.checkpointDtype, landingBuffers: engineFlags.landingBuffers,
+            gradientType: engineFlags.gradientDtype)
         print(json ? plan.json.serialized() : plan.description)
         if !plan.fits { throw ExitCode(1) }
     }

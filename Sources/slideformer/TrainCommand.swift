@@ -43,13 +43,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Sliding engine: streamed decoder layers on the GPU at once (default: the plan's).")
     var window: Int?
 
-    @Option(help: "Sliding engine, without clipping or accumulation: host gradient landing buffers (default 2, a ring; up to one per streamed layer). More let the CPU AdamW run on into the next forward, at 4 B (bf16 gradients: 2 B) per parameter of a layer each.")
-    var landingBuffers: Int?
-
-    @Option(help: "Sliding engine: where the embedding, final norm and LM head are: gpu (masters, AdamW state and updates there), host (masters and AdamW on the host, compute weights and gradients on the GPU), streamed (as host, but the embedding rows gathered on the host and the LM head streamed in vocabulary chunks; untied heads only), or auto (the first of these that fits the GPU budget).")
-    var modelLevelOn: ModelLevelPlacement = .auto
-
-    @OptionGroup var precision: SlidingPrecisionFlags
+    @OptionGroup var engineFlags: SlidingEngineFlags
 
     @Option(help: "GPU memory the run may use, e.g. 24GiB (default: the GPU's free memory); the memory pool is capped to it.")
     var gpuMemory: String?
@@ -112,10 +106,10 @@ struct TrainCommand: ParsableCommand {
         o.engine = engine
         o.residentLayers = residentLayers.count
         o.window = window
-        o.landingBuffers = landingBuffers
-        o.modelLevel = modelLevelOn
-        o.checkpointType = precision.checkpointDtype
-        o.gradientType = precision.gradientDtype
+        o.landingBuffers = engineFlags.landingBuffers
+        o.modelLevel = engineFlags.modelLevelOn
+        o.checkpointType = engineFlags.checkpointDtype
+        o.gradientType = engineFlags.gradientDtype
         o.gpuMemory = try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") }
         if maxSteps != nil && epochs != nil { throw ValidationError("give --max-steps or --epochs, not both") }
         o.length = maxSteps.map { .steps($0) } ?? .epochs(epochs ?? 1)

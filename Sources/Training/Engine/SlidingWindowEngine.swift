@@ -36,10 +36,10 @@ import Support
 /// the backward of layers i-1...0; with clipping it runs after the backward, during the next
 /// forward.
 ///
-/// Gradients travel in fp32: they are what the backward accumulates, AdamW consumes fp32 in
-/// torch's mixed precision, and rounding them to bf16 would change the update (not just its
-/// speed). PCIe carries 4 bytes per parameter per step for them, under the backward's compute
-/// time at the batch sizes this engine is for (see docs/engine.md).
+/// Gradients accumulate in fp32 on the device and travel as `gradientType`: fp32 by default
+/// (identical to resident training), or bf16 rounded on the D2H queue (half the D2H and landing
+/// memory; torch autocast's own values for linear weights; see `GradientElementType`).
+/// The AdamW thread takes the landed gradients in the order the next forward needs them.
 ///
 /// Clipping by the global norm is exact (Σ g² per tensor on the device; with clipping the
 /// updates run after the backward, in forward order) and gradients accumulate over micro-batches
