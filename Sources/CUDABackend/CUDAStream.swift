@@ -54,8 +54,9 @@ public final class CUDAEvent {
     /// means not yet).
     public func isComplete() throws -> Bool {
         try device.makeCurrent()
+        let notReady: CUresult = 600   // CUDA_ERROR_NOT_READY
         let status = device.driver.cuEventQuery(handle)
-        if status == 600 { return false }
+        if status == notReady { return false }
         try device.check(status, "cuEventQuery")
         return true
     }

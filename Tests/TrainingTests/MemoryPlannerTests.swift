@@ -326,4 +326,12 @@ final class MemoryPlannerTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(auto.window, 2)
         XCTAssertTrue(auto.description.contains("5440 rows per chunk"), auto.description)
     }
+
+    /// `landingBuffers` below 1 is refused by the plan (train, bench and plan all check `fits`).
+    func testLandingBuffersMustBePositive() {
+        let p = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
+                                   landingBuffers: 0)
+        XCTAssertFalse(p.fits)
+        XCTAssertTrue(p.problems.contains { $0.hasPrefix("--landing-buffers") }, "\(p.problems)")
+    }
 }

@@ -155,7 +155,7 @@ final class SlidingWindowAllocationTests: XCTestCase {
         try assertPlanMatchesAllocations(config, residentLayers: 0, clipping: false, deferredGradients: 2)
         // A slot and a deferred gradient as the pool holds them (their buffers' size classes).
         let l = ModelLayout(config)
-        let slotItem = SlidingWindowPlan.Item.buffers("slot", [l.layer.count * 2, NormWeightCopies.elementCount(l.layer) * 4])
+        let slotItem = SlidingWindowPlan.Item.buffers("slot", MemoryPlanner.weightSlotBuffers(l))
         let deferredItem = SlidingWindowPlan.Item.buffers("deferred", [l.layer.count * 4])
         let slot = slotItem.bytes + slotItem.rounding, deferred = deferredItem.bytes + deferredItem.rounding
         let budget = free.gpuPeakBytes - deferred - slot

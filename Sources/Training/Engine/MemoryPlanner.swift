@@ -207,7 +207,6 @@ public enum MemoryPlanner {
         let landing = max(1, clipping ? streamed : min(streamed, landingBuffers ?? landingRing))
         // The engine adds 2 for the host-placed (not streamed) model-level parts when every streamed layer has its own.
         let landingTotal = landing + (landing >= streamed && modelLevel == .host ? 2 : 0)
-        let slotBytes = weightSlotBytes(layout)
         let norms = NormWeightCopies.elementCount(layout.layer) * f32
 
         // bf16 checkpoints are rounded into (and widened from) 2 alternating device buffers.
@@ -257,7 +256,7 @@ public enum MemoryPlanner {
         ]
         // The pool rounds each block up to its size class: exactly for the items whose buffers
         // are known (the large ones), at most 1/8 more for the others.
-        let slot = SlidingWindowPlan.Item.buffers("weight slot", [layer * bf16, norms])
+        let slot = SlidingWindowPlan.Item.buffers("weight slot", weightSlotBuffers(layout))
         let slotPooled = slot.bytes + slot.rounding
         let rounding = fixedGPU.reduce(0) { $0 + $1.rounding }
         let fixedTotal = fixedGPU.reduce(0) { $0 + $1.bytes } + rounding
@@ -269,6 +268,9 @@ public enum MemoryPlanner {
         let deferredBytes = deferredSlot.bytes + deferredSlot.rounding
         var deferred = deferredTarget
         var problems: [String] = []
+        if let asked = landingBuffers, asked < 1 {
+            problems.append("--landing-buffers must be at least 1 (got \(asked))")
+        }
         if modelLevel == .streamed && layout.lmHead == nil {
             problems.append("the streamed placement needs an untied LM head (a tied head is the embedding)")
         }
@@ -292,7 +294,7 @@ public enum MemoryPlanner {
                               bytes: rounding + deferred * deferredSlot.rounding + window * slot.rounding,
                               engineBuffer: false, poolWaste: 0))
         let gpuItems = [SlidingWindowPlan.Item(name: "decoder-layer weight slots (\(window) x (bf16 layer + f32 norm weights))",
-                                               bytes: window * slotBytes)] + fixedGPU
+                                               bytes: window * slot.bytes)] + fixedGPU
         let pinned: [SlidingWindowPlan.Item] = [
             .init(name: "gradient landing buffers (\(landingTotal) x \(gradientType.rawValue) layer)",
                   bytes: landingTotal * layer * gradientType.byteSize),
@@ -354,10 +356,12 @@ public enum MemoryPlanner {
         ]
     }
 
-    /// One weight slot: a bf16 layer and its norm weights in f32 (`NormWeightCopies`).
-    static func weightSlotBytes(_ layout: ModelLayout) -> Int {
-        layout.layer.count * bf16 + NormWeightCopies.elementCount(layout.layer) * f32
+    /// One weight slot's buffers (bytes): a bf16 layer and its norm weights in f32 (`NormWeightCopies`).
+    static func weightSlotBuffers(_ layout: ModelLayout) -> [Int] {
+        [layout.layer.count * bf16, NormWeightCopies.elementCount(layout.layer) * f32]
     }
+
+    static func weightSlotBytes(_ layout: ModelLayout) -> Int { weightSlotBuffers(layout).reduce(0, +) }
 
     /// GPU bytes of resident training (`DecoderModel` + `DeviceTrainingState`, bf16 compute):
     /// 18 B/param (bf16 weights, fp32 gradients, masters, m, v), every layer's f32 input kept

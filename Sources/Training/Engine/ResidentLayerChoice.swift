@@ -42,10 +42,15 @@ public enum ResidentLayerChoice {
                                hostBudget: hostBudget, clipping: clipping, residentLayers: m, modelLevel: modelLevel,
                                checkpointType: checkpointType, mlpChunkTokens: mlpChunkTokens)
         }
+        /// The host AdamW of the embedding (e) and of the final norm and LM head (h): 0 when the
+        /// plan keeps them on the GPU.
+        func modelLevelAdamW(_ p: SlidingWindowPlan) -> (e: Double, h: Double) {
+            guard p.modelLevel != .gpu else { return (0, 0) }
+            return (Double(layout.embedding.count) / hostAdamWRate,
+                    Double(layout.finalNorm.count + (layout.lmHead?.count ?? 0)) / hostAdamWRate)
+        }
         func hides(_ m: Int, _ p: SlidingWindowPlan) -> Bool {
-            let onHost = p.modelLevel != .gpu
-            let e = onHost ? Double(layout.embedding.count) / hostAdamWRate : 0
-            let h = onHost ? Double(layout.finalNorm.count + (layout.lmHead?.count ?? 0)) / hostAdamWRate : 0
+            let (e, h) = modelLevelAdamW(p)
             if clipping {
                 return (m..<L).allSatisfy { j in e + Double(j - m + 1) * a <= Double(j) * f }
                     && e + Double(L - m) * a + h <= Double(L) * f
@@ -60,9 +65,8 @@ public enum ResidentLayerChoice {
         }
         let u = 4 * P / hostToDeviceRate
         func hostWork(_ m: Int, _ p: SlidingWindowPlan) -> Double {
-            let onHost = p.modelLevel != .gpu
-            let modelLevel = onHost ? Double(layout.embedding.count + layout.finalNorm.count + (layout.lmHead?.count ?? 0)) : 0
-            return Double(L - m) * a + modelLevel / hostAdamWRate + Double(max(0, L - m - p.window)) * u
+            let (e, h) = modelLevelAdamW(p)
+            return Double(L - m) * a + e + h + Double(max(0, L - m - p.window)) * u
         }
         // The least host work; the more resident layers on a tie.
         let best = fitting.min { x, y in

@@ -61,7 +61,6 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
                                                   modelLevel: modelLevel, checkpointType: checkpointType,
                                                   mlpChunkTokens: mlpChunkTokens)
         }
-        guard (landingBuffers ?? 1) >= 1 else { throw UsageError("--landing-buffers must be at least 1") }
         guard gradientType == .f32 || gradAccum == 1 else {
             throw UsageError("--gradient-dtype bf16 needs --grad-accum 1 (accumulated partial sums stay f32)")
         }

@@ -82,7 +82,6 @@ public struct SlidingWindowBenchmark {
                 checkpointType: CheckpointElementType = .f32, gradientType: GradientElementType = .f32,
                 deferredGradients: Int? = nil, landingBuffers: Int? = nil, microBatches: Int = 1, maxGradNorm: Double = 0, gpuBudget: Int?,
                 computeOnly: ComputeOnlyBound = .measure, memcpyBytes: Int = 1 << 30) throws {
-        guard (landingBuffers ?? 1) >= 1 else { throw UsageError("--landing-buffers must be at least 1") }
         guard batch >= 1, seqLen >= 2, steps >= 1, warmup >= 0, microBatches >= 1 else {
             throw UsageError("bench sliding needs batch >= 1, seq-len >= 2, steps >= 1 (got \(batch), \(seqLen), \(steps))")
         }
