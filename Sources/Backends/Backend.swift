@@ -60,6 +60,12 @@ public protocol Backend: AnyObject {
     func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
               alpha: Float, a: TensorRef, b: TensorRef, beta: Float, c: TensorRef)
 
+    /// out (M,N) = op(A) op(B) + addend (M,N), shapes and operand layouts as in `gemm`: the
+    /// residual add done in the GEMM's epilogue (cuBLASLt reads `addend` as its C), the sum
+    /// rounded once into `out`'s type. `out` and `addend` are distinct buffers of one type.
+    func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+              a: TensorRef, b: TensorRef, adding addend: TensorRef, out: TensorRef)
+
     /// out (N,C) += bias (C), every row. In place.
     func addBias(_ out: TensorRef, bias: TensorRef, rows: Int, cols: Int)
 

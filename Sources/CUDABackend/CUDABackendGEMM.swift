@@ -33,14 +33,31 @@ extension CUDABackend {
         }
     }
 
+    /// cuBLASLt's epilogue adds the addend (its C) to the product; operand mixes cuBLASLt does
+    /// not take run as `gemm` then `add`.
+    public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                     a: TensorRef, b: TensorRef, adding addend: TensorRef, out: TensorRef) {
+        guard a.elementType == b.elementType, addend.elementType == out.elementType,
+              a.elementType == .bf16 || out.elementType == .f32, k > 0 else {
+            gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, b: b, beta: 0, c: out)
+            add(out, out, addend, count: m * n)
+            return
+        }
+        enqueue("gemm(m \(m), n \(n), k \(k)) + addend") {
+            let pa = address(a, m * k), pb = address(b, k * n), pc = address(addend, m * n), pd = address(out, m * n)
+            if m == 0 || n == 0 { return }
+            try runMatmul(transA, transB, m, n, k, 1, pa, pb, 1, pc, a.elementType, out.elementType, d: pd)
+        }
+    }
+
     private func runMatmul(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
                            _ a: CUdeviceptr, _ b: CUdeviceptr, _ beta: Float, _ c: CUdeviceptr,
-                           _ abType: ElementType, _ cType: ElementType) throws {
+                           _ abType: ElementType, _ cType: ElementType, d: CUdeviceptr? = nil) throws {
         func code(_ t: ElementType) -> Int32 { Int32(t == .bf16 ? CCUDA_R_16BF : CCUDA_R_32F) }
         let shape = MatmulRunner.Shape(transA: transA, transB: transB, m: m, n: n, k: k,
                                        abType: code(abType), cType: code(cType),
-                                       alignment: MatmulRunner.alignment(of: a, b, c))
-        try matmul.run(shape, alpha: alpha, a: a, b: b, beta: beta, c: c, stream: computeStream)
+                                       alignment: MatmulRunner.alignment(of: a, b, c, d ?? c))
+        try matmul.run(shape, alpha: alpha, a: a, b: b, beta: beta, c: c, d: d, stream: computeStream)
     }
 
     private func widenedIfMixed(_ t: TensorRef, _ count: Int, _ p: CUdeviceptr, _ mixed: Bool,

@@ -67,10 +67,12 @@ final class MatmulRunner {
         pthread_mutex_destroy(&lock)
     }
 
-    /// C (M,N) = alpha op(A) op(B) + beta C, all row-major and contiguous; enqueued on `stream`.
+    /// D (M,N) = alpha op(A) op(B) + beta C, all row-major and contiguous, D = C unless given
+    /// (C and D share the shape's type and layout); enqueued on `stream`.
     func run(_ shape: Shape, alpha: Float, a: CUdeviceptr, b: CUdeviceptr, beta: Float, c: CUdeviceptr,
-             stream: CUDAStream) throws {
-        try run(try plan(shape), algorithm: nil, shape, alpha: alpha, a: a, b: b, beta: beta, c: c, stream: stream)
+             d: CUdeviceptr? = nil, stream: CUDAStream) throws {
+        try run(try plan(shape), algorithm: nil, shape, alpha: alpha, a: a, b: b, beta: beta, c: c, d: d ?? c,
+                stream: stream)
     }
 
     /// The heuristic's first `count` algorithms for `shape`, best first by its own ranking (for
@@ -82,18 +84,19 @@ final class MatmulRunner {
     /// As `run`, with one of `candidates`' algorithms instead of the kept one.
     func run(_ shape: Shape, algorithm: cublasLtMatmulAlgo_t, alpha: Float, a: CUdeviceptr, b: CUdeviceptr,
              beta: Float, c: CUdeviceptr, stream: CUDAStream) throws {
-        try run(try plan(shape), algorithm: algorithm, shape, alpha: alpha, a: a, b: b, beta: beta, c: c, stream: stream)
+        try run(try plan(shape), algorithm: algorithm, shape, alpha: alpha, a: a, b: b, beta: beta, c: c, d: c,
+                stream: stream)
     }
 
     private func run(_ plan: Plan, algorithm: cublasLtMatmulAlgo_t?, _ shape: Shape, alpha: Float, a: CUdeviceptr,
-                     b: CUdeviceptr, beta: Float, c: CUdeviceptr, stream: CUDAStream) throws {
+                     b: CUdeviceptr, beta: Float, c: CUdeviceptr, d: CUdeviceptr, stream: CUDAStream) throws {
         var algo = algorithm ?? plan.algo
         var alpha = alpha, beta = beta
         let pa = UnsafeRawPointer(bitPattern: UInt(a)), pb = UnsafeRawPointer(bitPattern: UInt(b))
-        let pc = UnsafeMutableRawPointer(bitPattern: UInt(c))
+        let pc = UnsafeRawPointer(bitPattern: UInt(c)), pd = UnsafeMutableRawPointer(bitPattern: UInt(d))
         // Column-major operand order: first B (as op(B)ᵀ), then A.
         try blas.check(blas.api.cublasLtMatmul(handle, plan.desc, &alpha, pb, plan.bLayout, pa, plan.aLayout,
-                                               &beta, pc, plan.cLayout, pc, plan.cLayout, &algo,
+                                               &beta, pc, plan.cLayout, pd, plan.cLayout, &algo,
                                                UnsafeMutableRawPointer(bitPattern: UInt(workspace)), workspaceBytes,
                                                stream.handle),
                        "cublasLtMatmul(m \(shape.m), n \(shape.n), k \(shape.k))")

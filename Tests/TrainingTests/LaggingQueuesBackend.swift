@@ -145,6 +145,10 @@ final class LaggingQueuesBackend: QueuedTransfers {
               alpha: Float, a: TensorRef, b: TensorRef, beta: Float, c: TensorRef) {
         onCompute { cpu in cpu.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c) }
     }
+    func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+              a: TensorRef, b: TensorRef, adding addend: TensorRef, out: TensorRef) {
+        onCompute { cpu in cpu.gemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, b: b, adding: addend, out: out) }
+    }
     func addBias(_ out: TensorRef, bias: TensorRef, rows: Int, cols: Int) {
         onCompute { cpu in cpu.addBias(out, bias: bias, rows: rows, cols: cols) }
     }

@@ -8,6 +8,12 @@ extension CPUBackend {
                      a: pa, lda: transA ? m : k, b: pb, ldb: transB ? k : n, beta: beta, c: pc, ldc: n)
     }
 
+    public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                     a: TensorRef, b: TensorRef, adding addend: TensorRef, out: TensorRef) {
+        gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, b: b, beta: 0, c: out)
+        add(out, out, addend, count: m * n)
+    }
+
     /// C (M,N) = alpha op(A) op(B) + beta C on one thread (strided operands; see ck_sgemm).
     func serialGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,

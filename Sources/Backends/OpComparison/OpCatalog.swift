@@ -20,6 +20,11 @@ enum OpCatalog {
         cases.append(OpCase(name: "gemm_both_transposed", operands: [.input("a", c * n), .input("b", cols * c), .update("c", n * cols)]) { b, t in
             b.gemm(transA: true, transB: true, m: n, n: cols, k: c, alpha: 1, a: t[0], b: t[1], beta: 0.75, c: t[2])
         })
+        // The residual projection: f32 stream = x Wᵀ + f32 stream (o_proj, down_proj).
+        cases.append(OpCase(name: "gemm_adding", operands: [.input("x", n * c), .input("w", cols * c), .input("res", n * cols, .f32),
+                                                             .output("y", n * cols, .f32)]) { b, t in
+            b.gemm(transA: false, transB: true, m: n, n: cols, k: c, a: t[0], b: t[1], adding: t[2], out: t[3])
+        })
 
         cases.append(OpCase(name: "add_bias", operands: [.update("out", n * cols), .input("bias", cols)]) { b, t in
             b.addBias(t[0], bias: t[1], rows: n, cols: cols)

@@ -27,11 +27,11 @@ struct DecoderLayer {
         attentionBlockAndPostNorm(input: input, weights: w, grid: grid)
         for rows in mlpChunks(tokens: n) {
             mlpActivation(rows: rows, weights: w)
-            backend.linearForward(out: output.advanced(by: rows.lowerBound * C), inp: workspace.activation,
-                                  weight: w.downProj, bias: w.downBias,
+            let t = rows.lowerBound * C
+            backend.linearForward(out: output.advanced(by: t), inp: workspace.activation,
+                                  weight: w.downProj, bias: w.downBias, adding: workspace.residual.advanced(by: t),
                                   tokens: rows.count, inFeatures: c.intermediateSize, outFeatures: C)
         }
-        backend.add(output, output, workspace.residual, count: n * C)
     }
 
     /// Backpropagates through the layer whose input was `input` (N,C): on entry `dResidual`
@@ -128,9 +128,8 @@ struct DecoderLayer {
         b.attentionForward(out: ws.attention, lse: ws.lse, q: ws.q, k: ws.k, v: ws.v,
                            batch: grid.batch, seqLen: grid.seqLen,
                            heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim)
-        b.linearForward(out: ws.residual, inp: ws.attention, weight: w.oProj, bias: w.oBias,
+        b.linearForward(out: ws.residual, inp: ws.attention, weight: w.oProj, bias: w.oBias, adding: input,
                         tokens: n, inFeatures: c.qDim, outFeatures: C)
-        b.add(ws.residual, ws.residual, input, count: n * C)
         b.rmsNormForward(out: ws.normedPost, rstd: ws.rstdPost, inp: ws.residual, weight: w.postAttentionNorm,
                          rows: n, cols: C, eps: eps)
     }

@@ -11,6 +11,19 @@ extension Backend {
         if let bias { addBias(out, bias: bias, rows: tokens, cols: outFeatures) }
     }
 
+    /// out (N,out) = residual (N,out) + (inp (N,in) Wᵀ + bias): a projection into the residual
+    /// stream. Without a bias the add runs in the GEMM's epilogue; with one, in the order above.
+    func linearForward(out: TensorRef, inp: TensorRef, weight: TensorRef, bias: TensorRef?, adding residual: TensorRef,
+                       tokens: Int, inFeatures: Int, outFeatures: Int) {
+        guard bias != nil else {
+            return gemm(transA: false, transB: true, m: tokens, n: outFeatures, k: inFeatures,
+                        a: inp, b: weight, adding: residual, out: out)
+        }
+        linearForward(out: out, inp: inp, weight: weight, bias: bias, tokens: tokens, inFeatures: inFeatures,
+                      outFeatures: outFeatures)
+        add(out, out, residual, count: tokens * outFeatures)
+    }
+
     /// dWeight (out,in) += dOutᵀ inp; dBias (out) += Σ_rows dOut;
     /// dInp (N,in) = dOut W, added to dInp's contents when `accumulate` (several linears
     /// reading the same input).
