@@ -43,7 +43,13 @@ public final class CUDABackend: Backend {
         deviceToHostStream = try CUDAStream(device: device)
         pool = DeviceMemoryPool(device: device)
         workspace = try CUDABuffer(.f32, count: Self.workspaceBytes / 4, pool: pool)
-        matmul = try MatmulRunner(blas: libraries.blasLt, workspace: workspace.pointer, workspaceBytes: Self.workspaceBytes)
+        let environment = ProcessInfo.processInfo.environment
+        let store = environment["SLIDEFORMER_GEMM_TUNING"] == "off" ? nil
+            : GemmAlgorithmStore.forDevice(name: device.name, architecture: device.architecture,
+                                           blasVersion: libraries.blasLt.version, workspaceBytes: Self.workspaceBytes,
+                                           environment: environment)
+        matmul = try MatmulRunner(blas: libraries.blasLt, workspace: workspace.pointer, workspaceBytes: Self.workspaceBytes,
+                                  store: store)
         self.kernelCache = kernelCache
         let cubin = try kernelCache.cubin(source: opKernelSource, name: KernelCatalog.opsModule,
                                           arch: device.architecture, nvrtc: libraries.nvrtc)

@@ -57,6 +57,9 @@ extension CUDABackend {
         let shape = MatmulRunner.Shape(transA: transA, transB: transB, m: m, n: n, k: k,
                                        abType: code(abType), cType: code(cType),
                                        alignment: MatmulRunner.alignment(of: a, b, c, d ?? c))
+        if try matmul.awaitsTiming(shape) {
+            try tuneMatmul(shape, alpha: alpha, a: a, b: b, beta: beta, c: c, d: d ?? c)
+        }
         try matmul.run(shape, alpha: alpha, a: a, b: b, beta: beta, c: c, d: d, stream: computeStream)
     }
 

@@ -44,7 +44,6 @@ public enum GemmAlgorithmSurvey {
                            _ emit: (String) -> Void) throws {
         try backend.device.makeCurrent()
         let stream = backend.computeStream
-        let start = try CUDAEvent(device: backend.device, timing: true), end = try CUDAEvent(device: backend.device, timing: true)
         emit("GEMM algorithms, \(tokens) tokens (MLP in 4096-token chunks): heuristic's first vs the fastest of its "
              + "first \(candidates)")
         var firstTotal = 0.0, bestTotal = 0.0
@@ -64,20 +63,10 @@ public enum GemmAlgorithmSurvey {
             let algorithms = try backend.matmul.candidates(shape, count: candidates)
             var times: [Double] = []
             for algorithm in algorithms {
-                func once() throws {
+                times.append(try backend.medianMilliseconds(warmups: 2, repeats: 5) {
                     try backend.matmul.run(shape, algorithm: algorithm, alpha: 1, a: pa, b: pb, beta: g.beta, c: pc,
                                            stream: stream)
-                }
-                try once(); try once()
-                var ms: [Double] = []
-                for _ in 0..<5 {
-                    try start.record(on: stream)
-                    try once()
-                    try end.record(on: stream)
-                    try end.synchronize()
-                    ms.append(try end.milliseconds(since: start))
-                }
-                times.append(ms.sorted()[2])
+                })
             }
             guard let first = times.first, let best = times.min(), let at = times.firstIndex(of: best) else { continue }
             firstTotal += first

@@ -13,13 +13,7 @@ public struct KernelCache {
     public let directory: String?
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
-        if let root = environment["SLIDEFORMER_CACHE"], !root.isEmpty {
-            directory = root + "/kernels"
-        } else if let home = environment["HOME"], !home.isEmpty {
-            directory = home + "/.cache/slideformer/kernels"
-        } else {
-            directory = nil
-        }
+        directory = CacheFolder.path("kernels", environment: environment)
     }
 
     /// The CUBIN of `source` for `arch`: from the cache, or compiled and then stored. A cache
@@ -28,7 +22,7 @@ public struct KernelCache {
         let path = directory.map { $0 + "/" + name + "-" + arch + "-" + Self.key(source, arch, nvrtc.version) + ".cubin" }
         if let path, let cached = try? readFileBytes(path), !cached.isEmpty { return cached }
         let cubin = try nvrtc.compile(source: source, name: name + ".cu", arch: arch)
-        if let directory, let path, makeDirectories(directory) { try? AtomicOutput.write(cubin, to: path) }
+        if let directory, let path, CacheFolder.make(directory) { try? AtomicOutput.write(cubin, to: path) }
         return cubin
     }
 
@@ -46,14 +40,5 @@ public struct KernelCache {
             return String(repeating: "0", count: 16 - s.count) + s
         }
         return hex(a) + hex(b)
-    }
-
-    private func makeDirectories(_ path: String) -> Bool {
-        var current = ""
-        for component in path.split(separator: "/", omittingEmptySubsequences: true) {
-            current += "/" + component
-            if mkdir(current, 0o755) != 0 && errno != EEXIST { return false }
-        }
-        return true
     }
 }

@@ -2,8 +2,9 @@ import Glibc
 import CCUDA
 
 /// Row-major GEMMs through cuBLASLt: bf16 or f32 operands, fp32 compute, bf16 or f32 output,
-/// beta accumulation. The descriptors and the heuristic's algorithm are made once per shape
-/// and kept. cuBLASLt is column-major: row-major C (M,N) = op(A) op(B) is computed as the
+/// beta accumulation. The descriptors are made once per shape and kept, with the shape's
+/// algorithm: the one `store` holds for it (timed on this machine, see GemmAlgorithmTuning), or
+/// else the heuristic's first until the shape is timed (without a store, for good). cuBLASLt is column-major: row-major C (M,N) = op(A) op(B) is computed as the
 /// column-major Cᵀ (N,M) = op(B)ᵀ op(A)ᵀ, i.e. with the operands swapped.
 final class MatmulRunner {
     struct Shape: Hashable {
@@ -26,6 +27,8 @@ final class MatmulRunner {
         let desc: cublasLtMatmulDesc_t
         let aLayout: cublasLtMatrixLayout_t, bLayout: cublasLtMatrixLayout_t, cLayout: cublasLtMatrixLayout_t
         var algo: cublasLtMatmulAlgo_t
+        /// False while the shape still waits to be timed.
+        var decided = true
 
         init(api: CCUDABLASLt, desc: cublasLtMatmulDesc_t, a: cublasLtMatrixLayout_t, b: cublasLtMatrixLayout_t,
              c: cublasLtMatrixLayout_t, algo: cublasLtMatmulAlgo_t) {
@@ -47,11 +50,14 @@ final class MatmulRunner {
     let handle: cublasLtHandle_t
     let workspace: CUdeviceptr
     let workspaceBytes: Int
+    /// Timed algorithms; nil: the heuristic's first for every shape.
+    let store: GemmAlgorithmStore?
     private var plans: [Shape: Plan] = [:]
     private var lock = pthread_mutex_t()
 
-    init(blas: BLASLtAPI, workspace: CUdeviceptr, workspaceBytes: Int) throws {
+    init(blas: BLASLtAPI, workspace: CUdeviceptr, workspaceBytes: Int, store: GemmAlgorithmStore?) throws {
         self.blas = blas
+        self.store = store
         var h: cublasLtHandle_t? = nil
         try blas.check(blas.api.cublasLtCreate(&h), "cublasLtCreate")
         guard let h else { throw CUDAUnavailable(description: "cublasLtCreate returned no handle") }
@@ -75,6 +81,19 @@ final class MatmulRunner {
                 stream: stream)
     }
 
+    /// Whether `shape` still waits to be timed.
+    func awaitsTiming(_ shape: Shape) throws -> Bool { try !plan(shape).decided }
+
+    /// Runs `shape` with `algorithm` from now on; `keep` also records it in the store.
+    func settle(_ shape: Shape, on algorithm: cublasLtMatmulAlgo_t, keep: Bool) throws {
+        let p = try plan(shape)
+        pthread_mutex_lock(&lock)
+        p.algo = algorithm
+        p.decided = true
+        pthread_mutex_unlock(&lock)
+        if keep { store?.record(algorithm, for: shape) }
+    }
+
     /// The heuristic's first `count` algorithms for `shape`, best first by its own ranking (for
     /// surveys: `run(_:algorithm:...)` runs any of them).
     func candidates(_ shape: Shape, count: Int) throws -> [cublasLtMatmulAlgo_t] {
@@ -83,8 +102,8 @@ final class MatmulRunner {
 
     /// As `run`, with one of `candidates`' algorithms instead of the kept one.
     func run(_ shape: Shape, algorithm: cublasLtMatmulAlgo_t, alpha: Float, a: CUdeviceptr, b: CUdeviceptr,
-             beta: Float, c: CUdeviceptr, stream: CUDAStream) throws {
-        try run(try plan(shape), algorithm: algorithm, shape, alpha: alpha, a: a, b: b, beta: beta, c: c, d: c,
+             beta: Float, c: CUdeviceptr, d: CUdeviceptr? = nil, stream: CUDAStream) throws {
+        try run(try plan(shape), algorithm: algorithm, shape, alpha: alpha, a: a, b: b, beta: beta, c: c, d: d ?? c,
                 stream: stream)
     }
 
@@ -128,11 +147,16 @@ final class MatmulRunner {
         let aLayout = try s.transA ? layout(s.abType, rows: s.m, cols: s.k) : layout(s.abType, rows: s.k, cols: s.m)
         let cLayout = try layout(s.cType, rows: s.n, cols: s.m)
         let p = Plan(api: api, desc: desc!, a: aLayout, b: bLayout, c: cLayout, algo: cublasLtMatmulAlgo_t())
-        guard let first = try heuristic(p, s, count: 1).first else {
-            throw CUDAError(call: "cublasLtMatmulAlgoGetHeuristic(m \(s.m), n \(s.n), k \(s.k))", code: 15,
-                            message: "no algorithm for this shape and these types")
+        if let kept = store?.algorithm(for: s) {
+            p.algo = kept
+        } else {
+            guard let first = try heuristic(p, s, count: 1).first else {
+                throw CUDAError(call: "cublasLtMatmulAlgoGetHeuristic(m \(s.m), n \(s.n), k \(s.k))", code: 15,
+                                message: "no algorithm for this shape and these types")
+            }
+            p.algo = first
+            p.decided = store == nil
         }
-        p.algo = first
         plans[s] = p
         return p
     }
