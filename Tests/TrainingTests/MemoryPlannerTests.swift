@@ -19,7 +19,8 @@ final class MemoryPlannerTests: XCTestCase {
     ///   2·4096 + 2·16,777,216 + 2·4,194,304 + 3·58,720,256 = 218,112,000 parameters.
     /// At 8x1024 tokens (N = 8192):
     ///   model-level params  2 · 128256 · 4096 + 4096 = 1,050,677,248 (embedding, LM head, final norm)
-    ///   masters, m, v       (32 · 218,112,000 + 1,050,677,248) · 12 = 96,363,134,976
+    ///   masters             (32 · 218,112,000 + 1,050,677,248) · 4  = 32,121,044,992
+    ///   m, v (all host-updated here)                   · 8  = 64,242,089,984
     ///   checkpoints (f32)   31 · 8192 · 4096 · 4   =  4,160,749,568  (the last layer's input stays on the GPU)
     ///   landing ring        2 · 218,112,000 · 4    =  1,744,896,000
     ///   upload scratch      16 Mi floats · 4       =     67,108,864  (masters converted in 64 MiB pieces)
@@ -36,8 +37,10 @@ final class MemoryPlannerTests: XCTestCase {
     func testLlama8BNumbers() throws {
         XCTAssertEqual(ModelLayout(Self.llama8B).layer.count, 218_112_000)
         let p = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil, modelLevel: .host)
-        XCTAssertEqual(try bytes(p.pageableItems, "fp32 masters"), 96_363_134_976)
+        XCTAssertEqual(try bytes(p.pageableItems, "fp32 masters"), 32_121_044_992)
+        XCTAssertEqual(try bytes(p.pageableItems, "AdamW m and v"), 64_242_089_984)
         XCTAssertEqual(p.pageableHostBytes, 96_363_134_976, "nothing else pageable")
+        XCTAssertEqual(p.checkpointSaveBytes, 0, "no moments on the GPU")
         XCTAssertEqual(try bytes(p.pinnedItems, "activation checkpoints"), 4_160_749_568)
         XCTAssertEqual(try bytes(p.pinnedItems, "gradient landing"), 1_744_896_000)
         XCTAssertEqual(try bytes(p.gpuItems, "upload scratch"), 67_108_864)
@@ -58,6 +61,28 @@ final class MemoryPlannerTests: XCTestCase {
         XCTAssertTrue(p.fits)
         XCTAssertEqual(p.hostPeakBytes, p.pinnedHostBytes + p.pageableHostBytes)
         XCTAssertEqual(p.gpuPeakBytes, p.gpuItems.reduce(0) { $0 + $1.bytes })
+    }
+
+    /// The moments of resident layers and of a GPU-placed embedding / LM head are updated on the
+    /// GPU, so the host gives their pages back: 8 B per such parameter less on the host, and
+    /// that much more while a checkpoint is saved, which a host budget must allow.
+    func testGPUUpdatedMomentsLeaveTheHostUntilACheckpointIsSaved() throws {
+        let layer = 218_112_000, modelLevel = 1_050_677_248
+        let streamed = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil,
+                                          hostBudget: nil, residentLayers: 0, modelLevel: .host)
+        let resident = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil,
+                                          hostBudget: nil, residentLayers: 17, modelLevel: .gpu)
+        let onGPU = 17 * layer + modelLevel
+        XCTAssertEqual(try bytes(resident.pageableItems, "AdamW m and v"), (32 * layer + modelLevel - onGPU) * 8)
+        XCTAssertEqual(try bytes(resident.pageableItems, "fp32 masters"), try bytes(streamed.pageableItems, "fp32 masters"))
+        XCTAssertEqual(resident.checkpointSaveBytes, onGPU * 8)
+        let needed = resident.hostPeakBytes + resident.checkpointSaveBytes
+        let tight = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil,
+                                       hostBudget: needed - 1, residentLayers: 17, modelLevel: .gpu)
+        XCTAssertFalse(tight.fits)
+        XCTAssertTrue(tight.problems.contains { $0.contains("while a checkpoint is saved") }, "\(tight.problems)")
+        XCTAssertTrue(MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil,
+                                         hostBudget: needed, residentLayers: 17, modelLevel: .gpu).fits)
     }
 
     /// The MLP's six (·, I) bf16 buffers are sized for one chunk of tokens, the rest of the

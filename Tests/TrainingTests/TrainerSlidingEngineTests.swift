@@ -5,6 +5,7 @@ import Foundation
 #endif
 import Support
 import XCTest
+import ModelFormats
 @testable import Training
 
 /// `train --engine sliding` on the CPU backend: the same metrics, checkpoints and model as the
@@ -132,6 +133,30 @@ final class TrainerSlidingEngineTests: XCTestCase {
         second.resume = f.root + "/resumed"
         XCTAssertEqual(try f.run(second).step, 6)
         try assertSameRun(f, "straight", "resumed")
+    }
+
+    /// A resident layer's host moments are given back after the upload and brought back for
+    /// each checkpoint: what is saved and resumed must still be the device's state.
+    func testSlidingStopAndResumeWithAResidentLayer() throws {
+        let f = try TrainerFixture()
+        defer { f.remove() }
+        _ = try f.run(options(f, output: "straight", engine: .sliding, residentLayers: 1))
+        var first = options(f, output: "resumed", engine: .sliding, residentLayers: 1)
+        first.stopAfter = 3
+        XCTAssertEqual(try f.run(first).step, 3)
+        var second = options(f, output: "resumed", engine: .sliding, residentLayers: 1)
+        second.resume = f.root + "/resumed"
+        XCTAssertEqual(try f.run(second).step, 6)
+        try assertSameRun(f, "straight", "resumed")
+        // The resident layer's moments in the final checkpoint are those of a trained state.
+        let file = try SafeTensorsFile(path: f.root + "/straight/checkpoints/step-000006/optimizer.safetensors")
+        let moments = file.tensors.filter { $0.name.hasPrefix("model.layers.0.exp_avg") }
+        XCTAssertEqual(moments.count, 2)
+        for t in moments {
+            var values = [Float](repeating: 0, count: t.elementCount)
+            try values.withUnsafeMutableBufferPointer { try file.readFloat32(t, into: $0) }
+            XCTAssertTrue(values.contains { $0 != 0 }, "\(t.name) is all zeros")
+        }
     }
 
     func testPlanIsCheckedBeforeAnythingIsAllocated() throws {

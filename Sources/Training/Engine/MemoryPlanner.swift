@@ -26,9 +26,12 @@ import Support
 ///   checkpoint ((N,C) of `CheckpointElementType`: f32 keeps the residual stream exactly, so
 ///   the recompute sees the forward's input; bf16 halves it; the last layer's stays on the
 ///   GPU), the backend's copy staging.
-/// - Host: fp32 masters, m and v of every parameter (12 bytes per parameter). The masters of
-///   streamed layers and of the embedding / final norm / LM head are registered (page-locked
-///   where they are): the H2D reads them, so no bf16 copy of the weights is kept on the host.
+/// - Host: fp32 masters of every parameter (4 bytes each), m and v of the host-updated ones
+///   (8 bytes each; the resident layers' and a GPU-placed embedding / LM head's moments are
+///   on the GPU, and their host copies are given back to the system until a checkpoint is
+///   saved: `checkpointSaveBytes` more while one is). The masters of streamed layers and of
+///   the embedding / final norm / LM head are registered (page-locked where they are): the H2D
+///   reads them, so no bf16 copy of the weights is kept on the host.
 public struct SlidingWindowPlan: Sendable {
     public struct Item: Sendable, Equatable {
         public let name: String
@@ -87,6 +90,9 @@ public struct SlidingWindowPlan: Sendable {
     public let gpuItems: [Item]
     public let pinnedItems: [Item]
     public let pageableItems: [Item]
+    /// Host memory a checkpoint save adds to `hostPeakBytes` while it runs: the moments of the
+    /// GPU-updated parameters, brought back to the host to be written.
+    public let checkpointSaveBytes: Int
     /// nil: not given (the GPU side is not checked, the window is every layer).
     public let gpuBudget: Int?
     public let hostBudget: Int?
@@ -303,20 +309,26 @@ public enum MemoryPlanner {
                   bytes: (L - 1) * n * C * checkpointType.byteSize),
             .init(name: "backend copy staging", bytes: backendStagingBytes, engineBuffer: false),
         ]
+        let parameters = L * layer + residentParameters
+        let deviceUpdated = m * layer + (modelLevel == .gpu ? residentParameters : 0)
         let pageable: [SlidingWindowPlan.Item] = [
-            .init(name: "fp32 masters (streamed ones registered), AdamW m and v (12 B/param)",
-                  bytes: (L * layer + residentParameters) * 12, engineBuffer: false),
+            .init(name: "fp32 masters (streamed ones registered) (4 B/param)", bytes: parameters * f32, engineBuffer: false),
+            .init(name: "AdamW m and v of the host-updated parameters (8 B/param)",
+                  bytes: (parameters - deviceUpdated) * 2 * f32, engineBuffer: false),
         ]
         let host = (pinned + pageable).reduce(0) { $0 + $1.bytes }
-        if let budget = hostBudget, host > budget {
-            problems.append("host: \(Format.bytes(host)) needed, \(Format.bytes(budget)) available")
+        let saving = deviceUpdated * 2 * f32
+        if let budget = hostBudget, host + saving > budget {
+            problems.append("host: \(Format.bytes(host + saving)) needed"
+                            + (saving > 0 ? " while a checkpoint is saved" : "") + ", \(Format.bytes(budget)) available")
         }
         return SlidingWindowPlan(config: c, batchSize: batchSize, seqLen: seqLen, mlpChunkTokens: mlpChunk,
                                  window: window, residentLayers: m,
                                  modelLevel: modelLevel, vocabChunkRows: vocabChunk, checkpointType: checkpointType,
                                  gradientLandingBuffers: landing, gradientType: gradientType, deferredGradients: deferred,
                                  gpuItems: gpuItems, pinnedItems: pinned,
-                                 pageableItems: pageable, gpuBudget: gpuBudget, hostBudget: hostBudget,
+                                 pageableItems: pageable, checkpointSaveBytes: saving,
+                                 gpuBudget: gpuBudget, hostBudget: hostBudget,
                                  problems: problems, maxBatchSize: nil)
     }
 

@@ -77,6 +77,15 @@ final class ResidentParameters {
         b.norms?.refresh(from: b.masters, backend: backend)
     }
 
+    /// Releases the host copies of these buffers' moments (`AdamWMoments.releasePages`): while
+    /// the device holds and updates them, the host copy is only needed to save a checkpoint,
+    /// and `download` brings it back for that. 8 bytes per resident parameter of host memory.
+    func releaseHostMoments(of host: HostTrainingState) {
+        for b in layers + modelLevel {
+            host.buffers.first(where: { $0.name == b.name })?.moments.releasePages()
+        }
+    }
+
     /// Copies masters and moments into the host state (for a checkpoint or the final model).
     func download(into host: HostTrainingState) {
         for b in layers + modelLevel {

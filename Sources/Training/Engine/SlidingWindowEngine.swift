@@ -74,6 +74,9 @@ public final class SlidingWindowEngine {
     public let host: HostTrainingState
     /// Optimizer updates applied (AdamW's step count).
     public private(set) var updates: Int
+    /// Set by `synchronizeHostState` until the next step releases the host copies of the
+    /// device-updated moments again (they are there for a checkpoint meanwhile).
+    private var hostHoldsResidentMoments = false
     /// With `measure`: the breakdown of the last step whose work has all finished (a step's
     /// copies and AdamW end during the next one, so this is the step before the last, or the
     /// last after `drain()`).
@@ -286,6 +289,7 @@ public final class SlidingWindowEngine {
 
         resident = try ResidentParameters(layout: layout, host: host, decoderLayers: residentLayers,
                                           modelLevel: modelLevel == .gpu, storage: storage, backend: backend)
+        resident.releaseHostMoments(of: host)
         let pool = WorkerPool(threads: optimizerThreads)
         let chunkRows = vocabChunkRows ?? MemoryPlanner.vocabChunkRows(c, tokens: n)
         guard chunkRows >= 1 else { throw UsageError("vocabulary chunks need at least one row (got \(chunkRows))") }
@@ -424,6 +428,10 @@ public final class SlidingWindowEngine {
     public func step(_ microBatches: [MicroBatch], learningRate: Double, maxGradNorm: Double = 0) throws -> StepResult {
         guard !microBatches.isEmpty, microBatches.count <= maxMicroBatches else {
             throw UsageError("a step takes 1 to \(maxMicroBatches) micro-batches (got \(microBatches.count))")
+        }
+        if hostHoldsResidentMoments {
+            resident.releaseHostMoments(of: host)
+            hostHoldsResidentMoments = false
         }
         let clipping = maxGradNorm > 0
         guard landingPerLayer || (microBatches.count == 1 && !clipping) else {
@@ -900,6 +908,7 @@ public final class SlidingWindowEngine {
     public func synchronizeHostState() {
         drain()
         resident.download(into: host)   // the host-updated state is on the host already
+        hostHoldsResidentMoments = true
         for b in host.buffers { b.moments.step = updates }
     }
 

@@ -18,6 +18,10 @@ extension SlidingWindowPlan {
         section("pinned host", pinnedItems, total: pinnedHostBytes, budget: nil)
         section("pageable host", pageableItems, total: pageableHostBytes, budget: nil)
         lines.append("host total: " + Format.bytes(hostPeakBytes) + (hostBudget.map { " of " + Format.bytes($0) } ?? ""))
+        if checkpointSaveBytes > 0 {
+            lines.append("while a checkpoint is saved: + " + Format.bytes(checkpointSaveBytes)
+                         + " (the GPU-updated moments, brought back to the host to be written)")
+        }
         let streamed = c.numLayers - residentLayers
         if residentLayers > 0 { lines.append("resident: layers 0..<\(residentLayers) with their AdamW state on the GPU") }
         lines.append("embedding, final norm, LM head: " + modelLevel.planDescription
@@ -53,6 +57,7 @@ extension SlidingWindowPlan {
             ("host_peak_bytes", .int(hostPeakBytes)),
             ("pinned_host_bytes", .int(pinnedHostBytes)),
             ("pageable_host_bytes", .int(pageableHostBytes)),
+            ("checkpoint_save_host_bytes", .int(checkpointSaveBytes)),
             ("gpu_budget_bytes", optional(gpuBudget)),
             ("host_budget_bytes", optional(hostBudget)),
             ("max_batch_size", optional(maxBatchSize)),
