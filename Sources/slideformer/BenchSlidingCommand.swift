@@ -77,7 +77,7 @@ struct BenchSlidingCommand: ParsableCommand {
             let parity = SlidingWindowParity(config: modelConfig, batch: step.batchSize, seqLen: step.seqLen, steps: compareSteps,
                                              window: window ?? 2, residentLayers: residentLayers.count ?? 0,
                                              modelLevel: engineFlags.modelLevelOn == .auto ? .gpu : engineFlags.modelLevelOn,
-                                             checkpointType: engineFlags.checkpointDtype, gradientType: engineFlags.gradientDtype,
+                                             checkpointType: engineFlags.checkpointDtype, gradientType: engineFlags.gradientDtype ?? .f32,
                                              deferredGradients: deferredGradients ?? 0,
                                              microBatches: gradAccum, maxGradNorm: maxGradNorm)
             let r = try parity.run(backend: backend, storage: compute.storage)

@@ -45,7 +45,7 @@ struct PlanCommand: ParsableCommand {
             hostBudget: try cpuMemory.map { try ByteCount.parse($0, option: "--cpu-memory") } ?? MemoryPlan.availableHostBytes(),
             clipping: clipping, residentLayers: residentLayers, modelLevel: engineFlags.modelLevelOn,
             checkpointType: engineFlags.checkpointDtype, landingBuffers: engineFlags.landingBuffers,
-            gradientType: engineFlags.gradientDtype)
+            gradientType: engineFlags.gradientDtype ?? .automatic(storage: .bf16, microBatches: clipping ? 2 : 1))
         print(json ? plan.json.serialized() : plan.description)
         if !plan.fits { throw ExitCode(1) }
     }

@@ -87,9 +87,10 @@ final class SlidingWindowAllocationTests: XCTestCase {
         }
         try assertPlanMatchesAllocations(config, residentLayers: 0, clipping: false, modelLevel: .streamed,
                                          gradientType: .bf16)
-        let f32 = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: nil, hostBudget: nil)
+        let f32 = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: nil, hostBudget: nil,
+                                     landingBuffers: 2)
         let bf16 = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: nil, hostBudget: nil,
-                                      gradientType: .bf16)
+                                      landingBuffers: 2, gradientType: .bf16)
         let layer = ModelLayout(config).layer.count
         XCTAssertEqual(f32.hostPeakBytes - bf16.hostPeakBytes, 2 * layer * 2, "2 landing buffers at 2 B instead of 4")
     }

@@ -16,5 +16,11 @@ public enum GradientElementType: String, CaseIterable, Sendable {
     case f32, bf16
 
     public var elementType: ElementType { self == .f32 ? .f32 : .bf16 }
+
+    /// The choice when none is asked: bf16 where the device computes in bf16 (autocast's own
+    /// gradient values for the linear weights) and a step has one micro-batch, else f32.
+    public static func automatic(storage: ElementType, microBatches: Int) -> GradientElementType {
+        storage == .bf16 && microBatches == 1 ? .bf16 : .f32
+    }
     public var byteSize: Int { elementType.byteSize }
 }

@@ -21,8 +21,9 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
     public let modelLevel: ModelLevelPlacement
     /// The activation checkpoints' element type.
     public let checkpointType: CheckpointElementType
-    /// The element type of the host-bound gradients.
-    public let gradientType: GradientElementType
+    /// The element type of the host-bound gradients (nil: `GradientElementType.automatic` for
+    /// the storage and the micro-batches).
+    public let gradientType: GradientElementType?
     /// Tokens per MLP chunk of the layer workspace (planned, then built).
     public let mlpChunkTokens: Int
     /// Engines record `StepTelemetry`.
@@ -33,7 +34,7 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
     public init(backend: any QueuedTransfers, storage: ElementType, gpuBudget: Int?, residentLayers: Int?, window: Int?,
                 landingBuffers: Int? = nil,
                 modelLevel: ModelLevelPlacement = .auto, checkpointType: CheckpointElementType = .f32,
-                gradientType: GradientElementType = .f32,
+                gradientType: GradientElementType? = nil,
                 mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens,
                 measure: Bool = false) {
         self.backend = backend
@@ -61,6 +62,7 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
                                                   modelLevel: modelLevel, checkpointType: checkpointType,
                                                   mlpChunkTokens: mlpChunkTokens)
         }
+        let gradientType = self.gradientType ?? .automatic(storage: storage, microBatches: gradAccum)
         guard gradientType == .f32 || gradAccum == 1 else {
             throw UsageError("--gradient-dtype bf16 needs --grad-accum 1 (accumulated partial sums stay f32)")
         }

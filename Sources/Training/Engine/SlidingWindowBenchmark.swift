@@ -65,7 +65,8 @@ public struct SlidingWindowBenchmark {
     public let residentLayers: Int?
     public let modelLevel: ModelLevelPlacement
     public let checkpointType: CheckpointElementType
-    public let gradientType: GradientElementType
+    /// nil: `GradientElementType.automatic` for the device and the micro-batches.
+    public let gradientType: GradientElementType?
     /// nil: the plan's choice.
     public let deferredGradients: Int?
     /// Gradient landing buffers without clipping (nil: the planner's ring).
@@ -79,7 +80,7 @@ public struct SlidingWindowBenchmark {
 
     public init(config: ModelConfig, modelDirectory: String? = nil, batch: Int, seqLen: Int, steps: Int, warmup: Int = 2,
                 window: Int?, residentLayers: Int? = 0, modelLevel: ModelLevelPlacement = .auto,
-                checkpointType: CheckpointElementType = .f32, gradientType: GradientElementType = .f32,
+                checkpointType: CheckpointElementType = .f32, gradientType: GradientElementType? = nil,
                 deferredGradients: Int? = nil, landingBuffers: Int? = nil, microBatches: Int = 1, maxGradNorm: Double = 0, gpuBudget: Int?,
                 computeOnly: ComputeOnlyBound = .measure, memcpyBytes: Int = 1 << 30) throws {
         guard batch >= 1, seqLen >= 2, steps >= 1, warmup >= 0, microBatches >= 1 else {
@@ -110,6 +111,7 @@ public struct SlidingWindowBenchmark {
             throw UsageError("\(device.backend.name) has no transfer queues")
         }
         let clipping = maxGradNorm > 0 || microBatches > 1, hostBudget = MemoryPlan.availableHostBytes()
+        let gradientType = self.gradientType ?? .automatic(storage: device.storage, microBatches: microBatches)
         // As `train`: without --gpu-memory the budget is the device's free memory, for the choice
         // of resident layers, the plan and the pool's cap alike.
         let budget = try gpuBudget ?? (backend as? DeviceMemoryReporting)?.deviceMemory().free
