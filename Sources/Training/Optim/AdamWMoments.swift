@@ -7,7 +7,10 @@ import Glibc
 
 /// The AdamW state of one flat parameter buffer: fp32 first and second moments (torch's
 /// exp_avg and exp_avg_sq) and the count of updates applied (torch's state["step"]).
-/// Zero-initialized, 64-byte aligned.
+///
+/// Each moment is its own anonymous memory mapping (page-aligned, zero-filled by the system):
+/// a page takes memory only once it is written, so the moments of parameters the device
+/// updates (resident layers) cost no host memory unless a checkpoint brings them back.
 public final class AdamWMoments: @unchecked Sendable {
     public let count: Int
     public let expAvg: UnsafeMutablePointer<Float>
@@ -18,36 +21,33 @@ public final class AdamWMoments: @unchecked Sendable {
     public init(count: Int) {
         precondition(count >= 0)
         self.count = count
-        expAvg = AdamWMoments.zeroed(count)
-        expAvgSq = AdamWMoments.zeroed(count)
+        expAvg = AdamWMoments.map(count)
+        expAvgSq = AdamWMoments.map(count)
     }
 
     deinit {
-        expAvg.deallocate()
-        expAvgSq.deallocate()
+        munmap(expAvg, Self.mappedBytes(count))
+        munmap(expAvgSq, Self.mappedBytes(count))
     }
 
-    /// Gives the pages of both moments back to the operating system, for a buffer whose moments
-    /// live on the device meanwhile: the host copy then takes no memory, and reads as zeros
-    /// until it is written again (a download before a checkpoint is saved).
+    /// Gives the pages of both moments back to the system, for a buffer whose moments live on
+    /// the device meanwhile: the host copy then takes no memory, and reads as zeros until it is
+    /// written again (a download before a checkpoint is saved).
     public func releasePages() {
-        Self.release(expAvg, count)
-        Self.release(expAvgSq, count)
+        _ = madvise(expAvg, Self.mappedBytes(count), Int32(MADV_DONTNEED))
+        _ = madvise(expAvgSq, Self.mappedBytes(count), Int32(MADV_DONTNEED))
     }
 
-    /// madvise(MADV_DONTNEED) on the whole pages inside the `count` floats at `p` (the
-    /// allocation's first and last partial pages stay: they may hold the allocator's data).
-    private static func release(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
+    private static func mappedBytes(_ count: Int) -> Int {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (Int(bitPattern: p) + page - 1) / page * page
-        let end = (Int(bitPattern: p) + count * 4) / page * page
-        guard end > start, let address = UnsafeMutableRawPointer(bitPattern: start) else { return }
-        _ = madvise(address, end - start, Int32(MADV_DONTNEED))
+        return (max(1, count) * 4 + page - 1) / page * page
     }
 
-    private static func zeroed(_ count: Int) -> UnsafeMutablePointer<Float> {
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * 4, alignment: 64)
-        raw.initializeMemory(as: UInt8.self, repeating: 0, count: max(1, count) * 4)
-        return raw.bindMemory(to: Float.self, capacity: max(1, count))
+    private static func map(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let bytes = mappedBytes(count)
+        guard let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
+            fatalError("out of host memory: cannot map \(bytes) bytes for AdamW moments")
+        }
+        return p.bindMemory(to: Float.self, capacity: max(1, count))
     }
 }
