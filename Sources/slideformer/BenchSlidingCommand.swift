@@ -57,7 +57,7 @@ struct BenchSlidingCommand: ParsableCommand {
 
     func run() throws {
         let modelConfig = try ModelConfig.load(path: try source.configPath())
-        let compute = try ComputeDevice.open(step.device)
+        let compute = try ComputeDevice.open(step.device).with(mlpChunkTokens: engineFlags.mlpChunkTokens)
         guard let backend = compute.backend as? QueuedTransfers else {
             throw UsageError("\(compute.backend.name) has no transfer queues")
         }

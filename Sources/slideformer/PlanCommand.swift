@@ -44,7 +44,8 @@ struct PlanCommand: ParsableCommand {
             gpuBudget: try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") },
             hostBudget: try cpuMemory.map { try ByteCount.parse($0, option: "--cpu-memory") } ?? MemoryPlan.availableHostBytes(),
             clipping: clipping, residentLayers: residentLayers, modelLevel: engineFlags.modelLevelOn,
-            checkpointType: engineFlags.checkpointDtype, landingBuffers: engineFlags.landingBuffers,
+            checkpointType: engineFlags.checkpointDtype,
+            mlpChunkTokens: engineFlags.mlpChunkTokens ?? MemoryPlanner.mlpChunkTokens, landingBuffers: engineFlags.landingBuffers,
             gradientType: engineFlags.gradientDtype ?? .automatic(storage: .bf16, microBatches: clipping ? 2 : 1))
         print(json ? plan.json.serialized() : plan.description)
         if !plan.fits { throw ExitCode(1) }

@@ -110,6 +110,7 @@ struct TrainCommand: ParsableCommand {
         o.modelLevel = engineFlags.modelLevelOn
         o.checkpointType = engineFlags.checkpointDtype
         o.gradientType = engineFlags.gradientDtype
+        o.mlpChunkTokens = engineFlags.mlpChunkTokens
         o.gpuMemory = try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") }
         if maxSteps != nil && epochs != nil { throw ValidationError("give --max-steps or --epochs, not both") }
         o.length = maxSteps.map { .steps($0) } ?? .epochs(epochs ?? 1)

@@ -24,6 +24,13 @@ public struct ComputeDevice {
         self.mlpChunkTokens = mlpChunkTokens
     }
 
+    /// The same device with `tokens` per MLP chunk (nil: unchanged).
+    public func with(mlpChunkTokens tokens: Int?) throws -> ComputeDevice {
+        guard let tokens else { return self }
+        guard tokens >= 1 else { throw UsageError("--mlp-chunk-tokens must be positive (got \(tokens))") }
+        return ComputeDevice(backend: backend, storage: storage, description: description, mlpChunkTokens: tokens)
+    }
+
     /// Opens `device`: `cuda` fails with the loader's message when no GPU can be used; `auto`
     /// falls back to the CPU, saying why.
     public static func open(_ device: TrainOptions.Device, pool: WorkerPool = .shared) throws -> ComputeDevice {
@@ -75,7 +82,7 @@ extension Trainer {
     public convenience init(options: TrainOptions, log: @escaping (String) -> Void = { print($0) }) throws {
         try options.validate()
         let tokenizer = try ModelTokenizer.load(directory: options.modelDirectory)
-        let device = try ComputeDevice.open(options.device)
+        let device = try ComputeDevice.open(options.device).with(mlpChunkTokens: options.mlpChunkTokens)
         log("device: \(device.description)")
         self.init(options: options, encoder: tokenizer.encoder, chatTemplate: tokenizer.chatTemplate,
                   engines: try device.engineBuilder(options), log: log)

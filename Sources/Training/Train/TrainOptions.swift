@@ -41,6 +41,8 @@ public struct TrainOptions: Equatable, Sendable {
     /// Sliding engine: the element type of the layers' inputs kept on the host for the backward.
     public var checkpointType: CheckpointElementType = .f32
     /// Sliding engine: the element type the host-updated gradients leave the GPU in.
+    /// Tokens per MLP chunk of the decoder layers (nil: `MemoryPlanner.mlpChunkTokens`).
+    public var mlpChunkTokens: Int?
     /// nil: `GradientElementType.automatic` for the device and the micro-batches.
     public var gradientType: GradientElementType?
     /// GPU bytes the run may use (nil: the device's free memory); the pool is capped to it.
