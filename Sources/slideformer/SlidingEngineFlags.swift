@@ -20,6 +20,6 @@ struct SlidingEngineFlags: ParsableArguments {
     @Option(help: "Sliding engine: element type in which the gradients of the host-updated parameters leave the GPU for the CPU AdamW: f32 (exact: results identical to resident training) or bf16 (rounded on the GPU: half the D2H traffic and landing memory, less host-memory traffic; torch autocast's own values for linear weights; one micro-batch per step only). Default: bf16 on a bf16 GPU with one micro-batch per step, else f32 (bench sliding --compare-resident: f32).")
     var gradientDtype: GradientElementType?
 
-    @Option(help: "Tokens per chunk of the decoder layers' MLP (its (tokens, intermediate) activations exist for one chunk at a time): larger chunks run fewer, larger GEMMs and re-read the f32 weight gradients less often, at 12 B per token and intermediate channel of GPU memory. Default 4096; the plan halves it (down to 1024) when the GPU budget is tight.")
+    @Option(help: "Tokens per chunk of the decoder layers' MLP (its (tokens, intermediate) activations exist for one chunk at a time): larger chunks run fewer, larger GEMMs and re-read the f32 weight gradients less often, at 12 B per token and intermediate channel of GPU memory. Default 16384; the plan halves it down to 4096 while a smaller chunk would leave room for more window slots, and down to 1024 when the GPU budget is tight.")
     var mlpChunkTokens: Int?
 }

@@ -36,7 +36,7 @@ final class MemoryPlannerTests: XCTestCase {
     ///                       (unchunked, the MLP's 8192 · 6 · 14336 made it 2,148,597,760)
     func testLlama8BNumbers() throws {
         XCTAssertEqual(ModelLayout(Self.llama8B).layer.count, 218_112_000)
-        let p = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil, modelLevel: .host)
+        let p = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil, modelLevel: .host, mlpChunkTokens: 4096)
         XCTAssertEqual(try bytes(p.pageableItems, "fp32 masters"), 32_121_044_992)
         XCTAssertEqual(try bytes(p.pageableItems, "AdamW m and v"), 64_242_089_984)
         XCTAssertEqual(p.pageableHostBytes, 96_363_134_976, "nothing else pageable")
@@ -118,7 +118,7 @@ final class MemoryPlannerTests: XCTestCase {
             try XCTUnwrap(p.gpuItems.first { $0.name.hasPrefix("one layer's activations") })
         }
         let wide = MemoryPlanner.plan(config: Self.llama8B, batchSize: 64, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
-                                      modelLevel: .host)
+                                      modelLevel: .host, mlpChunkTokens: 4096)
         XCTAssertEqual(wide.mlpChunkTokens, 4096)
         XCTAssertEqual(try workspace(wide), .init(name: "one layer's activations and backward scratch (MLP in 4096-token chunks)",
                                                   bytes: 6_619_136_000))
@@ -132,9 +132,29 @@ final class MemoryPlannerTests: XCTestCase {
         // The resident model's estimate counts the same workspace.
         XCTAssertEqual(MemoryPlanner.residentTrainingBytes(config: Self.llama8B, batchSize: 64, seqLen: 1024,
                                                            mlpChunkTokens: 1 << 20)
-                       - MemoryPlanner.residentTrainingBytes(config: Self.llama8B, batchSize: 64, seqLen: 1024),
+                       - MemoryPlanner.residentTrainingBytes(config: Self.llama8B, batchSize: 64, seqLen: 1024,
+                                                             mlpChunkTokens: 4096),
                        (17_188_782_080 - 6_619_136_000) * 9 / 8)
         XCTAssertEqual(try JSON.parse(wide.json.serialized())["mlp_chunk_tokens"]?.int, 4096)
+    }
+
+    /// The default chunk (16384 tokens) where the window holds every streamed layer anyway; a
+    /// window short of them gets the slots a smaller chunk frees, down to 4096 tokens.
+    func testLargeMLPChunksOnlyWhereTheyCostNoWindowSlot() throws {
+        let roomy = MemoryPlanner.plan(config: Self.llama8B, batchSize: 64, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
+                                       modelLevel: .host)
+        XCTAssertEqual(roomy.mlpChunkTokens, 16384)
+        XCTAssertEqual(roomy.window, 32)
+        XCTAssertEqual(MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
+                                          modelLevel: .host).mlpChunkTokens, 8192, "capped at N")
+        let capped = MemoryPlanner.plan(config: Self.llama8B, batchSize: 64, seqLen: 1024, gpuBudget: 24 << 30,
+                                        hostBudget: nil, modelLevel: .host, checkpointType: .bf16, deferredGradients: 0)
+        XCTAssertEqual(capped.mlpChunkTokens, 4096)
+        let asFour = MemoryPlanner.plan(config: Self.llama8B, batchSize: 64, seqLen: 1024, gpuBudget: 24 << 30,
+                                        hostBudget: nil, modelLevel: .host, checkpointType: .bf16, mlpChunkTokens: 4096,
+                                        deferredGradients: 0)
+        XCTAssertEqual(capped.window, asFour.window)
+        XCTAssertLessThan(capped.window, 32)
     }
 
     func testClippingKeepsEveryLayersGradient() throws {
@@ -154,31 +174,31 @@ final class MemoryPlannerTests: XCTestCase {
     }
 
     func testWindowIsWhatTheGPUBudgetLeavesForSlots() throws {
-        let all = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil, modelLevel: .host,
+        let all = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil, modelLevel: .host, mlpChunkTokens: 4096,
                                    deferredGradients: 0)
         // A slot in the pool: the size classes of a 436,224,000-byte bf16 layer (469,762,048) and
         // of its 32 KiB of f32 norm weights.
         let slot = 469_762_048 + 32_768
         let fixed = all.gpuPeakBytes - 32 * slot
         let five = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: fixed + 5 * slot + 1,
-                                      hostBudget: nil, modelLevel: .host,
+                                      hostBudget: nil, modelLevel: .host, mlpChunkTokens: 4096,
                                    deferredGradients: 0)
         XCTAssertEqual(five.window, 5)
         XCTAssertTrue(five.fits)
         XCTAssertEqual(five.gpuPeakBytes, fixed + 5 * slot)
-        let roomy = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: 1 << 40, hostBudget: nil, modelLevel: .host,
+        let roomy = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: 1 << 40, hostBudget: nil, modelLevel: .host, mlpChunkTokens: 4096,
                                    deferredGradients: 0)
         XCTAssertEqual(roomy.window, 32, "capped at the layer count")
         // One byte short of 2 slots: the MLP goes to 2048-token chunks (3 · 14336 · 2048 · 2 B
         // less, with its pool rounding), which makes room for the 2 slots.
         let tight = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: fixed + 2 * slot - 1,
-                                       hostBudget: nil, modelLevel: .host, deferredGradients: 0)
+                                       hostBudget: nil, modelLevel: .host, mlpChunkTokens: 4096, deferredGradients: 0)
         XCTAssertTrue(tight.fits, tight.description)
         XCTAssertEqual(tight.mlpChunkTokens, 2048)
         XCTAssertEqual(tight.window, 2)
         // Even 1024-token chunks leave no room for 2 slots: no plan.
         let tooTight = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: fixed - slot,
-                                          hostBudget: nil, modelLevel: .host, deferredGradients: 0)
+                                          hostBudget: nil, modelLevel: .host, mlpChunkTokens: 4096, deferredGradients: 0)
         XCTAssertEqual(tooTight.mlpChunkTokens, 1024)
         XCTAssertEqual(tooTight.window, 0)
         XCTAssertFalse(tooTight.fits)
@@ -242,30 +262,30 @@ final class MemoryPlannerTests: XCTestCase {
     /// size class: 872,448,000 bytes → 14 · 64 MiB = 939,524,096); none with clipping or accumulation.
     func testDeferredGradients() throws {
         XCTAssertEqual(MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
-                                          modelLevel: .host).deferredGradients, 0)
+                                          modelLevel: .host, mlpChunkTokens: 4096).deferredGradients, 0)
         let free = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
-                                      modelLevel: .host, deferredGradients: 10)
+                                      modelLevel: .host, mlpChunkTokens: 4096, deferredGradients: 10)
         XCTAssertEqual(free.deferredGradients, 10)
         XCTAssertEqual(free.window, 32)
         XCTAssertEqual(try bytes(free.gpuItems, "deferred gradients"), 10 * 872_448_000)
         let none = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
-                                      modelLevel: .host, deferredGradients: 0)
+                                      modelLevel: .host, mlpChunkTokens: 4096, deferredGradients: 0)
         XCTAssertEqual(free.gpuPeakBytes - none.gpuPeakBytes, 10 * 939_524_096, "the slots in their size class")
         // A weight slot in the pool: a bf16 layer (469,762,048) and 32 KiB of f32 norm weights.
         let slot = 469_762_048 + 32_768, deferred = 939_524_096
         let fixed = none.gpuPeakBytes - 32 * slot
         let budget = fixed + 4 * slot + 2 * deferred + slot / 2
         let tight = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: budget,
-                                       hostBudget: nil, modelLevel: .host, deferredGradients: 10)
+                                       hostBudget: nil, modelLevel: .host, mlpChunkTokens: 4096, deferredGradients: 10)
         XCTAssertEqual(tight.deferredGradients, 2)
         XCTAssertEqual(tight.window, 4)
         XCTAssertTrue(tight.fits)
         let asked = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: budget,
-                                       hostBudget: nil, modelLevel: .host, deferredGradients: 1)
+                                       hostBudget: nil, modelLevel: .host, mlpChunkTokens: 4096, deferredGradients: 1)
         XCTAssertEqual(asked.deferredGradients, 1)
         XCTAssertEqual(asked.window, 6, "the memory of the second deferred gradient holds 2 more slots")
         let clipped = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
-                                         clipping: true, modelLevel: .host, deferredGradients: 10)
+                                         clipping: true, modelLevel: .host, mlpChunkTokens: 4096, deferredGradients: 10)
         XCTAssertEqual(clipped.deferredGradients, 0)
         let json = try JSON.parse(tight.json.serialized())
         XCTAssertEqual(json["deferred_gradients"]?.int, 2)

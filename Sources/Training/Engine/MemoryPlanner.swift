@@ -144,9 +144,13 @@ public enum MemoryPlanner {
     }
     /// Tokens per MLP chunk of a decoder layer (`DecoderLayerWorkspace`): its six (·, I) bf16
     /// buffers take 6·I·2 B per token (172 KB for the 8B shape: 11 GiB at 64×1024 tokens,
-    /// 0.66 GiB at 4096). GEMMs keep their efficiency at M ≥ ~2048 rows on the H100; smaller
-    /// chunks also re-read and re-write the fp32 weight gradients once more per chunk.
-    public static let mlpChunkTokens = 4096
+    /// 2.6 GiB at 16384). Each chunk re-reads and re-writes the MLP's fp32 weight gradients
+    /// once more: on the H100 the 8B shape at 64×1024 ran 9,891 tok/s with 4096-token chunks
+    /// and 10,141 with 16384 (bench/RESULTS.md). The plan halves it down to
+    /// `windowFirstMLPChunk` while the window is short of every streamed layer, and further
+    /// (to `smallestMLPChunk`) while the plan does not fit.
+    public static let mlpChunkTokens = 16384
+    static let windowFirstMLPChunk = 4096
     /// The smallest MLP chunk the planner falls back to when the GPU budget is tight (each
     /// halving saves 3·I·2 B per token of the chunk; below ~1024 rows the GEMMs lose efficiency).
     static let smallestMLPChunk = 1024
@@ -173,7 +177,7 @@ public enum MemoryPlanner {
                             mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens,
                             deferredGradients: Int? = nil, landingBuffers: Int? = nil,
                             gradientType: GradientElementType = .f32) -> SlidingWindowPlan {
-        var chunk = mlpChunkTokens
+        var chunk = mlpChunkRows(tokens: batchSize * seqLen, requested: mlpChunkTokens)
         func fixed(_ b: Int, _ placement: ModelLevelPlacement) -> SlidingWindowPlan {
             fixedPlan(config: config, batchSize: b, seqLen: seqLen, gpuBudget: gpuBudget, hostBudget: hostBudget,
                       clipping: clipping, residentLayers: residentLayers, modelLevel: placement,
@@ -185,8 +189,14 @@ public enum MemoryPlanner {
             let candidates: [ModelLevelPlacement] = config.tieWordEmbeddings ? [.gpu, .host] : [.gpu, .host, .streamed]
             placement = candidates.first { fixed(batchSize, $0).fits } ?? candidates[candidates.count - 1]
         }
+        // Chunks above `windowFirstMLPChunk` only where they cost no window slot: the window
+        // saves uploads at every step, a larger chunk only some GEMM time.
+        let streamed = config.numLayers - min(max(0, residentLayers), config.numLayers)
+        while chunk / 2 >= windowFirstMLPChunk, fixed(batchSize, placement).window < streamed {
+            chunk /= 2
+        }
         // A tight GPU: the MLP in smaller token chunks (down to `smallestMLPChunk`) before giving up.
-        while !fixed(batchSize, placement).fits, chunk / 2 >= smallestMLPChunk, chunk < batchSize * seqLen {
+        while !fixed(batchSize, placement).fits, chunk / 2 >= smallestMLPChunk {
             chunk /= 2
         }
         func fits(_ b: Int) -> Bool { fixed(b, placement).fits }
