@@ -118,6 +118,10 @@ public enum MemoryPlanner {
     /// The CUDA context, loaded kernel modules and cuBLASLt handles: measured ~0.5 GiB on the
     /// H100 (bench/cuda.md); rounded up.
     static let contextBytes = 640 << 20
+    /// What the process holds on the host besides its buffers (code, heap, the CUDA driver's
+    /// own allocations): measured 0.43–0.45 GiB above the buffers' total on the H100 host
+    /// (bench/RESULTS.md); rounded up.
+    static let processHostBytes = 512 << 20
     /// The backend's two pinned upload/download staging buffers (CUDABackend.stagingBytes).
     static let backendStagingBytes = 2 * (16 << 20)
     /// Gradient landing buffers without clipping, at least: a ring of 2, where layer i's D2H
@@ -330,6 +334,7 @@ public enum MemoryPlanner {
             .init(name: "fp32 masters (streamed ones registered) (4 B/param)", bytes: parameters * f32, engineBuffer: false),
             .init(name: "AdamW m and v of the host-updated parameters (8 B/param)",
                   bytes: (parameters - deviceUpdated) * 2 * f32, engineBuffer: false),
+            .init(name: "the process itself and the CUDA driver's host memory", bytes: processHostBytes, engineBuffer: false),
         ]
         let host = (pinned + pageable).reduce(0) { $0 + $1.bytes }
         let saving = deviceUpdated * 2 * f32
