@@ -11,9 +11,9 @@ import Support
 /// that every later run uses the same one (same results run to run, no re-timing): the file is
 /// $SLIDEFORMER_CACHE/gemm/<key>.txt or ~/.cache/slideformer/gemm/<key>.txt, the key hashing
 /// the GPU's name, its architecture, the cuBLASLt version and the GEMM workspace size (an
-/// algorithm is only valid for those). One line per shape: transA transB m n k abType cType alignment, then the eight
-/// 64-bit words of the opaque cublasLtMatmulAlgo_t in hex. A line that does not parse is
-/// ignored: the shape is timed again.
+/// algorithm is only valid for those). One line per shape: transA transB m n k abType cType
+/// alignment, then the eight 64-bit words of the opaque cublasLtMatmulAlgo_t in hex. A line
+/// that does not parse is ignored: the shape is timed again.
 final class GemmAlgorithmStore {
     let path: String?
     private var algorithms: [MatmulRunner.Shape: cublasLtMatmulAlgo_t] = [:]

@@ -4,7 +4,8 @@ import CCUDA
 /// Row-major GEMMs through cuBLASLt: bf16 or f32 operands, fp32 compute, bf16 or f32 output,
 /// beta accumulation. The descriptors are made once per shape and kept, with the shape's
 /// algorithm: the one `store` holds for it (timed on this machine, see GemmAlgorithmTuning), or
-/// else the heuristic's first until the shape is timed (without a store, for good). cuBLASLt is column-major: row-major C (M,N) = op(A) op(B) is computed as the
+/// else the heuristic's first until the shape is timed (without a store, for good). cuBLASLt
+/// is column-major: row-major C (M,N) = op(A) op(B) is computed as the
 /// column-major Cᵀ (N,M) = op(B)ᵀ op(A)ᵀ, i.e. with the operands swapped.
 final class MatmulRunner {
     struct Shape: Hashable {
