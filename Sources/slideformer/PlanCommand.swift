@@ -46,7 +46,7 @@ struct PlanCommand: ParsableCommand {
             clipping: clipping, residentLayers: residentLayers, modelLevel: engineFlags.modelLevelOn,
             checkpointType: engineFlags.checkpointDtype,
             mlpChunkTokens: engineFlags.mlpChunkTokens ?? MemoryPlanner.mlpChunkTokens, landingBuffers: engineFlags.landingBuffers,
-            gradientType: engineFlags.gradientDtype ?? .automatic(storage: .bf16, microBatches: clipping ? 2 : 1))
+            gradientType: engineFlags.gradientDtype ?? .automatic(storage: .bf16, microBatches: 1))
         print(json ? plan.json.serialized() : plan.description)
         if !plan.fits { throw ExitCode(1) }
     }
