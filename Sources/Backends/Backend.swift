@@ -210,3 +210,13 @@ public protocol Backend: AnyObject {
 
 /// Label value that contributes no loss and no gradient (HF / PyTorch `ignore_index`).
 public let ignoredTarget: Int32 = -100
+
+extension Backend {
+    /// `gemm(adding:out:)` as two ops: the product into `out`, then the add (the CPU's form, and
+    /// the GPU's for operand mixes its fused GEMM does not take). Same values for f32 `out`.
+    public func gemmThenAdd(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                            a: TensorRef, b: TensorRef, adding addend: TensorRef, out: TensorRef) {
+        gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, b: b, beta: 0, c: out)
+        add(out, out, addend, count: m * n)
+    }
+}

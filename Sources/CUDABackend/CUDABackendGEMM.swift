@@ -39,9 +39,7 @@ extension CUDABackend {
                      a: TensorRef, b: TensorRef, adding addend: TensorRef, out: TensorRef) {
         guard a.elementType == b.elementType, addend.elementType == out.elementType,
               a.elementType == .bf16 || out.elementType == .f32, k > 0 else {
-            gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, b: b, beta: 0, c: out)
-            add(out, out, addend, count: m * n)
-            return
+            return gemmThenAdd(transA: transA, transB: transB, m: m, n: n, k: k, a: a, b: b, adding: addend, out: out)
         }
         enqueue("gemm(m \(m), n \(n), k \(k)) + addend") {
             let pa = address(a, m * k), pb = address(b, k * n), pc = address(addend, m * n), pd = address(out, m * n)

@@ -10,8 +10,7 @@ extension CPUBackend {
 
     public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                      a: TensorRef, b: TensorRef, adding addend: TensorRef, out: TensorRef) {
-        gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, b: b, beta: 0, c: out)
-        add(out, out, addend, count: m * n)
+        gemmThenAdd(transA: transA, transB: transB, m: m, n: n, k: k, a: a, b: b, adding: addend, out: out)
     }
 
     /// C (M,N) = alpha op(A) op(B) + beta C on one thread (strided operands; see ck_sgemm).
