@@ -24,7 +24,9 @@ enum TensorCoreAttention {
 /// kernels, keys in the dk/dv kernel) and walks 64-row tiles of the other side, which cp.async
 /// loads into shared memory one tile ahead (two stages) while the current one is computed.
 /// Fragments come from shared memory by ldmatrix (.trans for the operand whose k runs along
-/// rows); softmax runs in base 2 with log2(e) folded into the score scale. Fragment layouts
+/// rows); softmax runs in base 2 with log2(e) folded into the score scale, exponentials and
+/// bf16 packing take one instruction each (ex2.approx, cvt.rn.bf16x2: the kernels are bound by
+/// instruction issue, not by the tensor cores). Fragment layouts
 /// follow the PTX ISA for mma.m16n8k16: g = lane / 4, c = lane % 4; an accumulator holds rows g
 /// and g+8, columns 2c and 2c+1 of an 8-wide n tile. Blocks with the most causal work start first.
 let tensorCoreAttentionKernelBody = #"""
@@ -42,7 +44,18 @@ __device__ __forceinline__ void mma_bf16(float* acc, const unsigned* a, unsigned
                  : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
-__device__ __forceinline__ unsigned pack_bf16(float lo, float hi) { return (unsigned)f2bf(lo) | ((unsigned)f2bf(hi) << 16); }
+// Two floats rounded to nearest-even bf16 in one instruction (sm_80+), lo in the low half.
+__device__ __forceinline__ unsigned pack_bf16(float lo, float hi) {
+    unsigned r;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
+    return r;
+}
+// 2^x by the special-function unit alone (flush-to-zero; relative error ~2^-22).
+__device__ __forceinline__ float fast_exp2(float x) {
+    float r;
+    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(r) : "f"(x));
+    return r;
+}
 __device__ __forceinline__ unsigned smem_address(const void* p) {
     unsigned a;
     asm volatile("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }\n" : "=r"(a) : "l"(p));
@@ -198,14 +211,14 @@ extern "C" __global__ void __launch_bounds__(256, 2) attention_forward_tc(
             float sumA = 0.0f, sumB = 0.0f;
 #pragma unroll
             for (int j = 0; j < 8; j++) {
-                s[j][0] = exp2f(s[j][0] - baseA); s[j][1] = exp2f(s[j][1] - baseA);
-                s[j][2] = exp2f(s[j][2] - baseB); s[j][3] = exp2f(s[j][3] - baseB);
+                s[j][0] = fast_exp2(s[j][0] - baseA); s[j][1] = fast_exp2(s[j][1] - baseA);
+                s[j][2] = fast_exp2(s[j][2] - baseB); s[j][3] = fast_exp2(s[j][3] - baseB);
                 sumA += s[j][0] + s[j][1];
                 sumB += s[j][2] + s[j][3];
             }
             sumA += __shfl_xor_sync(0xffffffffu, sumA, 1); sumA += __shfl_xor_sync(0xffffffffu, sumA, 2);
             sumB += __shfl_xor_sync(0xffffffffu, sumB, 1); sumB += __shfl_xor_sync(0xffffffffu, sumB, 2);
-            const float corrA = exp2f(mA - baseA), corrB = exp2f(mB - baseB);    // 0 while m is -inf
+            const float corrA = fast_exp2(mA - baseA), corrB = fast_exp2(mB - baseB);    // 0 while m is -inf
             lA = lA * corrA + sumA; lB = lB * corrB + sumB;
             mA = newA; mB = newB;
 #pragma unroll
@@ -270,7 +283,7 @@ extern "C" __global__ void __launch_bounds__(256, DQ_BLOCKS_PER_SM) attention_ba
 #pragma unroll
                 for (int e = 0; e < 4; e++) {
                     const int key = k0 + j * 8 + 2 * c + (e & 1), row = e < 2 ? rowA : rowB;
-                    const float p = diagonal && key > row ? 0.0f : exp2f(s[j][e] * scale2 - (e < 2 ? lseA : lseB));
+                    const float p = diagonal && key > row ? 0.0f : fast_exp2(s[j][e] * scale2 - (e < 2 ? lseA : lseB));
                     s[j][e] = p * (dp[j][e] - (e < 2 ? deltaA : deltaB));
                 }
             }
@@ -341,7 +354,7 @@ extern "C" __global__ void __launch_bounds__(256) attention_backward_key_value_t
                 for (int e = 0; e < 4; e++) {
                     const int col = j * 8 + 2 * c + (e & 1), query = q0 + col, key = e < 2 ? keyA : keyB;
                     const float pr = masked && (key > query || query >= T) ? 0.0f
-                                                                           : exp2f(p[j][e] * scale2 - tileLse[col] * LOG2E);
+                                                                           : fast_exp2(p[j][e] * scale2 - tileLse[col] * LOG2E);
                     p[j][e] = pr;
                     ds[j][e] = pr * (ds[j][e] - tileDelta[col]);
                 }
