@@ -34,7 +34,7 @@ final class EmbeddingRowGatherTests: XCTestCase {
             var gathered = [Float](repeating: .nan, count: ids.count * c)
             masters.withUnsafeBufferPointer { m in
                 gathered.withUnsafeMutableBufferPointer {
-                    EmbeddingRowGather.gather(masters: m.baseAddress!, ids: ids, channels: c, storage: storage,
+                    EmbeddingRowGather.gather(masters: m.baseAddress!, ids: ids[...], channels: c, storage: storage,
                                               into: $0.baseAddress!, pool: pool)
                 }
             }

@@ -107,9 +107,10 @@ final class MemoryPlannerTests: XCTestCase {
         let parameters = 32 * layer + 2 * 128_256 * 4096 + 4096
         XCTAssertLessThanOrEqual(deep.hostPeakBytes, parameters * 12 + 31 * 8192 * 4096 * 4 + 2_000_000_000)
         XCTAssertEqual(plan(0, .f32).gradientLandingBuffers, 2)
-        let budget = plan(17, .bf16).hostPeakBytes - 10 * layer * 2 + plan(17, .bf16).checkpointSaveBytes
-        let limited = plan(17, .bf16, host: budget * 10 / 9 + 1)
-        XCTAssertEqual(limited.gradientLandingBuffers, 5, "10 fewer fit 90 % of that budget")
+        let five = MemoryPlanner.plan(config: c, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
+                                      residentLayers: 17, modelLevel: .streamed, landingBuffers: 5, gradientType: .bf16)
+        let limited = plan(17, .bf16, host: (five.hostPeakBytes + five.checkpointSaveBytes) * 10 / 9 + 1)
+        XCTAssertEqual(limited.gradientLandingBuffers, 5, "5 fit 90 % of that budget, 6 do not")
         XCTAssertEqual(plan(17, .bf16, deferred: 2).gradientLandingBuffers, 2)
         XCTAssertEqual(MemoryPlanner.plan(config: c, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil, clipping: true,
                                           residentLayers: 17, modelLevel: .streamed).gradientLandingBuffers, 15)
@@ -363,10 +364,13 @@ final class MemoryPlannerTests: XCTestCase {
     ///   row max / sum / target logit         3 · 8192 · 4            = 98,304
     ///   dHidden in f32 instead of bf16       8192 · 4096 · 2         = 67,108,864
     ///                                                                 = 602,013,696 (0.56 GiB)
-    /// instead of 6,304,071,680 and the whole-vocabulary cross-entropy chunk; on the pinned host
-    /// a landing buffer per chunk and one for the final norm, (2 · 128256 + 1) · 4096 · 4 =
-    /// 4,202,708,992 (with clipping no 2 layer-sized ones for them), and the gathered rows,
-    /// 8192 · 4096 · 4 = 134,217,728.
+    /// instead of 6,304,071,680 and the whole-vocabulary cross-entropy chunk; on the pinned host,
+    /// with the layers' ring of landing buffers, a ring of chunk-sized ones (as many as fit 256
+    /// MiB, 2 to 8), 3 · 5440 · 4096 · 4 = 267,386,880 (the final norm lands in the layers' ring);
+    /// at 64×1024, 8 · 640 · 4096 · 4 = 83,886,080; with clipping (a landing buffer
+    /// per layer) one per chunk and one for the final norm, (2 · 128256 + 1) · 4096 · 4 =
+    /// 4,202,708,992 (no 2 layer-sized ones for them); and the gathered rows in two pieces of
+    /// 4096 tokens, 2 · 4096 · 4096 · 4 = 134,217,728 (at 64×1024 still 2 pieces, not 1 GiB).
     func testStreamedPlacement() throws {
         XCTAssertEqual(MemoryPlanner.vocabChunkRows(Self.llama8B, tokens: 8192), 5440)
         XCTAssertEqual(MemoryPlanner.vocabChunkRows(Self.llama8B, tokens: 65536), 640)
@@ -378,11 +382,17 @@ final class MemoryPlannerTests: XCTestCase {
                            "LM head logits chunk", "LM head row max", "final norm's output gradient"]
         XCTAssertEqual(try streamedGPU.map { try bytes(p.gpuItems, $0) }.reduce(0, +), 602_013_696)
         XCTAssertFalse(p.gpuItems.contains { $0.name.hasPrefix("embedding, final norm, LM head") || $0.name.hasPrefix("cross-entropy") })
-        XCTAssertEqual(try bytes(p.pinnedItems, "embedding, final norm and LM head gradient landing"), 4_202_708_992)
+        XCTAssertEqual(p.gradientLandingBuffers, 2)
+        XCTAssertEqual(try bytes(p.pinnedItems, "embedding and LM head gradient landing"), 267_386_880)
         let clipped = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
                                          clipping: true, modelLevel: .streamed)
+        XCTAssertEqual(try bytes(clipped.pinnedItems, "embedding, final norm and LM head gradient landing"), 4_202_708_992)
         XCTAssertEqual(try bytes(clipped.pinnedItems, "gradient landing buffers"), 32 * 218_112_000 * 4)
         XCTAssertEqual(try bytes(p.pinnedItems, "embedding rows gathered"), 134_217_728)
+        let large = MemoryPlanner.plan(config: Self.llama8B, batchSize: 64, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
+                                       modelLevel: .streamed)
+        XCTAssertEqual(try bytes(large.pinnedItems, "embedding rows gathered"), 134_217_728)
+        XCTAssertEqual(try bytes(large.pinnedItems, "embedding and LM head gradient landing"), 83_886_080)
         let host = MemoryPlanner.plan(config: Self.llama8B, batchSize: 8, seqLen: 1024, gpuBudget: nil, hostBudget: nil,
                                       modelLevel: .host)
         let crossEntropy = try bytes(host.gpuItems, "cross-entropy chunk")

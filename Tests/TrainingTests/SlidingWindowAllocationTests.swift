@@ -125,14 +125,15 @@ final class SlidingWindowAllocationTests: XCTestCase {
     }
 
     /// Streamed: the final norm, the LM head's weight, gradient and logits chunks, its row
-    /// statistics and the f32 dHidden on the device; a landing buffer per chunk of the embedding
-    /// and LM head and the gathered rows pinned (a vocabulary of 600: 4 chunks of at most 192 rows).
+    /// statistics and the f32 dHidden on the device; pinned, the gathered rows and, with a ring
+    /// of layer landing buffers, a ring of chunk-sized ones, else a landing buffer per chunk of
+    /// the embedding and LM head (a vocabulary of 600: 4 chunks of at most 192 rows).
     func testStreamedModelLevel() throws {
         var config = SlidingWindowEngineTests.config(layers: 4)
         config.vocabSize = 600
-        for (clipping, residentLayers) in [(false, 0), (true, 1)] {
+        for (clipping, residentLayers, landing) in [(false, 0, 2), (false, 0, 4), (true, 1, nil)] {
             try assertPlanMatchesAllocations(config, residentLayers: residentLayers, clipping: clipping,
-                                             modelLevel: .streamed)
+                                             modelLevel: .streamed, landingBuffers: landing)
         }
     }
 

@@ -7,7 +7,7 @@ import Support
 /// them (bf16 storage: rounded to nearest even, then widened; f32: as they are), so the rows
 /// are bit-identical to `embeddingForward` on the device's table. ids must be in 0..<V.
 enum EmbeddingRowGather {
-    static func gather(masters: UnsafePointer<Float>, ids: [Int32], channels C: Int, storage: ElementType,
+    static func gather(masters: UnsafePointer<Float>, ids: ArraySlice<Int32>, channels C: Int, storage: ElementType,
                        into out: UnsafeMutablePointer<Float>, pool: WorkerPool) {
         let rounded = storage == .bf16
         ids.withUnsafeBufferPointer { ids in

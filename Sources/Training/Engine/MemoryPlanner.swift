@@ -21,8 +21,9 @@ import Support
 ///   the cuBLASLt workspace, the CUDA context, the pool's size-class rounding.
 /// - Pinned host (page-locked, allocated as such): the gradient landing buffers (fp32, one
 ///   layer each: a ring of 2, or one per streamed layer plus 2 for the host-placed model-level
-///   parts; streamed, one per chunk of the embedding and LM head and one for the final norm
-///   instead of those 2, and the embedding's gathered rows), every layer's input as activation
+///   parts; streamed, with one per layer also one per chunk of the embedding and LM head and
+///   one for the final norm instead of those 2, with the ring a ring of 2–8 chunk-sized ones
+///   within 256 MiB, and two pieces of the embedding's gathered rows), every layer's input as activation
 ///   checkpoint ((N,C) of `CheckpointElementType`: f32 keeps the residual stream exactly, so
 ///   the recompute sees the forward's input; bf16 halves it; the last layer's stays on the
 ///   GPU), the backend's copy staging.
@@ -130,6 +131,21 @@ public enum MemoryPlanner {
     /// the next forward: 1.5B at 8×1024 went from 1.46 to 1.03 × its bounds with one per layer
     /// (bench/RESULTS.md).
     static let landingRing = 2
+    /// Landing buffers the streamed embedding's and LM head's vocabulary chunks (`chunkElements`
+    /// f32 each) take turns on with a ring of layer landing buffers: up to 8 within 256 MiB, at
+    /// least 2. The AdamW of a chunk (Vc·C at ~5 Gparam/s) keeps up with the LM head's backward
+    /// of a chunk at large batches; at small ones the backward waits for it.
+    static func streamedLandingRing(chunkElements: Int) -> Int {
+        min(8, max(2, (256 << 20) / max(1, chunkElements * f32)))
+    }
+    /// Tokens per piece of the streamed embedding's rows, gathered on the host into one of two
+    /// pinned buffers while the other's copy runs.
+    static let gatherPieceTokens = 4096
+    /// (buffers, tokens each) of the streamed embedding's gather for N tokens.
+    static func gatherBuffers(tokens n: Int) -> (count: Int, tokens: Int) {
+        let piece = min(n, gatherPieceTokens)
+        return (min(2, (n + piece - 1) / piece), piece)
+    }
     /// Without `landingBuffers`, the plan adds landing buffers to the ring while the host
     /// total stays within 12 B/param + activation checkpoints + this (and 90 % of the host
     /// budget, a checkpoint save's transient included): the host-memory envelope the project
@@ -323,7 +339,8 @@ public enum MemoryPlanner {
         let pinned: [SlidingWindowPlan.Item] = [
             .init(name: "gradient landing buffers (\(landingTotal) x \(gradientType.rawValue) layer)",
                   bytes: landingTotal * layer * gradientType.byteSize),
-        ] + (modelLevel == .streamed ? streamedPinnedItems(c, tokens: n) : []) + [
+        ] + (modelLevel == .streamed ? streamedPinnedItems(c, tokens: n, vocabChunkRows: vocabChunk,
+                                                           ring: landing < streamed) : []) + [
             .init(name: "activation checkpoints (\(L - 1) x \(checkpointType.rawValue) (B*T, C))",
                   bytes: (L - 1) * n * C * checkpointType.byteSize),
             .init(name: "backend copy staging", bytes: backendStagingBytes, engineBuffer: false),
@@ -394,12 +411,21 @@ public enum MemoryPlanner {
     /// The streamed placement's pinned host buffers: a landing buffer per chunk of the
     /// embedding and LM head and one for the final norm (their gradients wait there for the norm
     /// and the other micro-batches) and the embedding's gathered rows.
-    static func streamedPinnedItems(_ c: ModelConfig, tokens n: Int) -> [SlidingWindowPlan.Item] {
+    /// `ring`: the layers' landing buffers are a ring (one micro-batch, no clipping), and the
+    /// embedding's and LM head's chunks take turns on `streamedLandingRing` of their own.
+    static func streamedPinnedItems(_ c: ModelConfig, tokens n: Int, vocabChunkRows: Int,
+                                    ring: Bool) -> [SlidingWindowPlan.Item] {
         let layout = ModelLayout(c)
+        let chunkElements = min(c.vocabSize, vocabChunkRows) * c.hiddenSize
+        let streamedRing = streamedLandingRing(chunkElements: chunkElements)
+        let gather = gatherBuffers(tokens: n)
         return [
-            .init(name: "embedding, final norm and LM head gradient landing (fp32, one buffer per chunk)",
-                  bytes: (layout.embedding.count + layout.finalNorm.count + (layout.lmHead?.count ?? 0)) * f32),
-            .init(name: "embedding rows gathered on the host (fp32 (B*T, C))", bytes: n * c.hiddenSize * f32),
+            ring ? .init(name: "embedding and LM head gradient landing (fp32, a ring of \(streamedRing) vocabulary chunks)",
+                         bytes: streamedRing * chunkElements * f32)
+                : .init(name: "embedding, final norm and LM head gradient landing (fp32, one buffer per chunk)",
+                        bytes: (layout.embedding.count + layout.finalNorm.count + (layout.lmHead?.count ?? 0)) * f32),
+            .init(name: "embedding rows gathered on the host (fp32, \(gather.count) x \(gather.tokens) tokens)",
+                  bytes: gather.count * gather.tokens * c.hiddenSize * f32),
         ]
     }
 

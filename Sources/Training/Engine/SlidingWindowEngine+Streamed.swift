@@ -9,24 +9,29 @@ import Support
 /// passes), their gradients chunk by chunk through the D2H queue to the AdamW thread.
 extension SlidingWindowEngine {
     /// Gathers the micro-batch's embedding rows of `version` on the host (after the AdamW of every
-    /// embedding part and the previous copy of the gather buffer), rounded to the compute type
-    /// as the device's table would hold them (bf16: round to nearest even, widened back), and
-    /// enqueues their copy into hidden[0] after the compute that last read it; the compute
-    /// queue waits for it.
+    /// embedding part), piece by piece into the gather buffers in turn (each after its previous
+    /// copy), rounded to the compute type as the device's table would hold them (bf16: round to
+    /// nearest even, widened back), and enqueues each piece's copy into hidden[0] after the
+    /// compute that last read it; the compute queue waits for the last.
     func loadGatheredEmbedding(_ batch: MicroBatch, version: Int, streamed s: StreamedModelLevel) {
         let t = model.embedding, C = config.hiddenSize, n = batch.batchSize * batch.seqLen
         guard let registration = t.registration else { preconditionFailure("the streamed embedding has host masters") }
         for part in t.parts where worker.waitForUpdate(layer: part.unit, count: version) { recording?.noteOptimizerWait() }
-        s.gatherSent.synchronize()
-        EmbeddingRowGather.gather(masters: UnsafePointer(registration.bytes.assumingMemoryBound(to: Float.self)),
-                                  ids: batch.inputIds, channels: C, storage: storage,
-                                  into: s.gather.bytes.assumingMemoryBound(to: Float.self), pool: optimizerPool)
+        let masters = UnsafePointer(registration.bytes.assumingMemoryBound(to: Float.self))
         hostToDevice.wait(for: hiddenReleased[0])
-        onHostToDevice(bytes: n * C * 4) {
-            backend.copyToDevice(from: s.gather.bytes, to: hidden[0].ref(), bytes: n * C * 4, on: hostToDevice)
+        for (piece, first) in stride(from: 0, to: n, by: s.gatherTokens).enumerated() {
+            let b = piece % s.gather.count, tokens = min(s.gatherTokens, n - first)
+            s.gatherSent[b].synchronize()
+            EmbeddingRowGather.gather(masters: masters, ids: batch.inputIds[first..<(first + tokens)], channels: C,
+                                      storage: storage, into: s.gather[b].bytes.assumingMemoryBound(to: Float.self),
+                                      pool: optimizerPool)
+            onHostToDevice(bytes: tokens * C * 4) {
+                backend.copyToDevice(from: s.gather[b].bytes, to: hidden[0].ref(first * C), bytes: tokens * C * 4,
+                                     on: hostToDevice)
+            }
+            recordCopies(s.gatherSent[b], on: .hostToDevice)
+            if first + tokens == n { computeWaits(for: s.gatherSent[b], on: .hostToDevice) }
         }
-        recordCopies(s.gatherSent, on: .hostToDevice)
-        computeWaits(for: s.gatherSent, on: .hostToDevice)
     }
 
     /// The LM head's cross-entropy over its vocabulary chunks (`StreamedModelLevel`): pass 1
@@ -35,7 +40,7 @@ extension SlidingWindowEngine {
     /// gradient, sent to its landing buffer (where the next micro-batch's backward takes the
     /// partial sum back from).
     func streamedCrossEntropy(_ head: ModelLevelParameters.Tensor, index: Int, last: Bool, scale: Float,
-                                      version: Int, tokens n: Int, streamed s: StreamedModelLevel) {
+                              version: Int, learningRate: Double, tokens n: Int, streamed s: StreamedModelLevel) {
         let C = config.hiddenSize
         onCompute {
             backend.fill(s.rowMax.ref(), count: n, value: -.infinity)
@@ -71,13 +76,14 @@ extension SlidingWindowEngine {
                 if last { backend.sumOfSquares(s.gradientChunks[g].ref(), count: part.range.count, into: squareSums.ref(slot)) }
             }
             s.weightReleased[b].record(on: compute)
-            sendGradientChunk(g, part: part, landing: r, streamed: s)
+            sendGradientChunk(g, part: part, landing: r, version: version, learningRate: learningRate, streamed: s)
         }
     }
 
     /// The embedding's gradient chunk by chunk of table rows (from dResidual, its padding
     /// lookups dropped), each sent to its landing buffer.
-    func streamedEmbeddingBackward(index: Int, last: Bool, tokens n: Int, streamed s: StreamedModelLevel) {
+    func streamedEmbeddingBackward(index: Int, last: Bool, version: Int, learningRate: Double, tokens n: Int,
+                                   streamed s: StreamedModelLevel) {
         let t = model.embedding, C = config.hiddenSize, slot = squareSumSlot(of: t)
         for part in t.parts {
             let (g, r) = takeGradientChunk(for: part, index: index, streamed: s)
@@ -87,7 +93,7 @@ extension SlidingWindowEngine {
                                               rows: part.range.count / C)
                 if last { backend.sumOfSquares(s.gradientChunks[g].ref(), count: part.range.count, into: squareSums.ref(slot)) }
             }
-            sendGradientChunk(g, part: part, landing: r, streamed: s)
+            sendGradientChunk(g, part: part, landing: r, version: version, learningRate: learningRate, streamed: s)
         }
     }
 
@@ -117,10 +123,11 @@ extension SlidingWindowEngine {
 
     /// The next gradient chunk buffer for a streamed part, once its last content has left:
     /// zeroed for the first micro-batch, else holding the part's partial sum (from its landing
-    /// buffer). Returns (buffer, landing buffer).
+    /// buffer, its own: the ring serves one micro-batch per step). Returns (buffer, landing buffer).
     func takeGradientChunk(for part: ModelLevelParameters.Part, index: Int,
-                                   streamed s: StreamedModelLevel) -> (Int, Int) {
-        guard let r = ownLanding[part.unit] else { preconditionFailure("no landing buffer for unit \(part.unit)") }
+                           streamed s: StreamedModelLevel) -> (Int, Int) {
+        precondition(index == 0 || ownLanding[part.unit] != nil, "accumulation needs a landing buffer per streamed part")
+        let r = ownLanding[part.unit] ?? takeStreamedLanding()
         let g = s.takeGradientChunk()
         if index == 0 {
             computeWaits(for: s.gradientSent[g], on: .deviceToHost)
@@ -139,9 +146,10 @@ extension SlidingWindowEngine {
     }
 
     /// Enqueues D2H of gradient chunk g (a part's sum so far) into landing buffer r, once the
-    /// AdamW that last read the buffer is done.
-    func sendGradientChunk(_ g: Int, part: ModelLevelParameters.Part, landing r: Int,
-                                   streamed s: StreamedModelLevel) {
+    /// AdamW that last read the buffer is done. A buffer of the streamed ring holds the part's
+    /// final gradient (one micro-batch, no clipping): its update number version + 1 starts now.
+    func sendGradientChunk(_ g: Int, part: ModelLevelParameters.Part, landing r: Int, version: Int,
+                           learningRate: Double, streamed s: StreamedModelLevel) {
         if let user = landingUser[r], worker.waitForUpdate(layer: user.unit, count: user.updates) {
             recording?.noteOptimizerWait()
         }
@@ -153,5 +161,8 @@ extension SlidingWindowEngine {
         }
         recordCopies(s.gradientSent[g], on: .deviceToHost)
         recordCopies(landed[r], on: .deviceToHost)
+        if streamedLanding.contains(r) {
+            submit(unit: part.unit, landing: r, version: version, learningRate: learningRate, gradScale: 1)
+        }
     }
 }

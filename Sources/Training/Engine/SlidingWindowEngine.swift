@@ -169,14 +169,20 @@ public final class SlidingWindowEngine {
     let uploadScratch: any DeviceBuffer
     /// The streamed placement's chunk buffers (nil for the others).
     private let streamed: StreamedModelLevel?
-    /// Streamed placement: each part of the embedding, final norm and LM head has a landing
-    /// buffer of its own (by update unit), instead of 2 layer-sized ones for all.
+    /// Streamed placement with a landing buffer per streamed layer (clipping, accumulation, or
+    /// asked for): each part of the embedding, final norm and LM head has one of its own too (by
+    /// update unit), instead of 2 layer-sized ones for all.
     let ownLanding: [Int: Int]
+    /// Streamed placement with the layers' ring: the embedding's and LM head's chunks take turns
+    /// on these vocabulary-chunk-sized landing buffers (their updates start as each lands), and
+    /// the final norm lands in the layers' ring.
+    let streamedLanding: Range<Int>
+    private var nextStreamedLanding = 0
     /// Per layer but the last, (N,C) of `checkpointType`.
     let checkpoints: [any PinnedHostMemory]
     /// Gradients (`gradientType`) of one layer's size: one per streamed layer and 2 for the
     /// model-level parts, or a ring that both share; then, streamed, one per model-level part
-    /// (`ownLanding`, always f32).
+    /// (`ownLanding`) or a ring of vocabulary chunks (`streamedLanding`), always f32.
     let landing: [any PinnedHostMemory]
     /// How the layers' and host-placed model-level parts' gradients leave the device.
     let gradientType: GradientElementType
@@ -345,12 +351,21 @@ public final class SlidingWindowEngine {
             try backend.makePinnedHostMemory(bytes: count * gradientType.byteSize)
         }
         var ownLanding: [Int: Int] = [:]
-        for t in model.all where modelLevel == .streamed {
-            for part in t.parts {
-                ownLanding[part.unit] = landing.count
-                landing.append(try backend.makePinnedHostMemory(bytes: part.range.count * 4))
+        let ringStart = landing.count
+        if modelLevel == .streamed && perLayerLanding {
+            for t in model.all {
+                for part in t.parts {
+                    ownLanding[part.unit] = landing.count
+                    landing.append(try backend.makePinnedHostMemory(bytes: part.range.count * 4))
+                }
+            }
+        } else if modelLevel == .streamed {
+            let largest = model.all.filter(\.streamed).flatMap(\.parts).map(\.range.count).max() ?? 0
+            for _ in 0..<MemoryPlanner.streamedLandingRing(chunkElements: largest) {
+                landing.append(try backend.makePinnedHostMemory(bytes: largest * 4))
             }
         }
+        streamedLanding = ownLanding.isEmpty ? ringStart..<landing.count : ringStart..<ringStart
         self.landing = landing
         self.ownLanding = ownLanding
         landed = try events(landing.count)
@@ -526,8 +541,8 @@ public final class SlidingWindowEngine {
                                    weight: finalNorm.deviceWeights.ref(), rows: n, cols: C, eps: Float(config.rmsNormEps))
         }
         if let streamed {
-            streamedCrossEntropy(head, index: index, last: last, scale: scale, version: version, tokens: n,
-                                 streamed: streamed)
+            streamedCrossEntropy(head, index: index, last: last, scale: scale, version: version,
+                                 learningRate: learningRate, tokens: n, streamed: streamed)
         } else {
             loadModelWeights(head, version: version)
             onCompute {
@@ -606,7 +621,8 @@ public final class SlidingWindowEngine {
                                        padId: config.padTokenId)
         }
         if let streamed {
-            streamedEmbeddingBackward(index: index, last: last, tokens: n, streamed: streamed)
+            streamedEmbeddingBackward(index: index, last: last, version: version, learningRate: learningRate, tokens: n,
+                                      streamed: streamed)
         } else {
             onCompute {
                 backend.embeddingBackward(dTable: model.embedding.deviceGradients.ref(), dOut: dResidual.ref(),
@@ -658,10 +674,11 @@ public final class SlidingWindowEngine {
             }
         }
         // Streamed tensors' chunks have landed in buffers of their own (`streamedCrossEntropy`,
-        // `streamedEmbeddingBackward`): their updates only need submitting.
+        // `streamedEmbeddingBackward`): their updates only need submitting. (Those of the
+        // streamed ring were submitted as each chunk landed.)
         for t in tensors where t.streamed {
             for part in t.parts {
-                guard let r = ownLanding[part.unit] else { preconditionFailure("no landing buffer for \(t.name)") }
+                guard let r = ownLanding[part.unit] else { continue }
                 submit(unit: part.unit, landing: r, version: version, learningRate: learningRate, gradScale: gradScale)
             }
         }
@@ -838,13 +855,19 @@ public final class SlidingWindowEngine {
     }
 
     /// Hands an optimizer unit's update number version + 1, from landing buffer r, to the AdamW thread.
-    private func submit(unit: Int, landing r: Int, version: Int, learningRate: Double, gradScale: Float) {
+    func submit(unit: Int, landing r: Int, version: Int, learningRate: Double, gradScale: Float) {
         let bytes = UnsafeRawPointer(landing[r].bytes)
         let gradients: GradientInput = landingType(r) == .bf16
             ? .bf16(bytes.assumingMemoryBound(to: UInt16.self)) : .f32(bytes.assumingMemoryBound(to: Float.self))
         worker.submit(.init(layer: unit, landed: landed[r], gradients: gradients,
                             learningRate: learningRate, gradScale: gradScale))
         landingUser[r] = (unit, version + 1)
+    }
+
+    /// The next of the streamed chunks' ring of landing buffers.
+    func takeStreamedLanding() -> Int {
+        defer { nextStreamedLanding = (nextStreamedLanding + 1) % streamedLanding.count }
+        return streamedLanding.lowerBound + nextStreamedLanding
     }
 
     /// The next of the landing buffers the model-level parts take turns on.

@@ -5,8 +5,9 @@ import ModelFormats
 /// (`ModelLevelPlacement.streamed`), for a sliding-window engine at up to N tokens:
 ///
 /// - Embedding forward: the host gathers the micro-batch's rows from the fp32 masters, rounded
-///   to the compute type as the device copy of the table would hold them, into `gather`
-///   ((N,C) f32, pinned), which the H2D queue copies into the first hidden buffer.
+///   to the compute type as the device copy of the table would hold them, piece by piece of
+///   tokens into `gather` ((piece,C) f32, pinned, two in turn), which the H2D queue copies into
+///   the first hidden buffer.
 /// - LM head: pass 1 streams its weights chunk by chunk (Vc rows, from the registered masters,
 ///   converted on the H2D queue) into `weightChunks` (two: the next chunk loads while the
 ///   compute queue reads the other), computes `logits` (N,Vc) and the running row max / sum of
@@ -14,7 +15,8 @@ import ModelFormats
 ///   still there), recomputes the logits, and gives dHidden and the chunk's gradient.
 /// - Gradients: each chunk of the LM head and of the embedding (its rows' scatter-add) is
 ///   summed in one of `gradientChunks` (f32 (Vc,C), two in turn) and copied to a landing buffer
-///   of its own (the engine's), which the host AdamW of that chunk (an update unit) reads.
+///   (the engine's: one per chunk, or a ring of them when the layers' gradients land in a ring),
+///   which the host AdamW of that chunk (an update unit) reads.
 final class StreamedModelLevel {
     /// Vocabulary rows per chunk (the last chunk may hold fewer).
     let chunkRows: Int
@@ -37,10 +39,12 @@ final class StreamedModelLevel {
     let rowMax: any DeviceBuffer          // (N) f32
     let rowSum: any DeviceBuffer          // (N) f32
     let targetLogit: any DeviceBuffer     // (N) f32
-    /// (N,C) f32: the micro-batch's embedded tokens, gathered on the host.
-    let gather: any PinnedHostMemory
-    /// The copy of `gather` to the device is done (the host may write it again).
-    let gatherSent: any DeviceEvent
+    /// (piece,C) f32 each (`MemoryPlanner.gatherBuffers`): pieces of the micro-batch's
+    /// embedded tokens, gathered on the host in turn.
+    let gather: [any PinnedHostMemory]
+    let gatherTokens: Int
+    /// The copy of each `gather` buffer to the device is done (the host may write it again).
+    let gatherSent: [any DeviceEvent]
 
     init(config c: ModelConfig, tokens n: Int, chunkRows: Int, storage: ElementType, backend: any QueuedTransfers) throws {
         let C = c.hiddenSize
@@ -58,8 +62,10 @@ final class StreamedModelLevel {
         rowMax = try backend.makeBuffer(.f32, count: n)
         rowSum = try backend.makeBuffer(.f32, count: n)
         targetLogit = try backend.makeBuffer(.f32, count: n)
-        gather = try backend.makePinnedHostMemory(bytes: n * C * 4)
-        gatherSent = try backend.makeEvent(timing: false)
+        let pieces = MemoryPlanner.gatherBuffers(tokens: n)
+        gatherTokens = pieces.tokens
+        gather = try (0..<pieces.count).map { _ in try backend.makePinnedHostMemory(bytes: pieces.tokens * C * 4) }
+        gatherSent = try (0..<pieces.count).map { _ in try backend.makeEvent(timing: false) }
     }
 
     /// The gradient chunk to use next (the two alternate).
