@@ -351,7 +351,7 @@ public final class SlidingWindowEngine {
             try backend.makePinnedHostMemory(bytes: count * gradientType.byteSize)
         }
         var ownLanding: [Int: Int] = [:]
-        let ringStart = landing.count
+        var streamedRing = 0
         if modelLevel == .streamed && perLayerLanding {
             for t in model.all {
                 for part in t.parts {
@@ -361,11 +361,10 @@ public final class SlidingWindowEngine {
             }
         } else if modelLevel == .streamed {
             let largest = model.all.filter(\.streamed).flatMap(\.parts).map(\.range.count).max() ?? 0
-            for _ in 0..<MemoryPlanner.streamedLandingRing(chunkElements: largest) {
-                landing.append(try backend.makePinnedHostMemory(bytes: largest * 4))
-            }
+            streamedRing = MemoryPlanner.streamedLandingRing(chunkElements: largest)
+            for _ in 0..<streamedRing { landing.append(try backend.makePinnedHostMemory(bytes: largest * 4)) }
         }
-        streamedLanding = ownLanding.isEmpty ? ringStart..<landing.count : ringStart..<ringStart
+        streamedLanding = (landing.count - streamedRing)..<landing.count
         self.landing = landing
         self.ownLanding = ownLanding
         landed = try events(landing.count)
