@@ -35,6 +35,11 @@ public enum Format {
         return fixed(m, digits) + "e" + (e < 0 ? "-" : "+") + (es.count < 2 ? "0" + es : es)
     }
 
+    /// Named rates with one decimal: [("6N", 357.94), ("Megatron", 311.2)] → "6N 357.9, Megatron 311.2".
+    public static func named(_ values: [(name: String, value: Double)]) -> String {
+        values.map { "\($0.name) \(fixed($0.value, 1))" }.joined(separator: ", ")
+    }
+
     /// Integer with thousands separators: 1234567 → "1,234,567".
     public static func grouped(_ n: Int) -> String {
         let s = String(abs(n))

@@ -65,7 +65,7 @@ struct BenchSlidingCommand: ParsableCommand {
             let r = try TrainingBenchmark(config: modelConfig, batch: step.batchSize * gradAccum, seqLen: step.seqLen, steps: step.steps,
                                           computeOnly: true).run(device: compute, profile: false)
             print("compute only, \(gradAccum * step.batchSize)x\(step.seqLen) tokens: \(Format.fixed(r.secondsPerStep * 1e3, 1)) ms/step, "
-                  + "\(Format.fixed(r.tokensPerSecond, 0)) tok/s, TFLOPS " + r.tflops.map { "\($0.name) \(Format.fixed($0.value, 1))" }.joined(separator: ", "))
+                  + "\(Format.fixed(r.tokensPerSecond, 0)) tok/s, TFLOPS \(Format.named(r.tflops))")
             if let json {
                 try AtomicOutput.write(JSON.object(JSONObject([
                     ("compute_only_ms", .double(r.secondsPerStep * 1e3)), ("tokens_per_s", .double(r.tokensPerSecond)),
@@ -105,7 +105,7 @@ struct BenchSlidingCommand: ParsableCommand {
         let ms = { (x: Double) in Format.fixed(x, 1) + " ms" }
         print("\(gradAccum)x\(step.batchSize)x\(step.seqLen) tokens, clip \(maxGradNorm), \(r.parameters) parameters, window \(r.window): "
               + "\(ms(r.secondsPerStep * 1e3))/step, \(Format.fixed(r.tokensPerSecond, 0)) tok/s, "
-              + "\(Format.fixed(r.tflops, 1)) TFLOPS (6N+attn), loss \(Format.fixed(r.lastLoss, 3))")
+              + "TFLOPS \(Format.named(r.tflops)), loss \(Format.fixed(r.lastLoss, 3))")
         print("per step: compute \(ms(t.computeMilliseconds)) (GPU busy \(Format.fixed(100 * t.gpuBusyFraction, 1)) %), "
               + "H2D \(ms(t.hostToDeviceMilliseconds)) (\(Format.fixed(t.hostToDeviceGBps, 1)) GB/s), "
               + "D2H \(ms(t.deviceToHostMilliseconds)) (\(Format.fixed(t.deviceToHostGBps, 1)) GB/s), "

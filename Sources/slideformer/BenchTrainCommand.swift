@@ -28,7 +28,7 @@ struct BenchTrainCommand: ParsableCommand {
         let gib = { (b: Int) in Format.fixed(Double(b) / Double(1 << 30), 2) + " GiB" }
         print("\(step.batchSize)x\(step.seqLen) tokens, \(r.parameters) parameters: \(Format.fixed(r.secondsPerStep * 1e3, 1)) ms/step, "
               + "\(Format.fixed(r.tokensPerSecond, 0)) tok/s, loss \(Format.fixed(r.lastLoss, 3))")
-        print("TFLOPS: " + r.tflops.map { "\($0.name) \(Format.fixed($0.value, 1))" }.joined(separator: ", "))
+        print("TFLOPS: \(Format.named(r.tflops))")
         if let pool = r.peakPoolBytes, let used = r.deviceUsedBytes {
             print("GPU memory: pool peak \(gib(pool)), device in use \(gib(used)) (cuMemGetInfo, all processes)")
         }

@@ -19,6 +19,11 @@ final class FormatTests: XCTestCase {
         XCTAssertEqual(Format.sci(1, 2), "1.00e+00")
     }
 
+    func testNamed() {
+        XCTAssertEqual(Format.named([("6N", 357.94), ("Megatron", 311.25)]), "6N 357.9, Megatron 311.3")
+        XCTAssertEqual(Format.named([]), "")
+    }
+
     func testGroupedBytesDuration() {
         XCTAssertEqual(Format.grouped(1234567), "1,234,567")
         XCTAssertEqual(Format.grouped(-999), "-999")

@@ -34,8 +34,8 @@ public struct SlidingWindowBenchmark {
         public let window: Int
         public let secondsPerStep: Double
         public var tokensPerSecond: Double { Double(tokensPerStep) / secondsPerStep }
-        /// TFLOP/s by 6·N + causal attention.
-        public let tflops: Double
+        /// TFLOP/s by the counts of `TrainingBenchmark.flopsPerToken` (6N, 6N+attn, Megatron).
+        public let tflops: [(name: String, value: Double)]
         /// Mean over the timed steps.
         public let telemetry: StepTelemetry
         /// The last timed step's pieces.
@@ -217,7 +217,9 @@ public struct SlidingWindowBenchmark {
             hostToDeviceBytes: telemetry.hostToDeviceBytes, deviceToHostBytes: telemetry.deviceToHostBytes,
             pinnedHostToDeviceBytesPerSecond: pinned.map { $0.hostToDevice * 1e9 },
             pinnedDeviceToHostBytesPerSecond: pinned.map { $0.deviceToHost * 1e9 })
-        let tflops = TrainingBenchmark.modelFlopsPerToken(config, seqLen: seqLen, parameters: parameters) * Double(n) / perStep / 1e12
+        let tflops = TrainingBenchmark.flopsPerToken(config, seqLen: seqLen, parameters: parameters).map {
+            (name: $0.name, value: $0.value * Double(n) / perStep / 1e12)
+        }
         return Result(parameters: parameters, hostOptimizerParameters: hostOptimizerParameters, tokensPerStep: n, window: k,
                       secondsPerStep: perStep, tflops: tflops, telemetry: telemetry, spans: engine.telemetrySpans,
                       bounds: bounds, computeOnlyNote: computeOnlyNote, lastLoss: loss, plan: plan,
