@@ -22,7 +22,8 @@ extension CUDABackend {
                 operand(&args, out, qCount); args.append(floats(lse, batch * heads * seqLen))
                 args.append(address(q, qCount)); args.append(address(k, kvCount)); args.append(address(v, kvCount))
                 appendShape(&args, seqLen, heads, kvHeads, headDim)
-                try launch(f, grid: tensorCoreGrid(seqLen, heads, batch), block: (TensorCoreAttention.threads, 1, 1),
+                try launch(f, grid: tensorCoreGrid(seqLen, heads, batch, rows: TensorCoreAttention.blockRows),
+                           block: (TensorCoreAttention.threads, 1, 1),
                            sharedBytes: shared, args)
                 return
             }
@@ -63,7 +64,8 @@ extension CUDABackend {
                     appendShape(&qArgs, seqLen, heads, kvHeads, headDim)
                     let queryShared = TensorCoreAttention.backwardQueryShared(headDim: headDim)
                     try launch(try module.function("attention_backward_query_tc", sharedBytes: queryShared),
-                               grid: tensorCoreGrid(seqLen, heads, batch), block: (TensorCoreAttention.threads, 1, 1),
+                               grid: tensorCoreGrid(seqLen, heads, batch, rows: TensorCoreAttention.backwardRows),
+                               block: (TensorCoreAttention.backwardThreads, 1, 1),
                                sharedBytes: queryShared, qArgs)
                     var kvArgs = KernelArguments()
                     operand(&kvArgs, dk, kvCount); operand(&kvArgs, dv, kvCount)
@@ -72,7 +74,8 @@ extension CUDABackend {
                     appendShape(&kvArgs, seqLen, heads, kvHeads, headDim)
                     let kvShared = TensorCoreAttention.backwardKeyValueShared(headDim: headDim)
                     try launch(try module.function("attention_backward_key_value_tc", sharedBytes: kvShared),
-                               grid: tensorCoreGrid(seqLen, kvHeads, batch), block: (TensorCoreAttention.threads, 1, 1),
+                               grid: tensorCoreGrid(seqLen, kvHeads, batch, rows: TensorCoreAttention.backwardRows),
+                               block: (TensorCoreAttention.backwardThreads, 1, 1),
                                sharedBytes: kvShared, kvArgs)
                     return
                 }
@@ -107,9 +110,9 @@ extension CUDABackend {
             && outputs.allSatisfy { t, n in address(t, n) % 16 == 0 }
     }
 
-    /// One block per 128 rows (queries, or keys for dk/dv) of each head and batch row.
-    private func tensorCoreGrid(_ seqLen: Int, _ heads: Int, _ batch: Int) -> (Int, Int, Int) {
-        ((seqLen + TensorCoreAttention.blockRows - 1) / TensorCoreAttention.blockRows, heads, batch)
+    /// One block per `rows` rows (queries, or keys for dk/dv) of each head and batch row.
+    private func tensorCoreGrid(_ seqLen: Int, _ heads: Int, _ batch: Int, rows: Int) -> (Int, Int, Int) {
+        ((seqLen + rows - 1) / rows, heads, batch)
     }
 
     private func appendShape(_ args: inout KernelArguments, _ seqLen: Int, _ heads: Int, _ kvHeads: Int, _ headDim: Int) {

@@ -3,15 +3,18 @@ enum TensorCoreAttention {
     /// Head dims these kernels take (others take the fp32 kernels of AttentionKernels.swift).
     static func takes(headDim: Int) -> Bool { headDim > 0 && headDim % 16 == 0 && headDim <= 128 }
 
-    /// Threads per block: 8 warps of 16 rows each.
+    /// Forward: 8 warps of 16 query rows each.
     static let threads = 256
-    /// Query rows per block of the forward and dq kernels, key rows per block of the dk/dv kernel.
     static let blockRows = 128
+    /// Backward (dq, and dk/dv): 4 warps of 16 rows (queries, or keys), two blocks per SM, so
+    /// that one block's barriers and loads overlap the other's mma work.
+    static let backwardThreads = 128
+    static let backwardRows = 64
 
-    /// bf16 tiles with rows of headDim + 8 elements: the block's 128 rows (one tile forward, two
+    /// bf16 tiles with rows of headDim + 8 elements: the block's rows (one tile forward, two
     /// backward) and two pipeline stages of two 64-row tiles; dk/dv adds lse and delta per stage.
-    static func forwardShared(headDim: Int) -> Int { (128 + 2 * 2 * 64) * (headDim + 8) * 2 }
-    static func backwardQueryShared(headDim: Int) -> Int { (2 * 128 + 2 * 2 * 64) * (headDim + 8) * 2 }
+    static func forwardShared(headDim: Int) -> Int { (blockRows + 2 * 2 * 64) * (headDim + 8) * 2 }
+    static func backwardQueryShared(headDim: Int) -> Int { (2 * backwardRows + 2 * 2 * 64) * (headDim + 8) * 2 }
     static func backwardKeyValueShared(headDim: Int) -> Int { backwardQueryShared(headDim: headDim) + 2 * 2 * 64 * 4 }
 }
 
@@ -20,9 +23,11 @@ enum TensorCoreAttention {
 /// rounded to bf16 as operands of the second product (as FlashAttention 2 does). Appended to
 /// the attention source (same `HEAD_DIM`, layouts and outputs as the fp32 kernels there).
 ///
-/// A block is 8 warps; each warp owns 16 rows of a 128-row tile (queries in the forward and dq
-/// kernels, keys in the dk/dv kernel) and walks 64-row tiles of the other side, which cp.async
-/// loads into shared memory one tile ahead (two stages) while the current one is computed.
+/// Each warp owns 16 rows of its block's tile (queries in the forward and dq kernels, keys in
+/// the dk/dv kernel): the forward's blocks are 8 warps (128 rows), the backward's 4 (64 rows,
+/// two or more blocks per SM as the registers allow). It walks 64-row tiles of the other side,
+/// which cp.async loads into shared memory one tile ahead (two stages) while the current one is
+/// computed.
 /// Fragments come from shared memory by ldmatrix (.trans for the operand whose k runs along
 /// rows); softmax runs in base 2 with log2(e) folded into the score scale, exponentials and
 /// bf16 packing take one instruction each (ex2.approx, cvt.rn.bf16x2: the kernels are bound by
@@ -35,9 +40,11 @@ let tensorCoreAttentionKernelBody = #"""
 #define TILE_BYTES (64 * LDS * 2)   // one 64-row tile
 #define LOG2E 1.4426950408889634f
 #define LN2 0.6931471805599453f
-// Blocks per SM the register budget aims at (the forward always 2: 128 registers, no spills;
-// dq 2 up to head dim 64, where its accumulators still fit 128 registers).
-#define DQ_BLOCKS_PER_SM (HEAD_DIM <= 64 ? 2 : 1)
+#define BWD_ROWS 64                 // rows (queries for dq, keys for dk/dv) per backward block: 4 warps
+#define BWD_TILE_BYTES (BWD_ROWS * LDS * 2)
+// dq blocks per SM the register budget aims at: 4 up to head dim 64 (128 registers, as many
+// warps as the forward), else 2 (255).
+#define DQ_BLOCKS_PER_SM (HEAD_DIM <= 64 ? 4 : 2)
 
 __device__ __forceinline__ void mma_bf16(float* acc, const unsigned* a, unsigned b0, unsigned b1) {
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
@@ -234,23 +241,23 @@ extern "C" __global__ void __launch_bounds__(256, 2) attention_forward_tc(
     }
 }
 
-// dq: grid (ceil(T/128), H, B), 256 threads. dS = P (dOut v^T - delta); dq = scale dS k.
-extern "C" __global__ void __launch_bounds__(256, DQ_BLOCKS_PER_SM) attention_backward_query_tc(
+// dq: grid (ceil(T/BWD_ROWS), H, B), 128 threads. dS = P (dOut v^T - delta); dq = scale dS k.
+extern "C" __global__ void __launch_bounds__(128, DQ_BLOCKS_PER_SM) attention_backward_query_tc(
     void* dq, int dqbf, const bf16_t* dout, const bf16_t* q, const bf16_t* k, const bf16_t* v,
     const float* lse, const float* delta, int T, int H, int Hkv, float scale)
 {
     extern __shared__ __align__(16) unsigned char smemBytes[];
-    const unsigned Qs = smem_address(smemBytes);         // 128 x LDS
-    const unsigned Os = Qs + 2 * TILE_BYTES;             // dOut, 128 x LDS
-    const unsigned Ks = Os + 2 * TILE_BYTES;             // 2 stages x 64 x LDS
+    const unsigned Qs = smem_address(smemBytes);         // BWD_ROWS x LDS
+    const unsigned Os = Qs + BWD_TILE_BYTES;             // dOut, BWD_ROWS x LDS
+    const unsigned Ks = Os + BWD_TILE_BYTES;             // 2 stages x 64 x LDS
     const unsigned Vs = Ks + 2 * TILE_BYTES;             // 2 stages x 64 x LDS
-    const int b = blockIdx.z, h = blockIdx.y, q0 = (gridDim.x - 1 - blockIdx.x) * 128, grp = h / (H / Hkv);
+    const int b = blockIdx.z, h = blockIdx.y, q0 = (gridDim.x - 1 - blockIdx.x) * BWD_ROWS, grp = h / (H / Hkv);
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
     const int w0 = q0 + warp * 16, rowA = w0 + g, rowB = rowA + 8;
     const float scale2 = scale * LOG2E;
-    const int tiles = (min(q0 + 128, T) + 63) / 64;
-    load_tile_async(Qs, q, b, q0, 128, T, H, h);
-    load_tile_async(Os, dout, b, q0, 128, T, H, h);
+    const int tiles = (min(q0 + BWD_ROWS, T) + 63) / 64;
+    load_tile_async(Qs, q, b, q0, BWD_ROWS, T, H, h);
+    load_tile_async(Os, dout, b, q0, BWD_ROWS, T, H, h);
     load_tile_async(Ks, k, b, 0, 64, T, Hkv, grp);
     load_tile_async(Vs, v, b, 0, 64, T, Hkv, grp);
     cp_async_commit();
@@ -294,21 +301,22 @@ extern "C" __global__ void __launch_bounds__(256, DQ_BLOCKS_PER_SM) attention_ba
     store_rows(dq, dqbf, b, T, H, h, rowA, acc, c, scale, scale);
 }
 
-// dk, dv: grid (ceil(T/128), Hkv, B), 256 threads; a warp owns 16 keys of the block's 128; the
+// dk, dv: grid (ceil(T/BWD_ROWS), Hkv, B), 128 threads; a warp owns 16 keys of the block's 64; the
 // block walks every query head of its group and every 64-query tile at or after its keys.
 // dv = P^T dOut, dk = scale dS^T q.
-extern "C" __global__ void __launch_bounds__(256) attention_backward_key_value_tc(
+extern "C" __global__ void __launch_bounds__(128, 2) attention_backward_key_value_tc(
     void* dk, int dkbf, void* dv, int dvbf, const bf16_t* dout, const bf16_t* q, const bf16_t* k, const bf16_t* v,
     const float* lse, const float* delta, int T, int H, int Hkv, float scale)
 {
     extern __shared__ __align__(16) unsigned char smemBytes[];
-    const unsigned Ks = smem_address(smemBytes);         // 128 x LDS
-    const unsigned Vs = Ks + 2 * TILE_BYTES;             // 128 x LDS
-    const unsigned Qs = Vs + 2 * TILE_BYTES;             // 2 stages x 64 x LDS
+    const unsigned Ks = smem_address(smemBytes);         // BWD_ROWS x LDS
+    const unsigned Vs = Ks + BWD_TILE_BYTES;             // BWD_ROWS x LDS
+    const unsigned Qs = Vs + BWD_TILE_BYTES;             // 2 stages x 64 x LDS
     const unsigned Os = Qs + 2 * TILE_BYTES;             // dOut, 2 stages x 64 x LDS
-    float* stats = reinterpret_cast<float*>(smemBytes + 8 * TILE_BYTES);   // 2 stages x (lse[64], delta[64])
-    const unsigned statsAddress = Qs + 4 * TILE_BYTES;
-    const int b = blockIdx.z, grp = blockIdx.y, k0 = blockIdx.x * 128, group = H / Hkv;
+    const unsigned statsOffset = 2 * BWD_TILE_BYTES + 4 * TILE_BYTES;
+    float* stats = reinterpret_cast<float*>(smemBytes + statsOffset);   // 2 stages x (lse[64], delta[64])
+    const unsigned statsAddress = Ks + statsOffset;
+    const int b = blockIdx.z, grp = blockIdx.y, k0 = blockIdx.x * BWD_ROWS, group = H / Hkv;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
     const int w0 = k0 + warp * 16, keyA = w0 + g, keyB = keyA + 8;
     const float scale2 = scale * LOG2E;
@@ -324,8 +332,8 @@ extern "C" __global__ void __launch_bounds__(256) attention_backward_key_value_t
             cp_async4(statsAddress + (st * 128 + threadIdx.x) * 4, src, t < T ? 4 : 0);
         }
     };
-    load_tile_async(Ks, k, b, k0, 128, T, Hkv, grp);
-    load_tile_async(Vs, v, b, k0, 128, T, Hkv, grp);
+    load_tile_async(Ks, k, b, k0, BWD_ROWS, T, Hkv, grp);
+    load_tile_async(Vs, v, b, k0, BWD_ROWS, T, Hkv, grp);
     loadStep(0, 0);
     cp_async_commit();
     float dkAcc[NT][4], dvAcc[NT][4];
