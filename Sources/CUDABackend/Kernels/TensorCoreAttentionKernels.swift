@@ -6,8 +6,8 @@ enum TensorCoreAttention {
     /// Forward: 8 warps of 16 query rows each.
     static let threads = 256
     static let blockRows = 128
-    /// Backward (dq, and dk/dv): 4 warps of 16 rows (queries, or keys), two blocks per SM, so
-    /// that one block's barriers and loads overlap the other's mma work.
+    /// Backward (dq, and dk/dv): 4 warps of 16 rows (queries, or keys), two or more blocks per
+    /// SM, so that one block's barriers and loads overlap another's mma work.
     static let backwardThreads = 128
     static let backwardRows = 64
 
