@@ -28,6 +28,9 @@ struct BenchSlidingCommand: ParsableCommand {
     @Option(help: "The last N decoder layers keep their gradient on the GPU until the next step's forward, whose AdamW then overlaps it (default: none; as GPU memory allows after a window of 4; none with clipping or accumulation).")
     var deferredGradients: Int?
 
+    @Option(help: "The first N decoder layers keep their attention output from the forward for the backward, whose recompute then skips the attention (default: the plan's, as GPU memory allows once every streamed layer has a slot; --compare-resident: 0).")
+    var keptAttentionLayers: Int?
+
     @Option(help: "GPU memory to plan the window for, e.g. 24GiB (default: every layer).")
     var gpuMemory: String?
 
@@ -79,6 +82,7 @@ struct BenchSlidingCommand: ParsableCommand {
                                              modelLevel: engineFlags.modelLevelOn == .auto ? .gpu : engineFlags.modelLevelOn,
                                              checkpointType: engineFlags.checkpointDtype, gradientType: engineFlags.gradientDtype ?? .f32,
                                              deferredGradients: deferredGradients ?? 0,
+                                             keptAttentionLayers: keptAttentionLayers ?? 0,
                                              microBatches: gradAccum, maxGradNorm: maxGradNorm)
             let r = try parity.run(backend: backend, storage: compute.storage)
             print("step  resident loss          sliding loss           difference")
@@ -97,6 +101,7 @@ struct BenchSlidingCommand: ParsableCommand {
                                                modelLevel: engineFlags.modelLevelOn, checkpointType: engineFlags.checkpointDtype,
                                                gradientType: engineFlags.gradientDtype,
                                                deferredGradients: deferredGradients, landingBuffers: engineFlags.landingBuffers,
+                                               keptAttentionLayers: keptAttentionLayers,
                                                microBatches: gradAccum, maxGradNorm: maxGradNorm,
                                                gpuBudget: try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") },
                                                computeOnly: bound)

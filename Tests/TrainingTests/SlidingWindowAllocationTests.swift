@@ -37,6 +37,7 @@ final class SlidingWindowAllocationTests: XCTestCase {
                                              landingBuffers: plan.gradientLandingBuffers, maxBatch: batch,
                                              maxSeqLen: seqLen, checkpointType: plan.checkpointType,
                                              mlpChunkTokens: plan.mlpChunkTokens, deferredGradients: plan.deferredGradients,
+                                             keptAttentionLayers: plan.keptAttentionLayers,
                                              gradientType: plan.gradientType,
                                              hyperparameters: AdamWHyperparameters(), optimizerThreads: 1)
         withExtendedLifetime(engine) {}
@@ -145,6 +146,27 @@ final class SlidingWindowAllocationTests: XCTestCase {
         let p = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: budget, hostBudget: nil)
         XCTAssertEqual(p.window, 3)
         try assertPlanMatchesAllocations(config, residentLayers: 0, clipping: false, gpuBudget: budget)
+    }
+
+    /// Kept attention outputs: with a budget that has room once every layer has a slot, as many
+    /// layers as it holds keep theirs (bf16 (N, H·D) and f32 lse each), counted by the plan; a
+    /// budget short of the full window keeps none, and without a budget none either.
+    func testKeptAttention() throws {
+        let config = SlidingWindowEngineTests.config(layers: 5)
+        let free = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: nil, hostBudget: nil)
+        XCTAssertEqual(free.keptAttentionLayers, 0)
+        let kept = SlidingWindowPlan.Item.buffers("kept", MemoryPlanner.keptAttentionBuffers(config, tokens: 24))
+        let three = free.gpuPeakBytes + 3 * (kept.bytes + kept.rounding) + 100
+        let p = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: three, hostBudget: nil)
+        XCTAssertEqual(p.window, 5)
+        XCTAssertEqual(p.keptAttentionLayers, 3)
+        try assertPlanMatchesAllocations(config, residentLayers: 0, clipping: false, gpuBudget: three)
+        let everyLayer = free.gpuPeakBytes + 5 * (kept.bytes + kept.rounding)
+        XCTAssertEqual(MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: everyLayer * 2,
+                                          hostBudget: nil).keptAttentionLayers, 5)
+        let slot = MemoryPlanner.weightSlotBytes(ModelLayout(config))
+        XCTAssertEqual(MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: free.gpuPeakBytes - slot,
+                                          hostBudget: nil).keptAttentionLayers, 0)
     }
 
     /// Deferred gradients: one fp32 gradient slot each, counted by the plan (2 of 5 layers with

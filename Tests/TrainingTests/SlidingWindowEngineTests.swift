@@ -17,10 +17,12 @@ final class SlidingWindowEngineTests: XCTestCase {
 
     private func assertIdentical(_ config: ModelConfig, window: Int, residentLayers: Int = 0, steps: Int = 4,
                                  microBatches: Int = 1, maxGradNorm: Double = 0, modelLevel: ModelLevelPlacement = .host,
+                                 keptAttentionLayers: Int = 0,
                                  file: StaticString = #filePath, line: UInt = #line) throws {
         let backend = CPUBackend(threads: 2)
         let parity = SlidingWindowParity(config: config, batch: 2, seqLen: 12, steps: steps, window: window,
                                          residentLayers: residentLayers, modelLevel: modelLevel,
+                                         keptAttentionLayers: keptAttentionLayers,
                                          microBatches: microBatches, maxGradNorm: maxGradNorm, learningRate: 1e-2)
         let r = try parity.run(backend: backend, storage: .f32)
         let what = "window \(window), \(residentLayers) resident, \(microBatches) micro-batches, clip \(maxGradNorm), "
@@ -68,6 +70,16 @@ final class SlidingWindowEngineTests: XCTestCase {
         try assertIdentical(Self.config(layers: 4, qwen3: true, tied: true), window: 2, residentLayers: 1,
                             microBatches: 2, maxGradNorm: 0.05)
         try assertIdentical(Self.config(layers: 3), window: 0, residentLayers: 3, microBatches: 2, maxGradNorm: 0.05)
+    }
+
+    /// Layers that keep their attention output from the forward skip the attention in the
+    /// recompute: with f32 checkpoints the backward reads the same values, so nothing changes.
+    /// All layers, some (streamed and resident ones), with clipping and accumulation.
+    func testKeptAttentionMatchesResidentTraining() throws {
+        try assertIdentical(Self.config(layers: 4), window: 4, keptAttentionLayers: 4)
+        try assertIdentical(Self.config(layers: 4), window: 2, residentLayers: 1, keptAttentionLayers: 2)
+        try assertIdentical(Self.config(layers: 4, qwen3: true), window: 2, microBatches: 2, maxGradNorm: 0.05,
+                            keptAttentionLayers: 3)
     }
 
     func testSmallestWindowMatchesResidentTraining() throws {

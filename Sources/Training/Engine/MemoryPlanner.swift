@@ -88,6 +88,11 @@ public struct SlidingWindowPlan: Sendable {
     /// on the H100 host it did not shorten the AdamW-bound 8B step, and under a GPU cap its
     /// smaller window costs more H2D than the overlap gains (bench/RESULTS.md).
     public let deferredGradients: Int
+    /// Decoder layers whose attention output and lse stay on the GPU from their forward to their
+    /// backward, whose recompute then skips the attention (the engine's `keptAttentionLayers`,
+    /// the first ones): as many as GPU memory holds once the window has every streamed layer,
+    /// none without a GPU budget.
+    public let keptAttentionLayers: Int
     public let gpuItems: [Item]
     public let pinnedItems: [Item]
     public let pageableItems: [Item]
@@ -329,10 +334,21 @@ public enum MemoryPlanner {
                 problems.append("GPU: \(Format.bytes(fixedTotal)) needed with every layer resident, \(Format.bytes(gpu)) available")
             }
         }
+        // Attention outputs kept from the forward, with what is left once every streamed layer
+        // has a slot.
+        let keptSlot = SlidingWindowPlan.Item.buffers("kept attention", keptAttentionBuffers(c, tokens: n))
+        var kept = 0
+        if let gpu = gpuBudget, window == streamed, problems.isEmpty {
+            let left = gpu - fixedTotal - deferred * deferredBytes - window * slotPooled
+            kept = min(L, max(0, left / (keptSlot.bytes + keptSlot.rounding)))
+        }
         fixedGPU.insert(.init(name: "deferred gradients of the last layers (\(deferred) x fp32 layer)",
                               bytes: deferred * layer * f32), at: 2)
+        fixedGPU.append(.init(name: "attention outputs kept for the backward (\(kept) x (bf16 (B*T, H*D) + f32 (B,H,T)))",
+                              bytes: kept * keptSlot.bytes))
         fixedGPU.append(.init(name: "memory pool size-class rounding (exact for the large buffers, else at most 1/8)",
-                              bytes: rounding + deferred * deferredSlot.rounding + window * slot.rounding,
+                              bytes: rounding + deferred * deferredSlot.rounding + window * slot.rounding
+                                  + kept * keptSlot.rounding,
                               engineBuffer: false, poolWaste: 0))
         let gpuItems = [SlidingWindowPlan.Item(name: "decoder-layer weight slots (\(window) x (bf16 layer + f32 norm weights))",
                                                bytes: window * slot.bytes)] + fixedGPU
@@ -378,6 +394,7 @@ public enum MemoryPlanner {
                                  window: window, residentLayers: m,
                                  modelLevel: modelLevel, vocabChunkRows: vocabChunk, checkpointType: checkpointType,
                                  gradientLandingBuffers: landing, gradientType: gradientType, deferredGradients: deferred,
+                                 keptAttentionLayers: kept,
                                  gpuItems: gpuItems, pinnedItems: pinned,
                                  pageableItems: pageable, checkpointSaveBytes: saving,
                                  gpuBudget: gpuBudget, hostBudget: hostBudget,
@@ -435,6 +452,11 @@ public enum MemoryPlanner {
     }
 
     static func weightSlotBytes(_ layout: ModelLayout) -> Int { weightSlotBuffers(layout).reduce(0, +) }
+
+    /// One layer's kept attention (`KeptAttention`): output (N, H·D) bf16 and lse (B,H,T) f32.
+    static func keptAttentionBuffers(_ c: ModelConfig, tokens n: Int) -> [Int] {
+        [n * c.qDim * bf16, n * c.numHeads * f32]
+    }
 
     /// GPU bytes of resident training (`DecoderModel` + `DeviceTrainingState`, bf16 compute):
     /// 18 B/param (bf16 weights, fp32 gradients, masters, m, v), every layer's f32 input kept

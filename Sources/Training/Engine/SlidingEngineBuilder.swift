@@ -83,7 +83,7 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
         log(p.description)
         log("sliding-window engine: window \(window ?? p.window) of \(streamed) streamed layers, "
             + "\(m) resident layers (\(why)), \(p.gradientLandingBuffers) gradient landing buffers, "
-            + "\(p.deferredGradients) deferred layer gradients, "
+            + "\(p.deferredGradients) deferred layer gradients, attention kept in \(p.keptAttentionLayers) layers, "
             + "embedding / final norm / LM head \(p.modelLevel.rawValue) (\(modelLevel.rawValue)), "
             + "\(checkpointType.rawValue) activation checkpoints, \(gradientType.rawValue) gradients to the host")
     }
@@ -99,7 +99,8 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
                                        landingBuffers: p.gradientLandingBuffers,
                                        maxBatch: batchSize, maxSeqLen: seqLen, maxMicroBatches: gradAccum,
                                        checkpointType: p.checkpointType, mlpChunkTokens: p.mlpChunkTokens,
-                                       deferredGradients: p.deferredGradients, gradientType: p.gradientType,
+                                       deferredGradients: p.deferredGradients, keptAttentionLayers: p.keptAttentionLayers,
+                                       gradientType: p.gradientType,
                                        hyperparameters: hyperparameters, measure: measure)
     }
 }

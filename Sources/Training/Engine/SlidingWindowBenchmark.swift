@@ -71,6 +71,8 @@ public struct SlidingWindowBenchmark {
     public let deferredGradients: Int?
     /// Gradient landing buffers without clipping (nil: the planner's ring).
     public let landingBuffers: Int?
+    /// Layers keeping their attention output for the backward (nil: the plan's).
+    public let keptAttentionLayers: Int?
     public let microBatches: Int
     public let maxGradNorm: Double
     public let gpuBudget: Int?
@@ -81,7 +83,8 @@ public struct SlidingWindowBenchmark {
     public init(config: ModelConfig, modelDirectory: String? = nil, batch: Int, seqLen: Int, steps: Int, warmup: Int = 2,
                 window: Int?, residentLayers: Int? = 0, modelLevel: ModelLevelPlacement = .auto,
                 checkpointType: CheckpointElementType = .f32, gradientType: GradientElementType? = nil,
-                deferredGradients: Int? = nil, landingBuffers: Int? = nil, microBatches: Int = 1, maxGradNorm: Double = 0, gpuBudget: Int?,
+                deferredGradients: Int? = nil, landingBuffers: Int? = nil, keptAttentionLayers: Int? = nil,
+                microBatches: Int = 1, maxGradNorm: Double = 0, gpuBudget: Int?,
                 computeOnly: ComputeOnlyBound = .measure, memcpyBytes: Int = 1 << 30) throws {
         guard batch >= 1, seqLen >= 2, steps >= 1, warmup >= 0, microBatches >= 1 else {
             throw UsageError("bench sliding needs batch >= 1, seq-len >= 2, steps >= 1 (got \(batch), \(seqLen), \(steps))")
@@ -99,6 +102,7 @@ public struct SlidingWindowBenchmark {
         self.gradientType = gradientType
         self.deferredGradients = deferredGradients
         self.landingBuffers = landingBuffers
+        self.keptAttentionLayers = keptAttentionLayers
         self.microBatches = microBatches
         self.maxGradNorm = maxGradNorm
         self.gpuBudget = gpuBudget
@@ -173,6 +177,7 @@ public struct SlidingWindowBenchmark {
                                              landingBuffers: plan.gradientLandingBuffers, maxBatch: batch,
                                              maxSeqLen: seqLen, maxMicroBatches: microBatches, checkpointType: checkpointType,
                                              mlpChunkTokens: plan.mlpChunkTokens, deferredGradients: plan.deferredGradients,
+                                             keptAttentionLayers: keptAttentionLayers ?? plan.keptAttentionLayers,
                                              gradientType: plan.gradientType,
                                              hyperparameters: AdamWHyperparameters(weightDecay: 0.1),
                                              measure: true)
@@ -182,7 +187,8 @@ public struct SlidingWindowBenchmark {
             + "\(config.numLayers - residentLayers) streamed layers on \(backend.name), embedding / final norm / LM head "
             + "\(plan.modelLevel.rawValue) (\(modelLevel.rawValue)), "
             + "\(checkpointType.rawValue) activation checkpoints, \(gradientType.rawValue) gradients to the host, "
-            + "\(plan.deferredGradients) deferred layer gradients; "
+            + "\(plan.deferredGradients) deferred layer gradients, "
+            + "attention kept for the backward in \(keptAttentionLayers ?? plan.keptAttentionLayers) layers; "
             + "set up in \(Format.fixed(seconds(clock.now - start), 1)) s")
 
         var rng = SplitMix64(seed: 1)

@@ -109,6 +109,9 @@ public final class SlidingWindowEngine {
     /// of throttling the backward behind a ring of two landing buffers (the plan's choice; only
     /// with the ring, i.e. without clipping or accumulation).
     public let deferredLayers: Int
+    /// The first layers' attention output and lse, kept from their forward for their backward.
+    private let keptAttention: [KeptAttention]
+
     /// Deferred gradients not sent yet, in forward order.
     private var deferred: [(layer: Int, slot: Int, version: Int, learningRate: Double)] = []
 
@@ -214,12 +217,13 @@ public final class SlidingWindowEngine {
     /// `vocabChunkRows`); `checkpointType`: the layer inputs kept for the backward (the plan's);
     /// `mlpChunkTokens`: tokens per MLP chunk of the layer workspace (the plan's);
     /// `deferredGradients`: the plan's `deferredGradients` (0 when landing buffers are per layer);
+    /// `keptAttentionLayers`: the plan's (the first layers keep their attention output for the backward);
     /// `optimizerThreads` run the CPU AdamW; `measure` records timing events.
     public init(host: HostTrainingState, backend: any QueuedTransfers, storage: ElementType, window: Int,
                 residentLayers: Int = 0, modelLevel: ModelLevelPlacement = .host, vocabChunkRows: Int? = nil,
                 landingBuffers: Int, maxBatch: Int, maxSeqLen: Int, maxMicroBatches: Int = 1,
                 checkpointType: CheckpointElementType = .f32, mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens,
-                deferredGradients: Int = 0, gradientType: GradientElementType = .f32,
+                deferredGradients: Int = 0, keptAttentionLayers: Int = 0, gradientType: GradientElementType = .f32,
                 hyperparameters: AdamWHyperparameters, optimizerThreads: Int = WorkerPool.defaultThreadCount,
                 measure: Bool = false) throws {
         let layout = host.masters.layout, c = layout.config, L = c.numLayers
@@ -262,6 +266,13 @@ public final class SlidingWindowEngine {
         self.host = host
         updates = host.step
         let n = maxBatch * maxSeqLen, C = c.hiddenSize, count = layout.layer.count
+        guard (0...L).contains(keptAttentionLayers) else {
+            throw UsageError("kept attention layers must be between 0 and \(L) (got \(keptAttentionLayers))")
+        }
+        keptAttention = try (0..<keptAttentionLayers).map { _ in
+            KeptAttention(out: try backend.makeBuffer(storage, count: n * c.qDim).ref(),
+                          lse: try backend.makeBuffer(.f32, count: n * c.numHeads).ref())
+        }
 
         compute = backend.computeQueue
         hostToDevice = try backend.makeQueue()
@@ -526,7 +537,10 @@ public final class SlidingWindowEngine {
             if i < L - 1 { saveCheckpoint(i, tokens: n) }
             // An f32 checkpoint x_{i-1} leaves from hidden[y] itself: overwrite it after that.
             if checkpointStaging.isEmpty { computeWaits(for: hiddenSaved[y], on: .deviceToHost) }
-            onCompute { layer.forward(input: hidden[x].ref(), output: hidden[y].ref(), weights: weights(i), grid: grid) }
+            onCompute {
+                layer.forward(input: hidden[x].ref(), output: hidden[y].ref(), weights: weights(i), grid: grid,
+                              keep: kept(i))
+            }
             if let k = slot(i) { slotReleased[k].record(on: compute) }
         }
 
@@ -585,7 +599,7 @@ public final class SlidingWindowEngine {
                 }
                 onCompute {
                     layer.backward(input: hidden[x].ref(), dResidual: dResidual.ref(), weights: slotTensors[k],
-                                   gradients: gradientTensors[g], grid: grid)
+                                   gradients: gradientTensors[g], grid: grid, kept: kept(i))
                     if last { sumOfSquares(of: gradientSlots[g], layer: i) }
                 }
                 hiddenReleased[x].record(on: compute)
@@ -604,7 +618,7 @@ public final class SlidingWindowEngine {
                 onCompute {
                     if index == 0 { backend.fill(b.gradients.ref(), count: b.gradients.count, value: 0) }
                     layer.backward(input: hidden[x].ref(), dResidual: dResidual.ref(), weights: residentTensors[i].0,
-                                   gradients: residentTensors[i].1, grid: grid)
+                                   gradients: residentTensors[i].1, grid: grid, kept: kept(i))
                     if last { sumOfSquares(of: b.gradients, layer: i) }
                     if last && eager {
                         resident.update(b, hyperparameters: hyperparameters, learningRate: learningRate, step: version + 1,
@@ -728,6 +742,9 @@ public final class SlidingWindowEngine {
 
     /// The weight slot of a streamed layer; nil for a resident one.
     private func slot(_ j: Int) -> Int? { j < residentLayers ? nil : (j - residentLayers) % window }
+
+    /// Layer i's kept attention, if it keeps it.
+    private func kept(_ i: Int) -> KeptAttention? { i < keptAttention.count ? keptAttention[i] : nil }
 
     /// The compute weights layer j reads.
     func weights(_ j: Int) -> DecoderLayerTensors {

@@ -41,6 +41,8 @@ public struct SlidingWindowParity {
     /// Landing buffers of one micro-batch without clipping (a ring below the streamed layers'
     /// count, one per layer from there); per layer otherwise.
     public let landingBuffers: Int
+    /// The first layers keep their attention output from the forward for the backward.
+    public let keptAttentionLayers: Int
     public let microBatches: Int
     public let maxGradNorm: Double
     public let learningRate: Double
@@ -49,7 +51,7 @@ public struct SlidingWindowParity {
     public init(config: ModelConfig, batch: Int, seqLen: Int, steps: Int, window: Int, residentLayers: Int = 0,
                 modelLevel: ModelLevelPlacement = .host, vocabChunkRows: Int? = nil,
                 checkpointType: CheckpointElementType = .f32, gradientType: GradientElementType = .f32,
-                deferredGradients: Int = 0, landingBuffers: Int = 2,
+                deferredGradients: Int = 0, landingBuffers: Int = 2, keptAttentionLayers: Int = 0,
                 microBatches: Int = 1, maxGradNorm: Double = 0, learningRate: Double = 1e-3,
                 hyperparameters: AdamWHyperparameters = AdamWHyperparameters(weightDecay: 0.1)) {
         self.config = config
@@ -64,6 +66,7 @@ public struct SlidingWindowParity {
         self.gradientType = gradientType
         self.deferredGradients = deferredGradients
         self.landingBuffers = landingBuffers
+        self.keptAttentionLayers = keptAttentionLayers
         self.microBatches = microBatches
         self.maxGradNorm = maxGradNorm
         self.learningRate = learningRate
@@ -130,7 +133,8 @@ public struct SlidingWindowParity {
                                              vocabChunkRows: vocabChunkRows,
                                              landingBuffers: perLayer ? config.numLayers : landingBuffers, maxBatch: batch,
                                              maxSeqLen: seqLen, maxMicroBatches: microBatches, checkpointType: checkpointType,
-                                             deferredGradients: perLayer ? 0 : deferredGradients, gradientType: gradientType,
+                                             deferredGradients: perLayer ? 0 : deferredGradients,
+                                             keptAttentionLayers: keptAttentionLayers, gradientType: gradientType,
                                              hyperparameters: hyperparameters, optimizerThreads: 2)
         var slidingLosses: [Double] = [], slidingNorms: [Double] = []
         for batches in stepBatches {

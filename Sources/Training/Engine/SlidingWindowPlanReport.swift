@@ -30,6 +30,9 @@ extension SlidingWindowPlan {
                      + (checkpointType == .f32 ? "" : " (the recompute reads the layers' inputs rounded to bf16)"))
         lines.append(window == streamed ? "window: all \(window) streamed layers stay on the GPU (one H2D per layer and step)"
                                         : "window: \(window) of \(streamed) streamed layers on the GPU at once")
+        if keptAttentionLayers > 0 {
+            lines.append("attention kept for the backward: \(keptAttentionLayers) of \(c.numLayers) layers (not recomputed)")
+        }
         if gpuBudget == nil { lines.append("GPU memory not given: not checked") }
         if let b = maxBatchSize { lines.append("largest batch that fits: \(b)x\(seqLen)") }
         lines.append(fits ? "fits" : "does NOT fit: " + problems.joined(separator: "; "))
@@ -63,6 +66,7 @@ extension SlidingWindowPlan {
             ("max_batch_size", optional(maxBatchSize)),
             ("gradient_landing_buffers", .int(gradientLandingBuffers)),
             ("deferred_gradients", .int(deferredGradients)),
+            ("kept_attention_layers", .int(keptAttentionLayers)),
             ("problems", .array(problems.map { .string($0) })),
             ("gpu", items(gpuItems)),
             ("pinned_host", items(pinnedItems)),

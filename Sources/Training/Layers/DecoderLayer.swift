@@ -9,9 +9,18 @@ import ModelFormats
 ///     out = h + down_proj(silu(gate_proj(n2)) · up_proj(n2))   with n2 = post_attention_layernorm(h)
 ///
 /// The backward takes only the layer's input (the activation checkpoint) and recomputes the
-/// forward's activations before backpropagating, as the sliding-window engine does per layer.
+/// forward's activations before backpropagating, as the sliding-window engine does per layer;
+/// given a `KeptAttention` the forward writes the attention output and lse there and the
+/// backward's recompute reads them instead of running the attention again.
 /// The MLP runs in chunks of `workspace.mlpChunkTokens` token rows (forward, and recompute +
 /// backward), so its (·, I) activations exist for one chunk at a time.
+/// A layer's attention output (N,H·D) of the storage type and lse (B,H,T) f32, kept from its
+/// forward for its backward.
+struct KeptAttention {
+    let out: TensorRef
+    let lse: TensorRef
+}
+
 struct DecoderLayer {
     let config: ModelConfig
     let backend: any Backend
@@ -20,11 +29,15 @@ struct DecoderLayer {
     let invFreq: TensorRef
 
     private var eps: Float { Float(config.rmsNormEps) }
+    /// The workspace's attention output and lse, where layers without a `KeptAttention` put them.
+    private var workspaceAttention: KeptAttention { KeptAttention(out: workspace.attention, lse: workspace.lse) }
 
     /// output (N,C) = the layer applied to input (N,C). output may not alias input.
-    func forward(input: TensorRef, output: TensorRef, weights w: DecoderLayerTensors, grid: TokenGrid) {
+    func forward(input: TensorRef, output: TensorRef, weights w: DecoderLayerTensors, grid: TokenGrid,
+                 keep: KeptAttention? = nil) {
         let c = config, n = grid.tokens, C = c.hiddenSize
-        attentionBlockAndPostNorm(input: input, weights: w, grid: grid)
+        attentionBlockAndPostNorm(input: input, weights: w, grid: grid, attention: keep ?? workspaceAttention,
+                                  compute: true)
         for rows in mlpChunks(tokens: n) {
             mlpActivation(rows: rows, weights: w)
             let t = rows.lowerBound * C
@@ -36,11 +49,13 @@ struct DecoderLayer {
 
     /// Backpropagates through the layer whose input was `input` (N,C): on entry `dResidual`
     /// (N,C) holds ∂L/∂output, on return ∂L/∂input. Weight gradients are accumulated into `g`.
+    /// `kept`: what this layer's forward kept (its attention is not recomputed).
     func backward(input: TensorRef, dResidual: TensorRef, weights w: DecoderLayerTensors,
-                  gradients g: DecoderLayerTensors, grid: TokenGrid) {
+                  gradients g: DecoderLayerTensors, grid: TokenGrid, kept: KeptAttention? = nil) {
         let c = config, n = grid.tokens, ws = workspace, b = backend
         let C = c.hiddenSize, I = c.intermediateSize
-        attentionBlockAndPostNorm(input: input, weights: w, grid: grid)
+        let attention = kept ?? workspaceAttention
+        attentionBlockAndPostNorm(input: input, weights: w, grid: grid, attention: attention, compute: kept == nil)
 
         // MLP block: out = h + down(silu(gate) · up); dResidual is ∂L/∂out = ∂L/∂down. Chunk by
         // chunk of tokens: recompute the chunk's activation, backpropagate it into the chunk's
@@ -67,10 +82,10 @@ struct DecoderLayer {
         // Attention block: h = x + o_proj(attention).
         b.linearBackward(dInp: ws.dAttention, dWeight: g.oProj, dBias: g.oBias,
                          dOut: outputGradient(dResidual, count: n * C),
-                         inp: ws.attention, weight: w.oProj, tokens: n, inFeatures: c.qDim, outFeatures: C,
+                         inp: attention.out, weight: w.oProj, tokens: n, inFeatures: c.qDim, outFeatures: C,
                          accumulate: false)
         b.attentionBackward(dq: ws.dq, dk: ws.dk, dv: ws.dv, dOut: ws.dAttention, q: ws.q, k: ws.k, v: ws.v,
-                            out: ws.attention, lse: ws.lse, batch: grid.batch, seqLen: grid.seqLen,
+                            out: attention.out, lse: attention.lse, batch: grid.batch, seqLen: grid.seqLen,
                             heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim)
         b.ropeBackward(dInp: ws.dq, dOut: ws.dq, positions: grid.positions, invFreq: invFreq,
                        tokens: n, heads: c.numHeads, headDim: c.headDim)
@@ -100,8 +115,10 @@ struct DecoderLayer {
     }
 
     /// The attention block and the post-attention norm over all N tokens: everything the
-    /// backward reads outside the MLP (residual = h, normedPost and rstdPost).
-    private func attentionBlockAndPostNorm(input: TensorRef, weights w: DecoderLayerTensors, grid: TokenGrid) {
+    /// backward reads outside the MLP (residual = h, normedPost and rstdPost). The attention's
+    /// output and lse are in `attention`: computed into it, or (`compute` false) there already.
+    private func attentionBlockAndPostNorm(input: TensorRef, weights w: DecoderLayerTensors, grid: TokenGrid,
+                                           attention: KeptAttention, compute: Bool) {
         let c = config, n = grid.tokens, ws = workspace, b = backend
         let C = c.hiddenSize
         b.rmsNormForward(out: ws.normedInput, rstd: ws.rstdInput, inp: input, weight: w.inputNorm,
@@ -125,10 +142,12 @@ struct DecoderLayer {
                       tokens: n, heads: c.numHeads, headDim: c.headDim)
         b.ropeForward(out: ws.k, inp: ws.k, positions: grid.positions, invFreq: invFreq,
                       tokens: n, heads: c.numKVHeads, headDim: c.headDim)
-        b.attentionForward(out: ws.attention, lse: ws.lse, q: ws.q, k: ws.k, v: ws.v,
-                           batch: grid.batch, seqLen: grid.seqLen,
-                           heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim)
-        b.linearForward(out: ws.residual, inp: ws.attention, weight: w.oProj, bias: w.oBias, adding: input,
+        if compute {
+            b.attentionForward(out: attention.out, lse: attention.lse, q: ws.q, k: ws.k, v: ws.v,
+                               batch: grid.batch, seqLen: grid.seqLen,
+                               heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim)
+        }
+        b.linearForward(out: ws.residual, inp: attention.out, weight: w.oProj, bias: w.oBias, adding: input,
                         tokens: n, inFeatures: c.qDim, outFeatures: C)
         b.rmsNormForward(out: ws.normedPost, rstd: ws.rstdPost, inp: ws.residual, weight: w.postAttentionNorm,
                          rows: n, cols: C, eps: eps)
