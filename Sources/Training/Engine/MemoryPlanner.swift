@@ -23,8 +23,8 @@ import Support
 ///   layer each: a ring of 2, or one per streamed layer plus 2 for the host-placed model-level
 ///   parts; streamed, with one per layer also one per chunk of the embedding and LM head and
 ///   one for the final norm instead of those 2, with the ring a ring of 2–8 chunk-sized ones
-///   within 256 MiB, and two pieces of the embedding's gathered rows), every layer's input as activation
-///   checkpoint ((N,C) of `CheckpointElementType`: f32 keeps the residual stream exactly, so
+///   within 256 MiB, and two pieces of the embedding's gathered rows), every layer's input as
+///   activation checkpoint ((N,C) of `CheckpointElementType`: f32 keeps the residual stream exactly, so
 ///   the recompute sees the forward's input; bf16 halves it; the last layer's stays on the
 ///   GPU), the backend's copy staging.
 /// - Host: fp32 masters of every parameter (4 bytes each), m and v of the host-updated ones
@@ -425,11 +425,11 @@ public enum MemoryPlanner {
         ]
     }
 
-    /// The streamed placement's pinned host buffers: a landing buffer per chunk of the
-    /// embedding and LM head and one for the final norm (their gradients wait there for the norm
-    /// and the other micro-batches) and the embedding's gathered rows.
-    /// `ring`: the layers' landing buffers are a ring (one micro-batch, no clipping), and the
-    /// embedding's and LM head's chunks take turns on `streamedLandingRing` of their own.
+    /// The streamed placement's pinned host buffers: the gradient landing of the embedding and
+    /// LM head and the embedding's gathered rows (`gatherBuffers`). `ring`: the layers' landing
+    /// buffers are a ring (one micro-batch, no clipping), and the chunks take turns on
+    /// `streamedLandingRing` chunk-sized buffers; else a landing buffer per chunk and one for the
+    /// final norm (their gradients wait there for the norm and the other micro-batches).
     static func streamedPinnedItems(_ c: ModelConfig, tokens n: Int, vocabChunkRows: Int,
                                     ring: Bool) -> [SlidingWindowPlan.Item] {
         let layout = ModelLayout(c)
