@@ -1,13 +1,18 @@
+import Backends
 import ModelFormats
 import TestSupport
 import XCTest
 @testable import Training
 
 /// `--resident-layers auto` by its bound model, the 1.5B Llama shape (16 layers of P =
-/// 60,821,504 parameters; embedding and LM head 262,668,288 each) at 400 TFLOP/s and a host
-/// AdamW of 4 Gparam/s: a = P / R = 15.205 ms per layer.
+/// 60,821,504 parameters; embedding and LM head 262,668,288 each) at the nominal rates (400
+/// TFLOP/s, a host AdamW of 4 Gparam/s: a = P / R = 15.205 ms per layer), and on measured ones.
 final class ResidentLayerChoiceTests: XCTestCase {
     private static let shape = try! ModelConfig.load(path: TestPaths.packageRoot + "/bench/configs/llama-1.5b.json")
+
+    private static func nominal(_ batchSize: Int) -> ResidentLayerRates {
+        .nominal(config: shape, tokens: batchSize * 1024)
+    }
 
     /// 8×1024 without clipping: forward f = 2PN/F = 2.491 ms, backward b = 3f per layer. With the
     /// embedding / LM head on the GPU, (16 − M)·a ≤ 15·b + M·f gives M ≥ 7.41 → 8; on the host
@@ -15,7 +20,7 @@ final class ResidentLayerChoiceTests: XCTestCase {
     func testHostUpdatedEmbeddingAndHeadCount() {
         func choice(_ placement: ModelLevelPlacement) -> Int {
             ResidentLayerChoice.choose(config: Self.shape, batchSize: 8, seqLen: 1024, gradAccum: 1, clipping: false,
-                                       gpuBudget: nil, hostBudget: nil, modelLevel: placement).layers
+                                       gpuBudget: nil, hostBudget: nil, rates: Self.nominal(8), modelLevel: placement).layers
         }
         XCTAssertEqual(choice(.gpu), 8)
         XCTAssertEqual(choice(.host), 15)
@@ -26,7 +31,7 @@ final class ResidentLayerChoiceTests: XCTestCase {
     /// H100 run chose and measured at 99.6 % of unclipped throughput).
     func testClippingNeedsEachUpdateBeforeItsForward() {
         let r = ResidentLayerChoice.choose(config: Self.shape, batchSize: 32, seqLen: 1024, gradAccum: 1, clipping: true,
-                                           gpuBudget: nil, hostBudget: nil, modelLevel: .gpu)
+                                           gpuBudget: nil, hostBudget: nil, rates: Self.nominal(32), modelLevel: .gpu)
         XCTAssertEqual(r.layers, 7)
         XCTAssertTrue(r.reason.hasPrefix("the smallest that hides"), r.reason)
     }
@@ -40,7 +45,7 @@ final class ResidentLayerChoiceTests: XCTestCase {
         let slot = MemoryPlanner.weightSlotBytes(ModelLayout(Self.shape))
         let budget = all.gpuPeakBytes - 13 * slot
         let r = ResidentLayerChoice.choose(config: Self.shape, batchSize: 8, seqLen: 1024, gradAccum: 1, clipping: false,
-                                           gpuBudget: budget, hostBudget: nil, modelLevel: .host)
+                                           gpuBudget: budget, hostBudget: nil, rates: Self.nominal(8), modelLevel: .host)
         XCTAssertLessThan(r.layers, 15)
         XCTAssertTrue(r.reason.hasPrefix("none hides"), r.reason)
         XCTAssertTrue(MemoryPlanner.plan(config: Self.shape, batchSize: 8, seqLen: 1024, gpuBudget: budget, hostBudget: nil,
@@ -56,7 +61,8 @@ final class ResidentLayerChoiceTests: XCTestCase {
         let shape = try ModelConfig.load(path: TestPaths.packageRoot + "/bench/configs/llama-8b.json")
         let budget = Int(78.6 * Double(1 << 30))
         let r = ResidentLayerChoice.choose(config: shape, batchSize: 8, seqLen: 1024, gradAccum: 1, clipping: false,
-                                           gpuBudget: budget, hostBudget: nil)
+                                           gpuBudget: budget, hostBudget: nil,
+                                           rates: .nominal(config: shape, tokens: 8 * 1024))
         XCTAssertEqual(r.layers, 17, r.reason)
         func window(_ m: Int) -> Int {
             MemoryPlanner.plan(config: shape, batchSize: 8, seqLen: 1024, gpuBudget: budget, hostBudget: nil,
@@ -64,5 +70,39 @@ final class ResidentLayerChoiceTests: XCTestCase {
         }
         XCTAssertEqual(window(17), 14)
         XCTAssertEqual(window(18), 5)
+    }
+
+    /// The rates decide (8×1024, no clipping: (16 − M)·a ≤ 15·b + M·f): where the nominal rates
+    /// need 8, a host AdamW twice as fast (a = 7.603 ms) needs M ≥ 0.95 → 1, and a GPU three
+    /// times as slow (f = 7.474, b = 22.42 ms) hides the nominal AdamW with none (243.3 ≤ 336.3).
+    func testMeasuredRatesMoveTheChoice() {
+        func choice(_ rates: ResidentLayerRates) -> (layers: Int, reason: String) {
+            ResidentLayerChoice.choose(config: Self.shape, batchSize: 8, seqLen: 1024, gradAccum: 1, clipping: false,
+                                       gpuBudget: nil, hostBudget: nil, rates: rates, modelLevel: .gpu)
+        }
+        var fasterHost = Self.nominal(8)
+        fasterHost.hostAdamW *= 2
+        fasterHost.source = "measured"
+        XCTAssertEqual(choice(fasterHost).layers, 1)
+        XCTAssertTrue(choice(fasterHost).reason.contains("measured"), choice(fasterHost).reason)
+        var slowerGPU = Self.nominal(8)
+        slowerGPU.layerForward *= 3
+        slowerGPU.layerBackward *= 3
+        XCTAssertEqual(choice(slowerGPU).layers, 0)
+    }
+
+    /// On the CPU backend the measurement runs too: a layer's forward and recompute + backward of
+    /// a 2×12 micro-batch (the backward recomputes the forward, so it takes longer), a host AdamW
+    /// rate, and the nominal upload bandwidth (no pinned copies there).
+    func testMeasurementOnTheCPUBackend() throws {
+        let config = SlidingWindowEngineTests.config(layers: 1)
+        let rates = try ResidentLayerRates.measure(config: config, batchSize: 2, seqLen: 12, storage: .f32,
+                                                   mlpChunkTokens: 8, bf16Gradients: false,
+                                                   backend: CPUBackend(threads: 1))
+        XCTAssertGreaterThan(rates.layerForward, 0)
+        XCTAssertGreaterThan(rates.layerBackward, rates.layerForward)
+        XCTAssertTrue(rates.hostAdamW.isFinite && rates.hostAdamW > 0)
+        XCTAssertEqual(rates.hostToDevice, ResidentLayerRates.nominal(config: config, tokens: 24).hostToDevice)
+        XCTAssertEqual(rates.source, "measured, nominal upload")
     }
 }

@@ -3,9 +3,9 @@ import Support
 
 /// `--resident-layers auto`: the smallest number M of first decoder layers to keep on the GPU
 /// with their AdamW state so that the host AdamW of the other layers hides behind compute, by
-/// a bound model of one step (per decoder layer of P parameters at N tokens per micro-batch):
-///   forward f = 2·P·N / F, recompute + backward b = 6·P·N / F (F: sustained GPU FLOP/s),
-///   host AdamW a = P / R (R: host AdamW parameters/s).
+/// a bound model of one step, per decoder layer of P parameters (`ResidentLayerRates`: measured
+/// on this machine before the run, or nominal): forward f and recompute + backward b of one
+/// micro-batch on the GPU, host AdamW a = P / R (R: host AdamW parameters/s).
 /// When the plan keeps the embedding, final norm and LM head off the GPU their AdamW runs on the
 /// host thread too: e = embedding / R, h = final norm and LM head / R.
 /// Without clipping the updates of the L−M streamed layers start when the last layer's
@@ -17,25 +17,19 @@ import Support
 /// Among the M whose plan fits the GPU budget, the smallest that hides the AdamW. When none
 /// does, the step is bound by the host, so the M with the least host work per step: the host
 /// AdamW, (L−M)·a + e + h, plus the second upload of each streamed layer beyond the plan's
-/// window, u = 4·P / PCIe (fp32 masters). More resident layers shrink the window, so the
+/// window, u = 4·P / H2D (fp32 masters). More resident layers shrink the window, so the
 /// largest M that fits is not always best (8B at 8×1024 on an 80 GB GPU: 18 resident layers
 /// leave a window of 5 of 14 and ran 6 % slower than 17 with 14 of 15; bench/RESULTS.md).
 public enum ResidentLayerChoice {
-    /// Measured on an H100 host (bench/RESULTS.md): the host AdamW at ~4 Gparam/s
-    /// with the engine's thread pool, the GPU at ~400 TFLOP/s on the 1.5B shape's layers.
-    public static let hostAdamWRate = 4e9
-    public static let gpuFlops = 400e12
-    /// Pinned host → device bytes/s (55 GB/s measured on the H100 host, less under load).
-    public static let hostToDeviceRate = 50e9
-
     /// The choice and why.
     public static func choose(config c: ModelConfig, batchSize: Int, seqLen: Int, gradAccum: Int, clipping: Bool,
-                              gpuBudget: Int?, hostBudget: Int?, modelLevel: ModelLevelPlacement = .auto,
+                              gpuBudget: Int?, hostBudget: Int?, rates: ResidentLayerRates,
+                              modelLevel: ModelLevelPlacement = .auto,
                               checkpointType: CheckpointElementType = .f32,
                               mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens) -> (layers: Int, reason: String) {
         let layout = ModelLayout(c)
-        let L = c.numLayers, P = Double(layout.layer.count), N = Double(batchSize * seqLen)
-        let f = 2 * P * N / gpuFlops, b = 3 * f, a = P / hostAdamWRate
+        let L = c.numLayers, P = Double(layout.layer.count)
+        let f = rates.layerForward, b = rates.layerBackward, a = P / rates.hostAdamW
         let accum = Double(gradAccum)
         func plan(_ m: Int) -> SlidingWindowPlan {
             MemoryPlanner.plan(config: c, batchSize: batchSize, seqLen: seqLen, gpuBudget: gpuBudget,
@@ -46,8 +40,8 @@ public enum ResidentLayerChoice {
         /// plan keeps them on the GPU.
         func modelLevelAdamW(_ p: SlidingWindowPlan) -> (e: Double, h: Double) {
             guard p.modelLevel != .gpu else { return (0, 0) }
-            return (Double(layout.embedding.count) / hostAdamWRate,
-                    Double(layout.finalNorm.count + (layout.lmHead?.count ?? 0)) / hostAdamWRate)
+            return (Double(layout.embedding.count) / rates.hostAdamW,
+                    Double(layout.finalNorm.count + (layout.lmHead?.count ?? 0)) / rates.hostAdamW)
         }
         func hides(_ m: Int, _ p: SlidingWindowPlan) -> Bool {
             let (e, h) = modelLevelAdamW(p)
@@ -61,9 +55,9 @@ public enum ResidentLayerChoice {
         guard let largest = fitting.last?.0 else { return (0, "no count of resident layers fits") }
         if let m = fitting.first(where: { hides($0.0, $0.1) })?.0 {
             return (m, "the smallest that hides the host AdamW (\(fmt(a)) ms/layer) behind compute "
-                    + "(forward \(fmt(f)), backward \(fmt(b)) ms/layer by the bound model)")
+                    + "(forward \(fmt(f)), recompute + backward \(fmt(b)) ms/layer, \(rates.source))")
         }
-        let u = 4 * P / hostToDeviceRate
+        let u = 4 * P / rates.hostToDevice
         func hostWork(_ m: Int, _ p: SlidingWindowPlan) -> Double {
             let (e, h) = modelLevelAdamW(p)
             return Double(L - m) * a + e + h + Double(max(0, L - m - p.window)) * u
@@ -73,8 +67,8 @@ public enum ResidentLayerChoice {
             let (wx, wy) = (hostWork(x.0, x.1), hostWork(y.0, y.1))
             return wx < wy || (wx == wy && x.0 > y.0)
         }?.0 ?? largest
-        return (best, "none hides the host AdamW (\(fmt(a)) ms/layer) behind compute (forward \(fmt(f)), backward "
-                + "\(fmt(b)) ms/layer by the bound model): the count with the least host work per step (AdamW and "
+        return (best, "none hides the host AdamW (\(fmt(a)) ms/layer) behind compute (forward \(fmt(f)), recompute + "
+                + "backward \(fmt(b)) ms/layer, \(rates.source)): the count with the least host work per step (AdamW and "
                 + "second uploads past the window, \(fmt(u)) ms/layer)")
     }
 

@@ -54,15 +54,19 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
                      documents: Int, hostBytes: Int?, log: (String) -> Void) throws {
         let c = layout.config
         let perLayer = maxGradNorm > 0 || gradAccum > 1
+        let gradientType = self.gradientType ?? .automatic(storage: storage, microBatches: gradAccum)
         var why = "as asked"
         var m = residentLayers ?? 0
         if residentLayers == nil {
+            let rates = try ResidentLayerRates.forChoice(config: c, batchSize: batchSize, seqLen: seqLen, storage: storage,
+                                                         mlpChunkTokens: mlpChunkTokens,
+                                                         bf16Gradients: gradientType == .bf16, backend: backend)
+            log("resident-layer rates: \(rates.description)")
             (m, why) = ResidentLayerChoice.choose(config: c, batchSize: batchSize, seqLen: seqLen, gradAccum: gradAccum,
                                                   clipping: perLayer, gpuBudget: gpuBudget, hostBudget: hostBytes,
-                                                  modelLevel: modelLevel, checkpointType: checkpointType,
+                                                  rates: rates, modelLevel: modelLevel, checkpointType: checkpointType,
                                                   mlpChunkTokens: mlpChunkTokens)
         }
-        let gradientType = self.gradientType ?? .automatic(storage: storage, microBatches: gradAccum)
         guard gradientType == .f32 || gradAccum == 1 else {
             throw UsageError("--gradient-dtype bf16 needs --grad-accum 1 (accumulated partial sums stay f32)")
         }

@@ -123,9 +123,13 @@ public struct SlidingWindowBenchmark {
         if let m = self.residentLayers {
             residentLayers = m
         } else {
+            let rates = try ResidentLayerRates.forChoice(config: config, batchSize: batch, seqLen: seqLen,
+                                                         storage: device.storage, mlpChunkTokens: device.mlpChunkTokens,
+                                                         bf16Gradients: gradientType == .bf16, backend: backend)
+            log("resident-layer rates: \(rates.description)")
             let choice = ResidentLayerChoice.choose(config: config, batchSize: batch, seqLen: seqLen, gradAccum: microBatches,
                                                     clipping: clipping, gpuBudget: budget, hostBudget: hostBudget,
-                                                    modelLevel: modelLevel, checkpointType: checkpointType,
+                                                    rates: rates, modelLevel: modelLevel, checkpointType: checkpointType,
                                                     mlpChunkTokens: device.mlpChunkTokens)
             residentLayers = choice.layers
             log("resident layers: \(choice.layers) (auto: \(choice.reason))")

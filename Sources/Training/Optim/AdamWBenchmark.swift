@@ -47,6 +47,13 @@ public struct AdamWBenchmark {
     }
 
     public func run(pool: WorkerPool) throws -> Result {
+        Result(parameters: parameters, threads: pool.threadCount, bf16Gradients: bf16Gradients,
+               secondsPerStep: try updateSeconds(pool: pool),
+               memcpyBytesPerSecond: Self.memcpyBandwidth(bytes: memcpyBytes, pool: pool))
+    }
+
+    /// Best seconds of `iterations` timed updates of `parameters` after one warm-up.
+    public func updateSeconds(pool: WorkerPool) throws -> Double {
         guard parameters > 0, iterations > 0 else { throw UsageError("parameters and iterations must be > 0") }
         let n = parameters
         let params = UnsafeMutablePointer<Float>.allocate(capacity: n)
@@ -74,8 +81,7 @@ public struct AdamWBenchmark {
             }
             if i > 0 { best = min(best, seconds) }
         }
-        return Result(parameters: n, threads: pool.threadCount, bf16Gradients: bf16Gradients,
-                      secondsPerStep: best, memcpyBytesPerSecond: Self.memcpyBandwidth(bytes: memcpyBytes, pool: pool))
+        return best
     }
 
     /// Best of 5 parallel memcpys of `bytes`, as (read + written) bytes per second.
