@@ -54,22 +54,32 @@ final class ResidentLayerChoiceTests: XCTestCase {
                                           residentLayers: r.layers + 1, modelLevel: .host).fits)
     }
 
-    /// The 8B shape at 8×1024 with 78.6 GiB: 18 resident layers fit with a window of 5 of 14
-    /// streamed layers, 17 with 14 of 15. Host work by the bound model (a = 54.5 ms, u = 17.4 ms
-    /// per layer): 14a + 9u > 15a + u, so 17 (measured on the H100: 6.21k against 5.82k tok/s).
+    /// The 8B shape at 8×1024 with 78.6 GiB and the rates measured on the H100 (forward 5.46,
+    /// recompute + backward 15.89 ms per layer, 5.15 Gparam/s, 54.8 GB/s): a = 42.35 ms per
+    /// layer, the embedding's and the head's AdamW e = h = 102.0 ms, u = 15.92 ms. None hides the
+    /// AdamW ((32 − M)·a + e + h > 31·b + M·f for every M that fits), so the least host work:
+    /// 17 resident layers leave the embedding and head on the GPU with a window of 11 of 15
+    /// (15a + 2·102 + 4u = 903 ms), 18 a window of all 14 with them streamed (14a + 204 = 797 ms),
+    /// 19 one of 10 of 13 (13a + 204 + 3u = 802 ms): 18, not the most that fit.
     func testFewerResidentLayersWhenTheyKeepTheWindow() throws {
         let shape = try ModelConfig.load(path: TestPaths.packageRoot + "/bench/configs/llama-8b.json")
         let budget = Int(78.6 * Double(1 << 30))
+        let rates = ResidentLayerRates(layerForward: 5.46e-3, layerBackward: 15.89e-3, hostAdamW: 5.15e9,
+                                       hostToDevice: 54.8e9, source: "measured")
         let r = ResidentLayerChoice.choose(config: shape, batchSize: 8, seqLen: 1024, gradAccum: 1, clipping: false,
-                                           gpuBudget: budget, hostBudget: nil,
-                                           rates: .nominal(config: shape, tokens: 8 * 1024))
-        XCTAssertEqual(r.layers, 17, r.reason)
-        func window(_ m: Int) -> Int {
+                                           gpuBudget: budget, hostBudget: nil, rates: rates)
+        XCTAssertEqual(r.layers, 18, r.reason)
+        XCTAssertTrue(r.reason.hasPrefix("none hides"), r.reason)
+        func plan(_ m: Int) -> SlidingWindowPlan {
             MemoryPlanner.plan(config: shape, batchSize: 8, seqLen: 1024, gpuBudget: budget, hostBudget: nil,
-                               residentLayers: m).window
+                               residentLayers: m)
         }
-        XCTAssertEqual(window(17), 14)
-        XCTAssertEqual(window(18), 5)
+        XCTAssertEqual(plan(17).window, 11)
+        XCTAssertEqual(plan(17).modelLevel, .host)
+        XCTAssertEqual(plan(18).window, 14)
+        XCTAssertEqual(plan(18).modelLevel, .streamed)
+        XCTAssertEqual(plan(19).window, 10)
+        XCTAssertTrue(plan(19).fits)
     }
 
     /// The rates decide (8×1024, no clipping: (16 − M)·a ≤ 15·b + M·f): where the nominal rates

@@ -1,4 +1,5 @@
 import Backends
+import CUDABackend
 import ModelFormats
 import XCTest
 @testable import Training
@@ -44,6 +45,13 @@ final class SlidingWindowAllocationTests: XCTestCase {
         let gpu = plan.gpuItems.filter(\.engineBuffer).reduce(0) { $0 + $1.bytes }
         let pinned = plan.pinnedItems.filter(\.engineBuffer).reduce(0) { $0 + $1.bytes }
         XCTAssertEqual(log.deviceBytes, gpu, "device buffers: \(log.device)", file: file, line: line)
+        // The pool's size-class rounding of the engine's buffers is planned exactly, item by item.
+        let plannedWaste = plan.gpuItems.filter(\.engineBuffer).map(\.poolWaste)
+        XCTAssertFalse(plannedWaste.contains(nil), "\(plan.gpuItems.filter { $0.engineBuffer && $0.poolWaste == nil })",
+                       file: file, line: line)
+        XCTAssertEqual(plannedWaste.reduce(0) { $0 + ($1 ?? 0) },
+                       log.device.reduce(0) { $0 + DeviceMemoryPool.sizeClass($1.bytes) - $1.bytes },
+                       file: file, line: line)
         XCTAssertEqual(log.pinnedTotal, pinned, "pinned: \(log.pinnedBytes)", file: file, line: line)
         XCTAssertTrue(plan.pageableItems.allSatisfy { !$0.engineBuffer }, file: file, line: line)
     }

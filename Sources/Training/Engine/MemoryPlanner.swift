@@ -52,8 +52,8 @@ public struct SlidingWindowPlan: Sendable {
         }
 
         /// An item of `count` times the buffers `sizes` (bytes each), with their exact pool waste.
-        static func buffers(_ name: String, count: Int = 1, _ sizes: [Int]) -> Item {
-            Item(name: name, bytes: count * sizes.reduce(0, +),
+        static func buffers(_ name: String, count: Int = 1, _ sizes: [Int], engineBuffer: Bool = true) -> Item {
+            Item(name: name, bytes: count * sizes.reduce(0, +), engineBuffer: engineBuffer,
                  poolWaste: count * sizes.reduce(0) { $0 + DeviceMemoryPool.sizeClass($1) - $1 })
         }
 
@@ -121,6 +121,11 @@ public enum MemoryPlanner {
     static let bf16 = 2, f32 = 4
     /// cuBLASLt workspace (CUDABackend.workspaceBytes).
     static let blasWorkspaceBytes = 32 << 20
+    /// Scratch the backend takes for one op and returns right after: the RMSNorm backward's
+    /// per-row-slot dW partial sums (as many slots as run at once: ≤ 2048 threads per SM × SMs ×
+    /// 16 columns per thread group, f32, ≈ 17 MB on 132 SMs at any hidden size) and the bias /
+    /// column sums' partials, with room for GPUs of up to ~240 SMs.
+    static let opScratchBytes = 32 << 20
     /// The CUDA context, loaded kernel modules and cuBLASLt handles: measured ~0.5 GiB on the
     /// H100 (bench/cuda.md); rounded up.
     static let contextBytes = 640 << 20
@@ -257,7 +262,8 @@ public enum MemoryPlanner {
 
         // bf16 checkpoints are rounded into (and widened from) 2 alternating device buffers.
         let checkpointStaging: [SlidingWindowPlan.Item] = checkpointType == .f32 ? [] : [
-            .init(name: "checkpoint staging (2 x \(checkpointType.rawValue) (B*T, C))", bytes: 2 * n * C * checkpointType.byteSize),
+            .buffers("checkpoint staging (2 x \(checkpointType.rawValue) (B*T, C))", count: 2,
+                     [n * C * checkpointType.byteSize]),
         ]
         let vocabChunk = vocabChunkRows(c, tokens: n)
         // Per tensor: weights in the storage type (the final norm f32), then f32 buffers.
@@ -277,27 +283,31 @@ public enum MemoryPlanner {
             streamedGPUItems(c, tokens: n, vocabChunkRows: vocabChunk)
         }
         var fixedGPU: [SlidingWindowPlan.Item] = [
-            .init(name: "upload scratch (fp32, converted to bf16 on the H2D queue in pieces)",
-                  bytes: min(layer, uploadPieceElements) * f32),
+            .buffers("upload scratch (fp32, converted to bf16 on the H2D queue in pieces)",
+                     [min(layer, uploadPieceElements) * f32]),
             .buffers("gradient slots (2 x fp32 layer)", count: 2, [layer * f32]),
         ] + (gradientType == .f32 ? [] : [
-            .init(name: "download scratch (bf16, gradients rounded on the D2H queue in pieces)",
-                  bytes: min(layer, uploadPieceElements) * bf16),
+            .buffers("download scratch (bf16, gradients rounded on the D2H queue in pieces)",
+                     [min(layer, uploadPieceElements) * bf16]),
         ]) + modelLevelItems + [
             .buffers("resident layers with AdamW state (\(m) x (18 B/param + f32 norm weights))", count: m,
                      [layer * bf16] + Array(repeating: layer * f32, count: 4) + [norms]),
-            .init(name: "one layer's activations and backward scratch ("
-                    + (mlpChunk < n ? "MLP in \(mlpChunk)-token chunks)" : "MLP in one chunk)"),
-                  bytes: layerWorkspaceBytes(c, tokens: n, mlpChunkTokens: mlpChunk)),
-            .init(name: "residual stream, final norm, token buffers, rope, loss and norm sums",
-                  bytes: streamBytes(c, tokens: n) + smallBuffersBytes(layout)),
+            .buffers("one layer's activations and backward scratch ("
+                        + (mlpChunk < n ? "MLP in \(mlpChunk)-token chunks)" : "MLP in one chunk)"),
+                     layerWorkspaceBuffers(c, tokens: n, mlpChunkTokens: mlpChunk)),
+            .buffers("residual stream, final norm" + (modelLevel == .streamed ? " (f32 output gradient)" : "")
+                        + ", token buffers, rope, loss and norm sums",
+                     streamBuffers(c, tokens: n, finalGradientSize: modelLevel == .streamed ? f32 : bf16)
+                        + smallBuffers(layout)),
         ] + checkpointStaging + [
-            .init(name: "attention backward scratch (f32 (B,H,T))", bytes: n * c.numHeads * f32, engineBuffer: false),
+            .buffers("attention backward scratch (f32 (B,H,T))", [n * c.numHeads * f32], engineBuffer: false),
+            .init(name: "norm and bias backward partial sums (estimate)", bytes: opScratchBytes, engineBuffer: false,
+                  poolWaste: 0),
         ] + (modelLevel == .streamed ? [] : [
-            .init(name: "cross-entropy chunk (f32 logits, bf16 dlogits)", bytes: crossEntropyBytes(c, tokens: n),
-                  engineBuffer: false),
+            .buffers("cross-entropy chunk (f32 logits, bf16 dlogits)", crossEntropyBuffers(c, tokens: n),
+                     engineBuffer: false),
         ]) + [
-            .init(name: "cuBLASLt workspace", bytes: blasWorkspaceBytes, engineBuffer: false),
+            .buffers("cuBLASLt workspace", [blasWorkspaceBytes], engineBuffer: false),
             .init(name: "CUDA context and kernels (estimate)", bytes: contextBytes, engineBuffer: false, poolWaste: 0),
         ]
         // The pool rounds each block up to its size class: exactly for the items whose buffers
@@ -342,16 +352,16 @@ public enum MemoryPlanner {
             let left = gpu - fixedTotal - deferred * deferredBytes - window * slotPooled
             kept = min(L, max(0, left / (keptSlot.bytes + keptSlot.rounding)))
         }
-        fixedGPU.insert(.init(name: "deferred gradients of the last layers (\(deferred) x fp32 layer)",
-                              bytes: deferred * layer * f32), at: 2)
-        fixedGPU.append(.init(name: "attention outputs kept for the backward (\(kept) x (bf16 (B*T, H*D) + f32 (B,H,T)))",
-                              bytes: kept * keptSlot.bytes))
-        fixedGPU.append(.init(name: "memory pool size-class rounding (exact for the large buffers, else at most 1/8)",
+        fixedGPU.insert(.buffers("deferred gradients of the last layers (\(deferred) x fp32 layer)", count: deferred,
+                                 [layer * f32]), at: 2)
+        fixedGPU.append(.buffers("attention outputs kept for the backward (\(kept) x (bf16 (B*T, H*D) + f32 (B,H,T)))",
+                                 count: kept, keptAttentionBuffers(c, tokens: n)))
+        fixedGPU.append(.init(name: "memory pool size-class rounding (exact where the buffers are known, else at most 1/8)",
                               bytes: rounding + deferred * deferredSlot.rounding + window * slot.rounding
                                   + kept * keptSlot.rounding,
                               engineBuffer: false, poolWaste: 0))
-        let gpuItems = [SlidingWindowPlan.Item(name: "decoder-layer weight slots (\(window) x (bf16 layer + f32 norm weights))",
-                                               bytes: window * slot.bytes)] + fixedGPU
+        let gpuItems = [SlidingWindowPlan.Item.buffers("decoder-layer weight slots (\(window) x (bf16 layer + f32 norm weights))",
+                                                       count: window, weightSlotBuffers(layout))] + fixedGPU
         let pinned: [SlidingWindowPlan.Item] = [
             .init(name: "gradient landing buffers (\(landingTotal) x \(gradientType.rawValue) layer)",
                   bytes: landingTotal * layer * gradientType.byteSize),
@@ -411,17 +421,16 @@ public enum MemoryPlanner {
         return rows < c.vocabSize ? max(64, rows / 64 * 64) : rows
     }
 
-    /// The streamed placement's GPU buffers (`StreamedModelLevel` and the f32 final norm).
+    /// The streamed placement's GPU buffers (`StreamedModelLevel` and the f32 final norm; the
+    /// final norm's f32 output gradient is in `streamBuffers`).
     static func streamedGPUItems(_ c: ModelConfig, tokens n: Int, vocabChunkRows vc: Int) -> [SlidingWindowPlan.Item] {
         let C = c.hiddenSize
         return [
-            .init(name: "final norm: f32 weights and gradients", bytes: C * 2 * f32),
-            .init(name: "LM head weight chunks (2 x bf16 (\(vc), C))", bytes: 2 * vc * C * bf16),
-            .init(name: "embedding / LM head gradient chunks (2 x fp32 (\(vc), C))", bytes: 2 * vc * C * f32),
-            .init(name: "LM head logits chunk (f32 (B*T, \(vc))) and dlogits (bf16)", bytes: n * vc * (f32 + bf16)),
-            .init(name: "LM head row max, sum of exponentials, target logit (3 x f32 (B*T))", bytes: 3 * n * f32),
-            .init(name: "final norm's output gradient in f32 (summed over the chunks), above bf16",
-                  bytes: n * C * (f32 - bf16)),
+            .buffers("final norm: f32 weights and gradients", count: 2, [C * f32]),
+            .buffers("LM head weight chunks (2 x bf16 (\(vc), C))", count: 2, [vc * C * bf16]),
+            .buffers("embedding / LM head gradient chunks (2 x fp32 (\(vc), C))", count: 2, [vc * C * f32]),
+            .buffers("LM head logits chunk (f32 (B*T, \(vc))) and dlogits (bf16)", [n * vc * f32, n * vc * bf16]),
+            .buffers("LM head row max, sum of exponentials, target logit (3 x f32 (B*T))", count: 3, [n * f32]),
         ]
     }
 
@@ -466,9 +475,10 @@ public enum MemoryPlanner {
                                              mlpChunkTokens: Int = MemoryPlanner.mlpChunkTokens) -> Int {
         let n = batchSize * seqLen
         let chunk = crossEntropyChunkTokens(c, tokens: n)
-        let workspace = layerWorkspaceBytes(c, tokens: n, mlpChunkTokens: mlpChunkRows(tokens: n, requested: mlpChunkTokens))
+        let workspace = layerWorkspaceBuffers(c, tokens: n, mlpChunkTokens: mlpChunkRows(tokens: n, requested: mlpChunkTokens))
+        let activations = workspace.reduce(0, +) + n * c.numHeads * f32 + streamBuffers(c, tokens: n).reduce(0, +)
         let pooled = ModelLayout(c).parameterCount * 18 + (c.numLayers + 1) * n * c.hiddenSize * f32
-            + workspace + n * c.numHeads * f32 + streamBytes(c, tokens: n) + chunk * c.vocabSize * (f32 + bf16)
+            + activations + chunk * c.vocabSize * (f32 + bf16)
             + blasWorkspaceBytes
         return pooled + pooled / 8 + contextBytes
     }
@@ -477,40 +487,45 @@ public enum MemoryPlanner {
     /// chunk, at most N.
     static func mlpChunkRows(tokens n: Int, requested: Int) -> Int { max(1, min(n, requested)) }
 
-    /// `DecoderLayerWorkspace` at N tokens, the MLP's buffers at `mlpChunkTokens` (≤ N) rows,
-    /// with bf16 storage: GEMM operands bf16; rstd, lse and the attention residual f32.
-    static func layerWorkspaceBytes(_ c: ModelConfig, tokens n: Int, mlpChunkTokens m: Int) -> Int {
+    /// `DecoderLayerWorkspace`'s buffers (bytes each) at N tokens, the MLP's at `mlpChunkTokens`
+    /// (≤ N) rows, with bf16 storage: GEMM operands bf16; rstd, lse and the attention residual f32.
+    static func layerWorkspaceBuffers(_ c: ModelConfig, tokens n: Int, mlpChunkTokens m: Int) -> [Int] {
         let C = c.hiddenSize, I = c.intermediateSize, q = c.qDim, kv = c.kvDim
-        let qk = c.qkNorm ? 1 : 0
         // normedInput, normedPost, dNormed, dOutput (C); q, attention, dAttention, dq (q);
-        // k, v, dk, dv (kv); Qwen3 pre-norm q/k and grads; per chunk: gate, up, activation,
-        // dActivation, dGate, dUp (I).
-        let bf16Elements = n * (4 * C + 4 * q + 4 * kv + qk * 2 * (q + kv)) + m * 6 * I
+        // k, v, dk, dv (kv); Qwen3 pre-norm q/k and their grads; per chunk: gate, up,
+        // activation, dActivation, dGate, dUp (I).
+        var bf16Elements: [Int] = [n * C, n * C, n * C, n * C, n * q, n * q, n * q, n * q, n * kv, n * kv, n * kv, n * kv]
+        if c.qkNorm { bf16Elements += [n * q, n * kv, n * q, n * kv] }
+        bf16Elements += [Int](repeating: m * I, count: 6)
         // rstdInput, rstdPost, residual (N,C), lse (N·H), Qwen3 rstdQ/rstdK.
-        let f32Elements = n * (2 + C + c.numHeads + qk * (c.numHeads + c.numKVHeads))
-        return bf16Elements * bf16 + f32Elements * f32
+        var f32Elements: [Int] = [n, n, n * C, n * c.numHeads]
+        if c.qkNorm { f32Elements += [n * c.numHeads, n * c.numKVHeads] }
+        return bf16Elements.map { $0 * bf16 } + f32Elements.map { $0 * f32 }
     }
 
     /// Two (N,C) f32 hidden buffers (layer input/output in the forward; checkpoint prefetch in
-    /// the backward), the (N,C) f32 residual gradient, the final norm's output and gradient
-    /// (bf16) and rstd, ids, targets, positions (i32).
-    static func streamBytes(_ c: ModelConfig, tokens n: Int) -> Int {
+    /// the backward), the (N,C) f32 residual gradient, the final norm's output (bf16) and its
+    /// gradient (`finalGradientSize` bytes per element: bf16, or f32 where the streamed LM head's chunks add up in
+    /// it), rstd, ids, targets, positions (i32), in bytes each.
+    static func streamBuffers(_ c: ModelConfig, tokens n: Int, finalGradientSize: Int = bf16) -> [Int] {
         let C = c.hiddenSize
-        return 3 * n * C * f32 + 2 * n * C * bf16 + n * f32 + 3 * n * 4
+        let hidden: [Int] = [n * C * f32, n * C * f32, n * C * f32]
+        let finalNorm: [Int] = [n * C * bf16, n * C * finalGradientSize, n * f32]
+        return hidden + finalNorm + [n * 4, n * 4, n * 4]
     }
 
     /// The rope inverse frequencies (D/2), one loss sum per micro-batch (1 here) and one Σ g²
-    /// slot per tensor (f32).
-    static func smallBuffersBytes(_ layout: ModelLayout) -> Int {
+    /// slot per tensor (f32), in bytes each.
+    static func smallBuffers(_ layout: ModelLayout) -> [Int] {
         let c = layout.config
         let tensors = c.numLayers * OptimizerSegments(layout.layer.tensors).segments.count
             + [layout.embedding, layout.finalNorm].count + (layout.lmHead == nil ? 0 : 1)
-        return (c.headDim / 2 + 1 + tensors) * f32
+        return [c.headDim / 2 * f32, f32, tensors * f32]
     }
 
-    /// One chunk of `linearCrossEntropy`: f32 logits, bf16 dlogits, f32 row losses.
-    static func crossEntropyBytes(_ c: ModelConfig, tokens n: Int) -> Int {
+    /// One chunk of `linearCrossEntropy`: f32 logits, bf16 dlogits, f32 row losses (bytes each).
+    static func crossEntropyBuffers(_ c: ModelConfig, tokens n: Int) -> [Int] {
         let chunk = crossEntropyChunkTokens(c, tokens: n)
-        return chunk * c.vocabSize * (f32 + bf16) + chunk * f32
+        return [chunk * c.vocabSize * f32, chunk * c.vocabSize * bf16, chunk * f32]
     }
 }
