@@ -40,8 +40,8 @@ public struct SlidingWindowPlan: Sendable {
         /// A buffer the engine allocates itself (`makeBuffer` / `makePinnedHostMemory`); false
         /// for the backend's scratch, workspace, context and rounding.
         public let engineBuffer: Bool
-        /// GPU items: what the pool's size classes add to `bytes` when the item's buffers are
-        /// known (`buffers`), 0 for memory outside the pool; nil: bounded by 1/8 of `bytes`.
+        /// GPU items: what the pool's size classes add to `bytes` (`buffers` lists them; 0 for
+        /// memory outside the pool); nil for host items.
         public let poolWaste: Int?
 
         public init(name: String, bytes: Int, engineBuffer: Bool = true, poolWaste: Int? = nil) {
@@ -57,8 +57,11 @@ public struct SlidingWindowPlan: Sendable {
                  poolWaste: count * sizes.reduce(0) { $0 + DeviceMemoryPool.sizeClass($1) - $1 })
         }
 
-        /// The pool's rounding of this GPU item: exact, or its 1/8 bound.
-        var rounding: Int { poolWaste ?? bytes / 8 }
+        /// The pool's rounding of this GPU item.
+        var rounding: Int {
+            guard let waste = poolWaste else { preconditionFailure("\(name): a GPU item without its pool rounding") }
+            return waste
+        }
     }
 
     public let config: ModelConfig
@@ -310,8 +313,7 @@ public enum MemoryPlanner {
             .buffers("cuBLASLt workspace", [blasWorkspaceBytes], engineBuffer: false),
             .init(name: "CUDA context and kernels (estimate)", bytes: contextBytes, engineBuffer: false, poolWaste: 0),
         ]
-        // The pool rounds each block up to its size class: exactly for the items whose buffers
-        // are known (the large ones), at most 1/8 more for the others.
+        // The pool rounds each block up to its size class (`DeviceMemoryPool.sizeClass`).
         let slot = SlidingWindowPlan.Item.buffers("weight slot", weightSlotBuffers(layout))
         let slotPooled = slot.bytes + slot.rounding
         let rounding = fixedGPU.reduce(0) { $0 + $1.rounding }
@@ -356,7 +358,7 @@ public enum MemoryPlanner {
                                  [layer * f32]), at: 2)
         fixedGPU.append(.buffers("attention outputs kept for the backward (\(kept) x (bf16 (B*T, H*D) + f32 (B,H,T)))",
                                  count: kept, keptAttentionBuffers(c, tokens: n)))
-        fixedGPU.append(.init(name: "memory pool size-class rounding (exact where the buffers are known, else at most 1/8)",
+        fixedGPU.append(.init(name: "memory pool size-class rounding",
                               bytes: rounding + deferred * deferredSlot.rounding + window * slot.rounding
                                   + kept * keptSlot.rounding,
                               engineBuffer: false, poolWaste: 0))

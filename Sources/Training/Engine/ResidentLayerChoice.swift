@@ -19,7 +19,7 @@ import Support
 /// AdamW, (L−M)·a + e + h, plus the second upload of each streamed layer beyond the plan's
 /// window, u = 4·P / H2D (fp32 masters). More resident layers shrink the window, so the
 /// largest M that fits is not always best (8B at 8×1024 on an 80 GB GPU: 18 resident layers
-/// leave a window of 5 of 14 and ran 6 % slower than 17 with 14 of 15; bench/RESULTS.md).
+/// keep all 14 streamed ones in the window, 19 leave 10 of 13; `ResidentLayerChoiceTests`).
 public enum ResidentLayerChoice {
     /// The choice and why.
     public static func choose(config c: ModelConfig, batchSize: Int, seqLen: Int, gradAccum: Int, clipping: Bool,
