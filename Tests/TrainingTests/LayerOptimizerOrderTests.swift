@@ -1,4 +1,6 @@
+import Foundation
 import Backends
+import Support
 import XCTest
 @testable import Training
 
@@ -49,5 +51,76 @@ final class LayerOptimizerOrderTests: XCTestCase {
     func testTiesKeepSubmissionOrder() {
         let pending = [job(2, landed: true), job(2, landed: true)]
         XCTAssertEqual(LayerOptimizerWorker.next(pending, ranks: ranks), 0)
+    }
+
+    /// A job held back by the gather (`hold`) does not run; once released it runs after every
+    /// other landed job, whatever its rank; with only held jobs there is nothing to run.
+    func testHeldJobsWaitAndReleasedOnesGoLast() {
+        let pending = [job(4, landed: true), job(1, landed: true), job(5, landed: true)]
+        XCTAssertEqual(LayerOptimizerWorker.next(pending, ranks: ranks), 0, "the embedding first")
+        XCTAssertEqual(LayerOptimizerWorker.next(pending, ranks: ranks, held: [4]), 1)
+        XCTAssertEqual(LayerOptimizerWorker.next(pending, ranks: ranks, demoted: [4]), 1)
+        XCTAssertEqual(LayerOptimizerWorker.next(Array(pending[0..<1]), ranks: ranks, demoted: [4]), 0)
+        XCTAssertEqual(LayerOptimizerWorker.next([job(4, landed: true), job(5, landed: true)], ranks: ranks,
+                                                 demoted: [4]), 1, "below even the head")
+        XCTAssertNil(LayerOptimizerWorker.next([job(4, landed: true)], ranks: ranks, held: [4]))
+        XCTAssertEqual(LayerOptimizerWorker.next([job(4, landed: false), job(5, landed: false)], ranks: ranks, held: [4]), 1,
+                       "the oldest of those not held")
+    }
+
+    /// An event that completes when the test opens it; `synchronize` blocks until then and
+    /// notes that someone waited.
+    final class GateEvent: DeviceEvent, @unchecked Sendable {
+        private let condition = NSCondition()
+        private var open = false, waiting = false
+        var isComplete: Bool { condition.lock(); defer { condition.unlock() }; return open }
+        var someoneWaits: Bool { condition.lock(); defer { condition.unlock() }; return waiting }
+        func record(on queue: any DeviceQueue) {}
+        func synchronize() {
+            condition.lock()
+            waiting = true
+            while !open { condition.wait() }
+            condition.unlock()
+        }
+        func milliseconds(since start: any DeviceEvent) -> Double { 0 }
+        func openGate() { condition.lock(); open = true; condition.broadcast(); condition.unlock() }
+    }
+
+    /// The worker itself: unit 1's job holds the thread (its gradient not landed), unit 0's job
+    /// is held by `hold` meanwhile; when unit 1's lands and runs, unit 0's still waits; released,
+    /// it runs, with the same result as an update never held. `hold` of an update that has run
+    /// returns nil.
+    func testHoldAndRelease() {
+        let n = 64
+        let buffers = (0..<2).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: 3 * n) }
+        defer { buffers.forEach { $0.deallocate() } }
+        let layers = buffers.map { b -> LayerOptimizerWorker.Layer in
+            b.initialize(repeating: 0.5, count: 3 * n)
+            return .init(masters: b, m: b + n, v: b + 2 * n, moments: AdamWMoments(count: n),
+                         segments: OptimizerSegments([DecaySegment(0..<n, decays: true)]), count: n)
+        }
+        let grad = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        grad.initialize(repeating: 1, count: n)
+        defer { grad.deallocate() }
+        let worker = LayerOptimizerWorker(optimizer: AdamW(AdamWHyperparameters()), layers: layers, ranks: [0, 1],
+                                          pool: WorkerPool(threads: 1))
+        defer { worker.shutdown() }
+        let gate = GateEvent()
+        worker.submit(.init(layer: 1, landed: gate, gradients: .f32(grad), learningRate: 1e-3, gradScale: 1))
+        while !gate.someoneWaits { usleep(100) }
+        worker.submit(.init(layer: 0, landed: SetEvent(true), gradients: .f32(grad), learningRate: 1e-3, gradScale: 1))
+        let h = worker.hold(layer: 0, count: 1)
+        XCTAssertFalse(h.waited)
+        XCTAssertEqual(h.held?.job.layer, 0)
+        XCTAssertEqual(h.held?.step, 1)
+        gate.openGate()
+        worker.waitForUpdate(layer: 1, count: 1)
+        usleep(10_000)
+        XCTAssertFalse(worker.hasUpdate(layer: 0, count: 1), "held back")
+        worker.release(layer: 0)
+        worker.waitForUpdate(layer: 0, count: 1)
+        XCTAssertNil(worker.hold(layer: 0, count: 1).held, "the update has run")
+        XCTAssertEqual(buffers[0][0], buffers[1][0], "the same update for both units")
+        XCTAssertNotEqual(buffers[0][0], 0.5)
     }
 }

@@ -365,7 +365,8 @@ final class MemoryPlannerTests: XCTestCase {
     ///   gradient chunks                      2 · 5440 · 4096 · 4     = 178,257,920
     ///   logits (f32) and dlogits (bf16)      8192 · 5440 · 6         = 267,386,880
     ///   row max / sum / target logit         3 · 8192 · 4            = 98,304
-    ///                                                                 = 534,904,832
+    ///   each token's index among the ids     8192 · 4                = 32,768
+    ///                                                                 = 534,937,600
     ///   dHidden in f32 instead of bf16       8192 · 4096 · 2         = 67,108,864 (in the stream's item)
     /// instead of 6,304,071,680 and the whole-vocabulary cross-entropy chunk; in the pool's size
     /// classes the weight chunks (42.5 MiB) take 44, the gradient chunks and dlogits (85 MiB) 86:
@@ -384,8 +385,8 @@ final class MemoryPlannerTests: XCTestCase {
         XCTAssertEqual(p.modelLevel, .streamed)
         XCTAssertEqual(p.vocabChunkRows, 5440)
         let streamedGPU = ["final norm", "LM head weight chunks", "embedding / LM head gradient chunks",
-                           "LM head logits chunk", "LM head row max"]
-        XCTAssertEqual(try streamedGPU.map { try bytes(p.gpuItems, $0) }.reduce(0, +), 534_904_832)
+                           "LM head logits chunk", "LM head row max", "embedding gradient rows"]
+        XCTAssertEqual(try streamedGPU.map { try bytes(p.gpuItems, $0) }.reduce(0, +), 534_937_600)
         XCTAssertFalse(p.gpuItems.contains { $0.name.hasPrefix("embedding, final norm, LM head") || $0.name.hasPrefix("cross-entropy") })
         XCTAssertEqual(p.gradientLandingBuffers, 2)
         XCTAssertEqual(try bytes(p.pinnedItems, "embedding and LM head gradient landing"), 267_386_880)
@@ -403,7 +404,7 @@ final class MemoryPlannerTests: XCTestCase {
         XCTAssertEqual(try bytes(p.gpuItems, "residual stream") - bytes(host.gpuItems, "residual stream"), 67_108_864)
         let crossEntropy = try XCTUnwrap(host.gpuItems.first { $0.name.hasPrefix("cross-entropy chunk") })
         XCTAssertEqual(host.gpuPeakBytes - p.gpuPeakBytes,
-                       6_304_071_680 + crossEntropy.bytes + crossEntropy.rounding - (534_904_832 + 6_291_456 + 67_108_864),
+                       6_304_071_680 + crossEntropy.bytes + crossEntropy.rounding - (534_937_600 + 6_291_456 + 67_108_864),
                        "the difference and its pool rounding")
 
         // auto: the host placement no longer fits 10 GiB at 8x1024, streamed does.

@@ -9,15 +9,23 @@ import Support
 enum EmbeddingRowGather {
     static func gather(masters: UnsafePointer<Float>, ids: ArraySlice<Int32>, channels C: Int, storage: ElementType,
                        into out: UnsafeMutablePointer<Float>, pool: WorkerPool) {
+        gather(ids: ids, channels: C, storage: storage, into: out, pool: pool) { id, dst in
+            dst.update(from: masters + id * C, count: C)
+        }
+    }
+
+    /// The same with each row's fp32 values written by `row(id, destination)` (rows whose
+    /// update is still to run: `AdamW.updatedValues`).
+    static func gather(ids: ArraySlice<Int32>, channels C: Int, storage: ElementType, into out: UnsafeMutablePointer<Float>,
+                       pool: WorkerPool, row: (Int, UnsafeMutablePointer<Float>) -> Void) {
         let rounded = storage == .bf16
         ids.withUnsafeBufferPointer { ids in
             pool.parallelRanges(ids.count, minChunk: 16) { range in
                 for i in range {
-                    let src = masters + Int(ids[i]) * C, dst = out + i * C
+                    let dst = out + i * C
+                    row(Int(ids[i]), dst)
                     if rounded {
-                        for c in 0..<C { dst[c] = BFloat16.toFloat(BFloat16.fromFloat(src[c])) }
-                    } else {
-                        dst.update(from: src, count: C)
+                        for c in 0..<C { dst[c] = BFloat16.toFloat(BFloat16.fromFloat(dst[c])) }
                     }
                 }
             }

@@ -46,7 +46,7 @@ final class LayerOptimizerWorker {
         let count: Int
     }
 
-    private let optimizer: AdamW
+    let optimizer: AdamW
     private let layers: [Layer]
     /// Per unit: when the next forward needs its update (smaller: sooner).
     private let ranks: [Int]
@@ -58,6 +58,12 @@ final class LayerOptimizerWorker {
     private var thread = pthread_t()
     /// Updates applied per layer (guarded by `mutex`).
     private var updates: [Int]
+    /// Units whose waiting job a caller holds back (`hold`), and those whose waiting job goes
+    /// after every other (released by `release`) (guarded by `mutex`).
+    private var held: Set<Int> = []
+    private var demoted: Set<Int> = []
+    /// The unit whose update runs now (guarded by `mutex`).
+    private var runningLayer: Int?
     /// Host start and end of each layer's last two updates, at [update count mod 2] (guarded by `mutex`).
     private var spans: [[(count: Int, start: ContinuousClock.Instant, end: ContinuousClock.Instant)?]]
 
@@ -105,6 +111,42 @@ final class LayerOptimizerWorker {
         return waits
     }
 
+    /// Holds back update number `count` of unit `layer` so the caller can read what it will
+    /// write: nil once that update has run (after waiting for it when it is running), else the
+    /// job and its step number, after waiting for its gradient to land; the job does not start
+    /// until `release(layer:)`.
+    /// `waited`: whether it had to wait.
+    func hold(layer: Int, count: Int) -> (held: (job: Job, step: Int)?, waited: Bool) {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        var waited = false
+        while true {
+            if updates[layer] >= count { return (nil, waited) }
+            if runningLayer != layer, let job = pending.first(where: { $0.layer == layer }) {
+                if job.landed.isComplete {
+                    held.insert(layer)
+                    return ((job, updates[layer] + 1), waited)
+                }
+                pthread_mutex_unlock(&mutex)
+                job.landed.synchronize()
+                pthread_mutex_lock(&mutex)
+            } else {
+                pthread_cond_wait(&changed, &mutex)
+            }
+            waited = true
+        }
+    }
+
+    /// Lets a held job run, after every job that is not also released this way: what the caller
+    /// needed from it is taken.
+    func release(layer: Int) {
+        pthread_mutex_lock(&mutex)
+        held.remove(layer)
+        demoted.insert(layer)
+        pthread_cond_broadcast(&changed)
+        pthread_mutex_unlock(&mutex)
+    }
+
     /// Whether layer `layer` has had `count` updates in all (without waiting).
     func hasUpdate(layer: Int, count: Int) -> Bool {
         pthread_mutex_lock(&mutex)
@@ -122,6 +164,9 @@ final class LayerOptimizerWorker {
     /// Units the thread updates (index `layer` of the other calls).
     var unitCount: Int { layers.count }
 
+    /// The masters, moments and segments of unit `layer`.
+    func unit(_ layer: Int) -> Layer { layers[layer] }
+
     /// When layer `layer`'s update number `count` ran (host clock), if it is one of the last two.
     func updateSpan(layer: Int, count: Int) -> (start: ContinuousClock.Instant, end: ContinuousClock.Instant)? {
         pthread_mutex_lock(&mutex)
@@ -136,10 +181,15 @@ final class LayerOptimizerWorker {
         let clock = ContinuousClock()
         while true {
             pthread_mutex_lock(&mutex)
-            while pending.isEmpty && !stopping { pthread_cond_wait(&changed, &mutex) }
-            if pending.isEmpty { pthread_mutex_unlock(&mutex); return }
-            let job = pending.remove(at: Self.next(pending, ranks: ranks))
+            var chosen = Self.next(pending, ranks: ranks, held: held, demoted: demoted)
+            while chosen == nil && !(stopping && pending.isEmpty) {
+                pthread_cond_wait(&changed, &mutex)
+                chosen = Self.next(pending, ranks: ranks, held: held, demoted: demoted)
+            }
+            guard let k = chosen else { pthread_mutex_unlock(&mutex); return }
+            let job = pending.remove(at: k)
             running = true
+            runningLayer = job.layer
             pthread_mutex_unlock(&mutex)
 
             job.landed.synchronize()
@@ -149,6 +199,8 @@ final class LayerOptimizerWorker {
 
             pthread_mutex_lock(&mutex)
             running = false
+            runningLayer = nil
+            demoted.remove(job.layer)
             updates[job.layer] += 1
             spans[updates[job.layer] % 2][job.layer] = (updates[job.layer], start, end)
             pthread_cond_broadcast(&changed)
@@ -156,16 +208,19 @@ final class LayerOptimizerWorker {
         }
     }
 
-    /// The index in `pending` (not empty) of the job to run next: among those whose gradient has
-    /// landed, the lowest rank (the earlier submitted on a tie); the oldest when none has.
-    /// Gradients land in submission order (one copy queue), so the landed jobs are a prefix.
-    static func next(_ pending: [Job], ranks: [Int]) -> Int {
-        var best = 0
+    /// The index in `pending` of the job to run next, of those not `held`: among those whose
+    /// gradient has landed, the lowest rank (`demoted` units rank last; the earlier submitted on
+    /// a tie); the oldest when none has; nil when there is none. Gradients land in submission
+    /// order (one copy queue), so the landed jobs are a prefix.
+    static func next(_ pending: [Job], ranks: [Int], held: Set<Int> = [], demoted: Set<Int> = []) -> Int? {
+        func rank(_ k: Int) -> Int { demoted.contains(pending[k].layer) ? Int.max : ranks[pending[k].layer] }
+        var best: Int?
         for (k, job) in pending.enumerated() {
             guard job.landed.isComplete else { break }
-            if ranks[job.layer] < ranks[pending[best].layer] { best = k }
+            if held.contains(job.layer) { continue }
+            if best.map({ rank(k) < rank($0) }) ?? true { best = k }
         }
-        return best
+        return best ?? pending.indices.first { !held.contains(pending[$0].layer) }
     }
 
     private func update(_ job: Job) {

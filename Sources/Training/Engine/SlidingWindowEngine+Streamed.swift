@@ -8,23 +8,44 @@ import Support
 /// vocabulary chunks through the H2D queue twice per micro-batch (the cross-entropy's two
 /// passes), their gradients chunk by chunk through the D2H queue to the AdamW thread.
 extension SlidingWindowEngine {
-    /// Gathers the micro-batch's embedding rows of `version` on the host (after the AdamW of every
-    /// embedding part), piece by piece into the gather buffers in turn (each after its previous
-    /// copy), rounded to the compute type as the device's table would hold them (bf16: round to
-    /// nearest even, widened back), and enqueues each piece's copy into hidden[0] after the
-    /// compute that last read it; the compute queue waits for the last.
+    /// Gathers the micro-batch's embedding rows of `version` on the host, piece by piece into
+    /// the gather buffers in turn (each after its previous copy), rounded to the compute type as
+    /// the device's table would hold them (bf16: round to nearest even, widened back), and
+    /// enqueues each piece's copy into hidden[0] after the compute that last read it; the compute
+    /// queue waits for the last. A part whose update `version` has not run is held back
+    /// meanwhile: its rows come from what that update will write (`AdamW.updatedValues`), and
+    /// it runs after the other units' updates (the layers', which the forward needs next).
+    /// Also uploads each token's index among the micro-batch's distinct rows (`BatchRows`).
     func loadGatheredEmbedding(_ batch: MicroBatch, version: Int, streamed s: StreamedModelLevel) {
         let t = model.embedding, C = config.hiddenSize, n = batch.batchSize * batch.seqLen
         guard let registration = t.registration else { preconditionFailure("the streamed embedding has host masters") }
-        for part in t.parts where worker.waitForUpdate(layer: part.unit, count: version) { recording?.noteOptimizerWait() }
+        let rows = BatchRows(ids: batch.inputIds, vocab: config.vocabSize)
+        s.batchRows = rows
+        backend.upload(rows.compactIds, to: s.compactIds.ref())
+        let held = t.parts.map { part in
+            let h = worker.hold(layer: part.unit, count: version)
+            if h.waited { recording?.noteOptimizerWait() }
+            return h.held
+        }
+        defer { for (part, h) in zip(t.parts, held) where h != nil { worker.release(layer: part.unit) } }
         let masters = UnsafePointer(registration.bytes.assumingMemoryBound(to: Float.self))
+        let partElements = t.parts[0].range.count, optimizer = worker.optimizer
+        let row = { (id: Int, dst: UnsafeMutablePointer<Float>) in
+            let p = min(id * C / partElements, t.parts.count - 1), part = t.parts[p]
+            guard let (job, step) = held[p] else { return dst.update(from: masters + id * C, count: C) }
+            let u = self.worker.unit(part.unit), offset = id * C - part.range.lowerBound
+            let decays = u.segments.segments.first { $0.range.contains(offset) }?.decays ?? true
+            optimizer.updatedValues(params: u.masters, m: u.m, v: u.v, gradients: job.gradients,
+                                    range: offset..<(offset + C), decays: decays, step: step,
+                                    learningRate: job.learningRate, gradScale: job.gradScale, into: dst)
+        }
         hostToDevice.wait(for: hiddenReleased[0])
         for (piece, first) in stride(from: 0, to: n, by: s.gatherTokens).enumerated() {
             let b = piece % s.gather.count, tokens = min(s.gatherTokens, n - first)
             s.gatherSent[b].synchronize()
-            EmbeddingRowGather.gather(masters: masters, ids: batch.inputIds[first..<(first + tokens)], channels: C,
-                                      storage: storage, into: s.gather[b].bytes.assumingMemoryBound(to: Float.self),
-                                      pool: optimizerPool)
+            EmbeddingRowGather.gather(ids: batch.inputIds[first..<(first + tokens)], channels: C, storage: storage,
+                                      into: s.gather[b].bytes.assumingMemoryBound(to: Float.self), pool: optimizerPool,
+                                      row: row)
             onHostToDevice(bytes: tokens * C * 4) {
                 backend.copyToDevice(from: s.gather[b].bytes, to: hidden[0].ref(first * C), bytes: tokens * C * 4,
                                      on: hostToDevice)
@@ -85,6 +106,11 @@ extension SlidingWindowEngine {
     func streamedEmbeddingBackward(index: Int, last: Bool, version: Int, learningRate: Double, tokens n: Int,
                                    streamed s: StreamedModelLevel) {
         let t = model.embedding, C = config.hiddenSize, slot = squareSumSlot(of: t)
+        if index == 0, last, sendsEmbeddingRows, C % 8 == 0, let rows = s.batchRows,
+           t.parts.allSatisfy({ ownLanding[$0.unit] == nil }),
+           rows.rows.count <= streamedLanding.count * s.chunkRows {
+            return sendEmbeddingRows(rows, version: version, learningRate: learningRate, tokens: n, streamed: s)
+        }
         for part in t.parts {
             let (g, r) = takeGradientChunk(for: part, index: index, streamed: s)
             onCompute {
@@ -95,6 +121,54 @@ extension SlidingWindowEngine {
             }
             sendGradientChunk(g, part: part, landing: r, version: version, learningRate: learningRate, streamed: s)
         }
+    }
+
+    /// The embedding's gradient of one micro-batch (no clipping: the ring), as its distinct rows
+    /// only: Vc of them at a time summed in a gradient chunk (the compact ids as row numbers) and
+    /// copied into a landing buffer of the ring; then every part's update is submitted with its
+    /// rows' gradients there and zero for the others (`RowGradients`: the dense update, bit for
+    /// bit). The D2H carries the batch's rows instead of the whole table, and the backward no
+    /// longer waits for the parts' updates to free ring buffers.
+    private func sendEmbeddingRows(_ rows: BatchRows, version: Int, learningRate: Double, tokens n: Int,
+                                   streamed s: StreamedModelLevel) {
+        let t = model.embedding, C = config.hiddenSize, slot = squareSumSlot(of: t)
+        var gradientRows = [UnsafePointer<Float>?](repeating: nil, count: config.vocabSize)
+        var used: [Int] = []
+        for first in stride(from: 0, to: rows.rows.count, by: s.chunkRows) {
+            let count = min(s.chunkRows, rows.rows.count - first)
+            let r = takeStreamedLanding(), g = s.takeGradientChunk()
+            computeWaits(for: s.gradientSent[g], on: .deviceToHost)
+            onCompute {
+                backend.fill(s.gradientChunks[g].ref(), count: count * C, value: 0)
+                backend.embeddingBackwardRows(dRows: s.gradientChunks[g].ref(), dOut: dResidual.ref(), ids: s.compactIds.ref(),
+                                              tokens: n, channels: C, firstRow: first, rows: count)
+                backend.sumOfSquares(s.gradientChunks[g].ref(), count: count * C, into: squareSums.ref(slot))
+            }
+            if let user = landingUser[r], worker.waitForUpdate(layer: user.unit, count: user.updates) {
+                recording?.noteOptimizerWait()
+            }
+            s.gradientReady[g].record(on: compute)
+            deviceToHost.wait(for: s.gradientReady[g])
+            onDeviceToHost(bytes: count * C * 4) {
+                backend.copyToHost(from: s.gradientChunks[g].ref(), to: landing[r].bytes, bytes: count * C * 4,
+                                   on: deviceToHost)
+            }
+            recordCopies(s.gradientSent[g], on: .deviceToHost)
+            recordCopies(landed[r], on: .deviceToHost)
+            let base = UnsafePointer(landing[r].bytes.assumingMemoryBound(to: Float.self))
+            for j in 0..<count { gradientRows[Int(rows.rows[first + j])] = base + j * C }
+            used.append(r)
+        }
+        guard let lastLanding = used.last else { preconditionFailure("a micro-batch has tokens") }
+        for part in t.parts {
+            let partRows = part.range.lowerBound / C..<part.range.upperBound / C
+            worker.submit(.init(layer: part.unit, landed: landed[lastLanding],
+                                gradients: .rows(RowGradients(rows: Array(gradientRows[partRows]), width: C)),
+                                learningRate: learningRate, gradScale: 1))
+        }
+        // The parts run in submission order (one rank; held ones all last): the last one frees them all.
+        guard let lastUnit = t.parts.last?.unit else { preconditionFailure("the embedding has parts") }
+        for r in used { landingUser[r] = (lastUnit, version + 1) }
     }
 
     /// Enqueues H2D of chunk c of the LM head's compute weights of `version` into weight chunk

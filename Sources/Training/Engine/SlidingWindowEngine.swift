@@ -172,6 +172,9 @@ public final class SlidingWindowEngine {
     let uploadScratch: any DeviceBuffer
     /// The streamed placement's chunk buffers (nil for the others).
     private let streamed: StreamedModelLevel?
+    /// Streamed, one micro-batch, no clipping: the embedding's gradient leaves as the batch's
+    /// distinct rows (`sendEmbeddingRows`); false sends every chunk whole (to compare the two).
+    var sendsEmbeddingRows = true
     /// Streamed placement with a landing buffer per streamed layer (clipping, accumulation, or
     /// asked for): each part of the embedding, final norm and LM head has one of its own too (by
     /// update unit), instead of 2 layer-sized ones for all.

@@ -47,6 +47,9 @@ public struct SlidingWindowParity {
     public let maxGradNorm: Double
     public let learningRate: Double
     public let hyperparameters: AdamWHyperparameters
+    /// The streamed placement sends the embedding's gradient as the batch's rows (the engine's
+    /// default) or every vocabulary chunk whole.
+    public var sendsEmbeddingRows = true
 
     public init(config: ModelConfig, batch: Int, seqLen: Int, steps: Int, window: Int, residentLayers: Int = 0,
                 modelLevel: ModelLevelPlacement = .host, vocabChunkRows: Int? = nil,
@@ -136,6 +139,7 @@ public struct SlidingWindowParity {
                                              deferredGradients: perLayer ? 0 : deferredGradients,
                                              keptAttentionLayers: keptAttentionLayers, gradientType: gradientType,
                                              hyperparameters: hyperparameters, optimizerThreads: 2)
+        engine.sendsEmbeddingRows = sendsEmbeddingRows
         var slidingLosses: [Double] = [], slidingNorms: [Double] = []
         for batches in stepBatches {
             let r = try engine.step(batches, learningRate: learningRate, maxGradNorm: maxGradNorm)

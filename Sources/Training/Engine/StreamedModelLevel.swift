@@ -16,7 +16,9 @@ import ModelFormats
 /// - Gradients: each chunk of the LM head and of the embedding (its rows' scatter-add) is
 ///   summed in one of `gradientChunks` (f32 (Vc,C), two in turn) and copied to a landing buffer
 ///   (the engine's: one per chunk, or a ring of them when the layers' gradients land in a ring),
-///   which the host AdamW of that chunk (an update unit) reads.
+///   which the host AdamW of that chunk (an update unit) reads. With a ring and one micro-batch
+///   the embedding's gradient goes as the micro-batch's distinct rows only (`batchRows`, each
+///   token's index among them in `compactIds`), Vc rows per ring buffer.
 final class StreamedModelLevel {
     /// Vocabulary rows per chunk (the last chunk may hold fewer).
     let chunkRows: Int
@@ -45,6 +47,10 @@ final class StreamedModelLevel {
     let gatherTokens: Int
     /// The copy of each `gather` buffer to the device is done (the host may write it again).
     let gatherSent: [any DeviceEvent]
+    /// (N) i32: each token's index among the micro-batch's distinct rows.
+    let compactIds: any DeviceBuffer
+    /// The distinct rows of the micro-batch last gathered.
+    var batchRows: BatchRows?
 
     init(config c: ModelConfig, tokens n: Int, chunkRows: Int, storage: ElementType, backend: any QueuedTransfers) throws {
         let C = c.hiddenSize
@@ -66,6 +72,7 @@ final class StreamedModelLevel {
         gatherTokens = pieces.tokens
         gather = try (0..<pieces.count).map { _ in try backend.makePinnedHostMemory(bytes: pieces.tokens * C * 4) }
         gatherSent = try (0..<pieces.count).map { _ in try backend.makeEvent(timing: false) }
+        compactIds = try backend.makeBuffer(.i32, count: n)
     }
 
     /// The gradient chunk to use next (the two alternate).

@@ -7,10 +7,37 @@ import CKernels
 import Support
 
 /// Gradients handed to the optimizer: fp32 (accumulated on the host) or bf16 (straight from
-/// the GPU). Same element indexing as the parameters.
+/// the GPU), with the parameters' element indexing; or fp32 rows of which only some are
+/// non-zero (`RowGradients`: an embedding's, whose batch touched few of its rows).
 public enum GradientInput {
     case f32(UnsafePointer<Float>)
     case bf16(UnsafePointer<UInt16>)
+    case rows(RowGradients)
+}
+
+/// The gradient of a buffer of whole rows of `width` elements, given only where a row has one:
+/// row r's `width` fp32 values at `rows[r]`, zero where that is nil (read from `zeros`, so the
+/// update is the dense one with a gradient of 0, bit for bit).
+public final class RowGradients: @unchecked Sendable {
+    public let rows: [UnsafePointer<Float>?]
+    public let width: Int
+    let zeros: UnsafeMutablePointer<Float>
+
+    public init(rows: [UnsafePointer<Float>?], width: Int) {
+        self.rows = rows
+        self.width = width
+        zeros = .allocate(capacity: width)
+        zeros.initialize(repeating: 0, count: width)
+    }
+
+    deinit { zeros.deallocate() }
+
+    /// The gradient of elements lo..<hi, which lie in one row.
+    func values(_ lo: Int, _ hi: Int) -> UnsafePointer<Float> {
+        let r = lo / width
+        precondition((hi - 1) / width == r, "a gradient range within one row")
+        return rows[r].map { $0 + (lo - r * width) } ?? UnsafePointer(zeros)
+    }
 }
 
 /// torch.optim.AdamW on flat fp32 buffers: decoupled weight decay, torch's bias correction and
@@ -61,7 +88,37 @@ public struct AdamW: Sendable {
             switch gradients {
             case .f32(let g): sf_adamw_f32grad(params + i, m + i, v + i, g + i, out, n, &s)
             case .bf16(let g): sf_adamw_bf16grad(params + i, m + i, v + i, g + i, out, n, &s)
+            case .rows(let g):
+                // Row by row within the chunk: each piece starts where the dense update's vector
+                // steps do (chunks and rows both start on multiples of 8 when the width is one).
+                var lo = i
+                while lo < i + n {
+                    let hi = min(i + n, (lo / g.width + 1) * g.width)
+                    sf_adamw_f32grad(params + lo, m + lo, v + lo, g.values(lo, hi), out.map { $0 + (lo - i) }, hi - lo, &s)
+                    lo = hi
+                }
             }
+        }
+    }
+
+    /// The values elements `range` of `params` will have after update number `step` with
+    /// `gradients` (indexed as params; a `.rows` range within one row), written to `out`, without
+    /// changing params, m or v: the same kernel on copies, so bit for bit what `update` writes.
+    /// `decays`: the elements' decay flag.
+    func updatedValues(params: UnsafePointer<Float>, m: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                       gradients: GradientInput, range: Range<Int>, decays: Bool, step: Int, learningRate: Double,
+                       gradScale: Float, into out: UnsafeMutablePointer<Float>) {
+        let n = range.count, lo = range.lowerBound
+        let mv = UnsafeMutablePointer<Float>.allocate(capacity: 2 * n)
+        defer { mv.deallocate() }
+        out.update(from: params + lo, count: n)
+        mv.update(from: m + lo, count: n)
+        (mv + n).update(from: v + lo, count: n)
+        var s = hyperparameters.scalars(learningRate: learningRate, step: step, gradScale: gradScale, decays: decays).cScalars
+        switch gradients {
+        case .f32(let g): sf_adamw_f32grad(out, mv, mv + n, g + lo, nil, n, &s)
+        case .bf16(let g): sf_adamw_bf16grad(out, mv, mv + n, g + lo, nil, n, &s)
+        case .rows(let g): sf_adamw_f32grad(out, mv, mv + n, g.values(lo, range.upperBound), nil, n, &s)
         }
     }
 }
