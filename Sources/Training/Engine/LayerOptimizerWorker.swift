@@ -114,8 +114,7 @@ final class LayerOptimizerWorker {
     /// Holds back update number `count` of unit `layer` so the caller can read what it will
     /// write: nil once that update has run (after waiting for it when it is running), else the
     /// job and its step number, after waiting for its gradient to land; the job does not start
-    /// until `release(layer:)`.
-    /// `waited`: whether it had to wait.
+    /// until `release(layer:)`. `waited`: whether it had to wait.
     func hold(layer: Int, count: Int) -> (held: (job: Job, step: Int)?, waited: Bool) {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }

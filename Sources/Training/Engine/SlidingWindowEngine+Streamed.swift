@@ -15,13 +15,9 @@ extension SlidingWindowEngine {
     /// queue waits for the last. A part whose update `version` has not run is held back
     /// meanwhile: its rows come from what that update will write (`AdamW.updatedValues`), and
     /// it runs after the other units' updates (the layers', which the forward needs next).
-    /// Also uploads each token's index among the micro-batch's distinct rows (`BatchRows`).
     func loadGatheredEmbedding(_ batch: MicroBatch, version: Int, streamed s: StreamedModelLevel) {
         let t = model.embedding, C = config.hiddenSize, n = batch.batchSize * batch.seqLen
         guard let registration = t.registration else { preconditionFailure("the streamed embedding has host masters") }
-        let rows = BatchRows(ids: batch.inputIds, vocab: config.vocabSize)
-        s.batchRows = rows
-        backend.upload(rows.compactIds, to: s.compactIds.ref())
         let held = t.parts.map { part in
             let h = worker.hold(layer: part.unit, count: version)
             if h.waited { recording?.noteOptimizerWait() }
@@ -103,13 +99,14 @@ extension SlidingWindowEngine {
 
     /// The embedding's gradient chunk by chunk of table rows (from dResidual, its padding
     /// lookups dropped), each sent to its landing buffer.
-    func streamedEmbeddingBackward(index: Int, last: Bool, version: Int, learningRate: Double, tokens n: Int,
+    func streamedEmbeddingBackward(index: Int, last: Bool, version: Int, learningRate: Double, inputIds: [Int32],
                                    streamed s: StreamedModelLevel) {
-        let t = model.embedding, C = config.hiddenSize, slot = squareSumSlot(of: t)
-        if index == 0, last, sendsEmbeddingRows, C % 8 == 0, let rows = s.batchRows,
-           t.parts.allSatisfy({ ownLanding[$0.unit] == nil }),
-           rows.rows.count <= streamedLanding.count * s.chunkRows {
-            return sendEmbeddingRows(rows, version: version, learningRate: learningRate, tokens: n, streamed: s)
+        let t = model.embedding, C = config.hiddenSize, slot = squareSumSlot(of: t), n = inputIds.count
+        if index == 0, last, sendsEmbeddingRows, C % 8 == 0, t.parts.allSatisfy({ ownLanding[$0.unit] == nil }) {
+            let rows = BatchRows(ids: inputIds, vocab: config.vocabSize)
+            if rows.rows.count <= streamedLanding.count * s.chunkRows {
+                return sendEmbeddingRows(rows, version: version, learningRate: learningRate, streamed: s)
+            }
         }
         for part in t.parts {
             let (g, r) = takeGradientChunk(for: part, index: index, streamed: s)
@@ -124,14 +121,15 @@ extension SlidingWindowEngine {
     }
 
     /// The embedding's gradient of one micro-batch (no clipping: the ring), as its distinct rows
-    /// only: Vc of them at a time summed in a gradient chunk (the compact ids as row numbers) and
+    /// only: each token's index among them uploaded, Vc rows at a time summed in a gradient chunk
+    /// (those indices as row numbers) and
     /// copied into a landing buffer of the ring; then every part's update is submitted with its
     /// rows' gradients there and zero for the others (`RowGradients`: the dense update, bit for
     /// bit). The D2H carries the batch's rows instead of the whole table, and the backward no
     /// longer waits for the parts' updates to free ring buffers.
-    private func sendEmbeddingRows(_ rows: BatchRows, version: Int, learningRate: Double, tokens n: Int,
-                                   streamed s: StreamedModelLevel) {
-        let t = model.embedding, C = config.hiddenSize, slot = squareSumSlot(of: t)
+    private func sendEmbeddingRows(_ rows: BatchRows, version: Int, learningRate: Double, streamed s: StreamedModelLevel) {
+        let t = model.embedding, C = config.hiddenSize, slot = squareSumSlot(of: t), n = rows.compactIds.count
+        backend.upload(rows.compactIds, to: s.compactIds.ref())
         var gradientRows = [UnsafePointer<Float>?](repeating: nil, count: config.vocabSize)
         var used: [Int] = []
         for first in stride(from: 0, to: rows.rows.count, by: s.chunkRows) {

@@ -637,8 +637,8 @@ public final class SlidingWindowEngine {
                                        padId: config.padTokenId)
         }
         if let streamed {
-            streamedEmbeddingBackward(index: index, last: last, version: version, learningRate: learningRate, tokens: n,
-                                      streamed: streamed)
+            streamedEmbeddingBackward(index: index, last: last, version: version, learningRate: learningRate,
+                                      inputIds: batch.inputIds, streamed: streamed)
         } else {
             onCompute {
                 backend.embeddingBackward(dTable: model.embedding.deviceGradients.ref(), dOut: dResidual.ref(),

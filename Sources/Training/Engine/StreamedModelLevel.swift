@@ -17,7 +17,7 @@ import ModelFormats
 ///   summed in one of `gradientChunks` (f32 (Vc,C), two in turn) and copied to a landing buffer
 ///   (the engine's: one per chunk, or a ring of them when the layers' gradients land in a ring),
 ///   which the host AdamW of that chunk (an update unit) reads. With a ring and one micro-batch
-///   the embedding's gradient goes as the micro-batch's distinct rows only (`batchRows`, each
+///   the embedding's gradient goes as the micro-batch's distinct rows only (`BatchRows`, each
 ///   token's index among them in `compactIds`), Vc rows per ring buffer.
 final class StreamedModelLevel {
     /// Vocabulary rows per chunk (the last chunk may hold fewer).
@@ -49,8 +49,6 @@ final class StreamedModelLevel {
     let gatherSent: [any DeviceEvent]
     /// (N) i32: each token's index among the micro-batch's distinct rows.
     let compactIds: any DeviceBuffer
-    /// The distinct rows of the micro-batch last gathered.
-    var batchRows: BatchRows?
 
     init(config c: ModelConfig, tokens n: Int, chunkRows: Int, storage: ElementType, backend: any QueuedTransfers) throws {
         let C = c.hiddenSize
