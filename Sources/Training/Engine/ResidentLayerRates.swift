@@ -30,8 +30,8 @@ public struct ResidentLayerRates: Sendable {
     }
 
     /// Times a layer at the micro-batch's shape on `backend`, the host AdamW over 2^24 parameters
-    /// on the shared pool (the engine's thread count) and a pinned 256 MiB upload (CUDA; otherwise the nominal
-    /// bandwidth). Every buffer is released before returning.
+    /// on the shared pool (the engine's thread count) and a pinned 256 MiB upload (CUDA; otherwise
+    /// the nominal bandwidth). Every buffer is released before returning.
     public static func measure(config: ModelConfig, batchSize: Int, seqLen: Int, storage: ElementType,
                                mlpChunkTokens: Int, bf16Gradients: Bool, backend: any Backend) throws -> ResidentLayerRates {
         let layer = try DecoderLayerTiming.measure(config: config, batchSize: batchSize, seqLen: seqLen, storage: storage,

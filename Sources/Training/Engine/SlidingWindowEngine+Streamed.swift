@@ -97,8 +97,9 @@ extension SlidingWindowEngine {
         }
     }
 
-    /// The embedding's gradient chunk by chunk of table rows (from dResidual, its padding
-    /// lookups dropped), each sent to its landing buffer.
+    /// The embedding's gradient (from dResidual, its padding lookups dropped): as the batch's
+    /// distinct rows where they fit the ring of one micro-batch without clipping
+    /// (`sendEmbeddingRows`), else chunk by chunk of table rows, each sent to its landing buffer.
     func streamedEmbeddingBackward(index: Int, last: Bool, version: Int, learningRate: Double, inputIds: [Int32],
                                    streamed s: StreamedModelLevel) {
         let t = model.embedding, C = config.hiddenSize, slot = squareSumSlot(of: t), n = inputIds.count
@@ -120,13 +121,13 @@ extension SlidingWindowEngine {
         }
     }
 
-    /// The embedding's gradient of one micro-batch (no clipping: the ring), as its distinct rows
-    /// only: each token's index among them uploaded, Vc rows at a time summed in a gradient chunk
-    /// (those indices as row numbers) and
-    /// copied into a landing buffer of the ring; then every part's update is submitted with its
-    /// rows' gradients there and zero for the others (`RowGradients`: the dense update, bit for
-    /// bit). The D2H carries the batch's rows instead of the whole table, and the backward no
-    /// longer waits for the parts' updates to free ring buffers.
+    /// The embedding's gradient of one micro-batch (no clipping: the ring) as its distinct rows
+    /// only: each token's index among them is uploaded, Vc rows at a time are summed in a gradient
+    /// chunk (those indices as row numbers) and copied into a landing buffer of the ring; then
+    /// every part's update is submitted with its rows' gradients there and zero for the others
+    /// (`RowGradients`: the dense update, bit for bit). The D2H carries the batch's rows instead
+    /// of the whole table, and the backward does not wait for the parts' updates to free ring
+    /// buffers.
     private func sendEmbeddingRows(_ rows: BatchRows, version: Int, learningRate: Double, streamed s: StreamedModelLevel) {
         let t = model.embedding, C = config.hiddenSize, slot = squareSumSlot(of: t), n = rows.compactIds.count
         backend.upload(rows.compactIds, to: s.compactIds.ref())
