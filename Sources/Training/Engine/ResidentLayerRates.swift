@@ -45,16 +45,21 @@ public struct ResidentLayerRates: Sendable {
                                   source: upload == nil ? "measured, nominal upload" : "measured")
     }
 
-    /// The rates `--resident-layers auto` plans with: measured on a GPU backend (whose pool then
-    /// hands its cached blocks back, so the measurement counts in no later peak), nominal on the
-    /// CPU backend, whose "GPU" layers and AdamW share one memory.
-    static func forChoice(config: ModelConfig, batchSize: Int, seqLen: Int, storage: ElementType, mlpChunkTokens: Int,
-                          bf16Gradients: Bool, backend: any Backend) throws -> ResidentLayerRates {
-        guard let memory = backend as? DeviceMemoryReporting else {
+    /// The rates `--resident-layers auto` plans with: nominal on the CPU backend (whose "GPU"
+    /// layers and AdamW share one memory) and where `streamedPlan` (the run's plan with no resident
+    /// layer, the least GPU memory) does not fit, so that nothing is allocated for a run that is
+    /// then refused; else measured with that plan's MLP chunk, the pool capped at `gpuBudget` less
+    /// the context meanwhile, and its cached blocks handed back after (the measurement counts in
+    /// no later peak; the caller sets the run's cap).
+    static func forChoice(config: ModelConfig, batchSize: Int, seqLen: Int, storage: ElementType, bf16Gradients: Bool,
+                          streamedPlan: SlidingWindowPlan, gpuBudget: Int?, backend: any Backend) throws -> ResidentLayerRates {
+        guard let memory = backend as? DeviceMemoryReporting, streamedPlan.fits else {
             return nominal(config: config, tokens: batchSize * seqLen)
         }
+        memory.limitPool(toBytes: gpuBudget.map { $0 - MemoryPlanner.contextBytes })
+        defer { memory.limitPool(toBytes: nil) }
         let rates = try measure(config: config, batchSize: batchSize, seqLen: seqLen, storage: storage,
-                                mlpChunkTokens: mlpChunkTokens, bf16Gradients: bf16Gradients, backend: backend)
+                                mlpChunkTokens: streamedPlan.mlpChunkTokens, bf16Gradients: bf16Gradients, backend: backend)
         try memory.restartPeak()
         return rates
     }

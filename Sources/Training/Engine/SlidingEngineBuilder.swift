@@ -55,12 +55,19 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
         let c = layout.config
         let perLayer = maxGradNorm > 0 || gradAccum > 1
         let gradientType = self.gradientType ?? .automatic(storage: storage, microBatches: gradAccum)
+        func planWith(residentLayers m: Int) -> SlidingWindowPlan {
+            MemoryPlanner.plan(config: c, batchSize: batchSize, seqLen: seqLen, gpuBudget: gpuBudget,
+                               hostBudget: hostBytes, clipping: perLayer, residentLayers: m, modelLevel: modelLevel,
+                               checkpointType: checkpointType, mlpChunkTokens: mlpChunkTokens,
+                               landingBuffers: landingBuffers, gradientType: gradientType)
+        }
         var why = "as asked"
         var m = residentLayers ?? 0
         if residentLayers == nil {
             let rates = try ResidentLayerRates.forChoice(config: c, batchSize: batchSize, seqLen: seqLen, storage: storage,
-                                                         mlpChunkTokens: mlpChunkTokens,
-                                                         bf16Gradients: gradientType == .bf16, backend: backend)
+                                                         bf16Gradients: gradientType == .bf16,
+                                                         streamedPlan: planWith(residentLayers: 0), gpuBudget: gpuBudget,
+                                                         backend: backend)
             log("resident-layer rates: \(rates.description)")
             (m, why) = ResidentLayerChoice.choose(config: c, batchSize: batchSize, seqLen: seqLen, gradAccum: gradAccum,
                                                   clipping: perLayer, gpuBudget: gpuBudget, hostBudget: hostBytes,
@@ -71,10 +78,7 @@ public final class SlidingEngineBuilder: TrainingEngineBuilder {
             throw UsageError("--gradient-dtype bf16 needs --grad-accum 1 (accumulated partial sums stay f32)")
         }
         guard m <= c.numLayers else { throw UsageError("--resident-layers \(m) exceeds the model's \(c.numLayers) layers") }
-        let p = MemoryPlanner.plan(config: c, batchSize: batchSize, seqLen: seqLen, gpuBudget: gpuBudget,
-                                   hostBudget: hostBytes, clipping: perLayer, residentLayers: m, modelLevel: modelLevel,
-                                   checkpointType: checkpointType, mlpChunkTokens: mlpChunkTokens,
-                                   landingBuffers: landingBuffers, gradientType: gradientType)
+        let p = planWith(residentLayers: m)
         guard p.fits else { throw UsageError("the sliding-window plan does not fit:\n\(p.description)") }
         let streamed = c.numLayers - m
         if let k = window, k > p.window || k < min(2, streamed) {

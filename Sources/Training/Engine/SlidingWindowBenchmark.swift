@@ -119,13 +119,20 @@ public struct SlidingWindowBenchmark {
         // As `train`: without --gpu-memory the budget is the device's free memory, for the choice
         // of resident layers, the plan and the pool's cap alike.
         let budget = try gpuBudget ?? (backend as? DeviceMemoryReporting)?.deviceMemory().free
+        func planWith(residentLayers m: Int) -> SlidingWindowPlan {
+            MemoryPlanner.plan(config: config, batchSize: batch, seqLen: seqLen, gpuBudget: budget, hostBudget: hostBudget,
+                               clipping: clipping, residentLayers: m, modelLevel: modelLevel, checkpointType: checkpointType,
+                               mlpChunkTokens: device.mlpChunkTokens, deferredGradients: deferredGradients,
+                               landingBuffers: landingBuffers, gradientType: gradientType)
+        }
         let residentLayers: Int
         if let m = self.residentLayers {
             residentLayers = m
         } else {
             let rates = try ResidentLayerRates.forChoice(config: config, batchSize: batch, seqLen: seqLen,
-                                                         storage: device.storage, mlpChunkTokens: device.mlpChunkTokens,
-                                                         bf16Gradients: gradientType == .bf16, backend: backend)
+                                                         storage: device.storage, bf16Gradients: gradientType == .bf16,
+                                                         streamedPlan: planWith(residentLayers: 0), gpuBudget: budget,
+                                                         backend: backend)
             log("resident-layer rates: \(rates.description)")
             let choice = ResidentLayerChoice.choose(config: config, batchSize: batch, seqLen: seqLen, gradAccum: microBatches,
                                                     clipping: clipping, gpuBudget: budget, hostBudget: hostBudget,
@@ -134,12 +141,7 @@ public struct SlidingWindowBenchmark {
             residentLayers = choice.layers
             log("resident layers: \(choice.layers) (auto: \(choice.reason))")
         }
-        let plan = MemoryPlanner.plan(config: config, batchSize: batch, seqLen: seqLen, gpuBudget: budget,
-                                      hostBudget: hostBudget,
-                                      clipping: clipping, residentLayers: residentLayers,
-                                      modelLevel: modelLevel, checkpointType: checkpointType,
-                                      mlpChunkTokens: device.mlpChunkTokens, deferredGradients: deferredGradients,
-                                      landingBuffers: landingBuffers, gradientType: gradientType)
+        let plan = planWith(residentLayers: residentLayers)
         guard plan.fits || window != nil else { throw UsageError("the plan does not fit:\n\(plan.description)") }
         let k = window ?? plan.window
 
