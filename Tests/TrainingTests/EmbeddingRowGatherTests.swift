@@ -34,8 +34,8 @@ final class EmbeddingRowGatherTests: XCTestCase {
             var gathered = [Float](repeating: .nan, count: ids.count * c)
             masters.withUnsafeBufferPointer { m in
                 gathered.withUnsafeMutableBufferPointer {
-                    EmbeddingRowGather.gather(masters: m.baseAddress!, ids: ids[...], channels: c, storage: storage,
-                                              into: $0.baseAddress!, pool: pool)
+                    EmbeddingRowGather.gather(ids: ids[...], channels: c, storage: storage, into: $0.baseAddress!,
+                                              pool: pool) { id, dst in dst.update(from: m.baseAddress! + id * c, count: c) }
                 }
             }
             XCTAssertEqual(gathered.map(\.bitPattern), backend.downloadFloats(out.ref(), count: ids.count * c).map(\.bitPattern),

@@ -7,15 +7,8 @@ import Support
 /// them (bf16 storage: rounded to nearest even, then widened; f32: as they are), so the rows
 /// are bit-identical to `embeddingForward` on the device's table. ids must be in 0..<V.
 enum EmbeddingRowGather {
-    static func gather(masters: UnsafePointer<Float>, ids: ArraySlice<Int32>, channels C: Int, storage: ElementType,
-                       into out: UnsafeMutablePointer<Float>, pool: WorkerPool) {
-        gather(ids: ids, channels: C, storage: storage, into: out, pool: pool) { id, dst in
-            dst.update(from: masters + id * C, count: C)
-        }
-    }
-
-    /// The same with each row's fp32 values written by `row(id, destination)` (rows whose
-    /// update is still to run: `AdamW.updatedValues`).
+    /// `row(id, destination)` writes the fp32 master row of `id` (as it is, or as an update still
+    /// to run will write it: `AdamW.updatedValues`), which is then rounded in place.
     static func gather(ids: ArraySlice<Int32>, channels C: Int, storage: ElementType, into out: UnsafeMutablePointer<Float>,
                        pool: WorkerPool, row: (Int, UnsafeMutablePointer<Float>) -> Void) {
         let rounded = storage == .bf16
