@@ -156,7 +156,7 @@ final class LayerOptimizerWorker {
     /// Blocks until every submitted job has run.
     func drain() {
         pthread_mutex_lock(&mutex)
-        while !pending.isEmpty || running { pthread_cond_wait(&changed, &mutex) }
+        while !pending.isEmpty || runningLayer != nil { pthread_cond_wait(&changed, &mutex) }
         pthread_mutex_unlock(&mutex)
     }
 
@@ -174,8 +174,6 @@ final class LayerOptimizerWorker {
         return (s.start, s.end)
     }
 
-    private var running = false
-
     private func run() {
         let clock = ContinuousClock()
         while true {
@@ -187,7 +185,6 @@ final class LayerOptimizerWorker {
             }
             guard let k = chosen else { pthread_mutex_unlock(&mutex); return }
             let job = pending.remove(at: k)
-            running = true
             runningLayer = job.layer
             pthread_mutex_unlock(&mutex)
 
@@ -197,7 +194,6 @@ final class LayerOptimizerWorker {
             let end = clock.now
 
             pthread_mutex_lock(&mutex)
-            running = false
             runningLayer = nil
             demoted.remove(job.layer)
             updates[job.layer] += 1

@@ -508,8 +508,8 @@ public enum MemoryPlanner {
 
     /// Two (N,C) f32 hidden buffers (layer input/output in the forward; checkpoint prefetch in
     /// the backward), the (N,C) f32 residual gradient, the final norm's output (bf16) and its
-    /// gradient (`finalGradientSize` bytes per element: bf16, or f32 where the streamed LM head's chunks add up in
-    /// it), rstd, ids, targets, positions (i32), in bytes each.
+    /// gradient (`finalGradientSize` bytes per element: bf16, or f32 where the streamed LM head's
+    /// chunks add up in it), rstd, ids, targets, positions (i32), in bytes each.
     static func streamBuffers(_ c: ModelConfig, tokens n: Int, finalGradientSize: Int = bf16) -> [Int] {
         let C = c.hiddenSize
         let hidden: [Int] = [n * C * f32, n * C * f32, n * C * f32]
