@@ -68,11 +68,13 @@ public final class CUDABackend: Backend {
     public var name: String { "CUDA \(device.name) (\(device.architecture))" }
 
     /// Runs `body`; a CUDA failure here is unrecoverable for the caller of a non-throwing op.
+    /// `timed` false: the op runs on another stream than the compute stream, whose events the
+    /// profiler records, so it is left out of a profile.
     @inline(__always)
-    func enqueue(_ op: @autoclosure () -> String, _ body: () throws -> Void) {
+    func enqueue(_ op: @autoclosure () -> String, timed: Bool = true, _ body: () throws -> Void) {
         do {
             try device.makeCurrent()
-            if let p = profiler, p.depth == 0 {
+            if timed, let p = profiler, p.depth == 0 {
                 p.depth += 1
                 defer { p.depth -= 1 }
                 let name = op()

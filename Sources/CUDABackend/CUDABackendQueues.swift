@@ -20,23 +20,23 @@ extension CUDABackend: QueuedTransfers {
 
     public func copyToDevice(converting source: UnsafePointer<Float>, to destination: TensorRef, count: Int,
                              scratch: TensorRef, on queue: any DeviceQueue) {
-        enqueue("copyToDevice(converting)") {
+        enqueue("copyToDevice(converting)", timed: false) {
             try copyToDevice(converting: source, to: destination, count: count, scratch: scratch,
                              on: CUDAQueue.stream(queue))
         }
     }
 
     public func copyToDevice(from source: UnsafeRawPointer, to destination: TensorRef, bytes: Int, on queue: any DeviceQueue) {
-        enqueue("copyToDevice") { try copyToDevice(from: source, to: destination, bytes: bytes, on: CUDAQueue.stream(queue)) }
+        enqueue("copyToDevice", timed: false) { try copyToDevice(from: source, to: destination, bytes: bytes, on: CUDAQueue.stream(queue)) }
     }
 
     public func copyToHost(from source: TensorRef, to destination: UnsafeMutableRawPointer, bytes: Int, on queue: any DeviceQueue) {
-        enqueue("copyToHost") { try copyToHost(from: source, to: destination, bytes: bytes, on: CUDAQueue.stream(queue)) }
+        enqueue("copyToHost", timed: false) { try copyToHost(from: source, to: destination, bytes: bytes, on: CUDAQueue.stream(queue)) }
     }
 
     public func copyToHost(converting source: TensorRef, toBF16 destination: UnsafeMutablePointer<UInt16>, count: Int,
                            scratch: TensorRef, on queue: any DeviceQueue) {
-        enqueue("copyToHost(converting)") {
+        enqueue("copyToHost(converting)", timed: false) {
             try copyToHost(converting: source, toBF16: destination, count: count, scratch: scratch,
                            on: CUDAQueue.stream(queue))
         }

@@ -58,6 +58,9 @@ struct BenchSlidingCommand: ParsableCommand {
     @Option(help: "Write a Chrome trace (chrome://tracing, Perfetto) of the last timed step to this file.")
     var trace: String?
 
+    @Flag(help: "Also time every compute-stream op of one more step with device events (GPU only) and print where the time goes.")
+    var profile = false
+
     func run() throws {
         let modelConfig = try ModelConfig.load(path: try source.configPath())
         let compute = try ComputeDevice.open(step.device).with(mlpChunkTokens: engineFlags.mlpChunkTokens)
@@ -104,7 +107,7 @@ struct BenchSlidingCommand: ParsableCommand {
                                                keptAttentionLayers: keptAttentionLayers,
                                                microBatches: gradAccum, maxGradNorm: maxGradNorm,
                                                gpuBudget: try gpuMemory.map { try ByteCount.parse($0, option: "--gpu-memory") },
-                                               computeOnly: bound)
+                                               computeOnly: bound, profile: profile)
         let r = try bench.run(device: compute)
         let t = r.telemetry, b = r.bounds
         let ms = { (x: Double) in Format.fixed(x, 1) + " ms" }
@@ -129,6 +132,7 @@ struct BenchSlidingCommand: ParsableCommand {
         print("measured peaks: GPU pool " + (r.peakPoolBytes.map { Format.bytes($0) } ?? "n/a")
               + ", process RSS " + (r.peakResidentBytes.map { Format.bytes($0) } ?? "n/a")
               + "; plan: GPU \(Format.bytes(r.plan.gpuPeakBytes)), host \(Format.bytes(r.plan.hostPeakBytes))")
+        if let ops = r.profile { printOpProfile(ops) }
         if let json { try AtomicOutput.write(r.json.serialized(.pretty) + "\n", to: json) }
         if let trace { try AtomicOutput.write(ChromeTrace.json(r.spans).serialized(.compact) + "\n", to: trace) }
     }

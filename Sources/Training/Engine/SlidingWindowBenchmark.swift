@@ -15,7 +15,8 @@ import Support
 /// timed steps (from timing events around every piece of work on each queue and the AdamW
 /// thread's clock), the pieces of the last step (for a trace) and the `StepBounds`: compute
 /// only (a `TrainingBenchmark` with `computeOnly` in the same process, or given), AdamW at the
-/// memcpy bandwidth measured here, PCIe at the pinned bandwidth measured here (GPU only).
+/// memcpy bandwidth measured here, PCIe at the pinned bandwidth measured here (GPU only); on
+/// request, the device time per op of one more step.
 public struct SlidingWindowBenchmark {
     /// Where the compute-only bound comes from.
     public enum ComputeOnlyBound: Sendable {
@@ -48,6 +49,8 @@ public struct SlidingWindowBenchmark {
         public let peakPoolBytes: Int?
         /// The process's resident peak from the engine's set-up on (nil: not readable).
         public let peakResidentBytes: Int?
+        /// Device time per compute-stream op over one more step (when asked and supported).
+        public let profile: [OpTime]?
 
         public var ratio: Double { bounds.ratio(stepMilliseconds: secondsPerStep * 1e3) }
     }
@@ -79,13 +82,15 @@ public struct SlidingWindowBenchmark {
     public let computeOnly: ComputeOnlyBound
     /// Bytes of the memcpy bandwidth measurement.
     public let memcpyBytes: Int
+    /// Time every compute-stream op of one more step after the timed ones (GPU only).
+    public let profile: Bool
 
     public init(config: ModelConfig, modelDirectory: String? = nil, batch: Int, seqLen: Int, steps: Int, warmup: Int = 2,
                 window: Int?, residentLayers: Int? = 0, modelLevel: ModelLevelPlacement = .auto,
                 checkpointType: CheckpointElementType = .f32, gradientType: GradientElementType? = nil,
                 deferredGradients: Int? = nil, landingBuffers: Int? = nil, keptAttentionLayers: Int? = nil,
                 microBatches: Int = 1, maxGradNorm: Double = 0, gpuBudget: Int?,
-                computeOnly: ComputeOnlyBound = .measure, memcpyBytes: Int = 1 << 30) throws {
+                computeOnly: ComputeOnlyBound = .measure, memcpyBytes: Int = 1 << 30, profile: Bool = false) throws {
         guard batch >= 1, seqLen >= 2, steps >= 1, warmup >= 0, microBatches >= 1 else {
             throw UsageError("bench sliding needs batch >= 1, seq-len >= 2, steps >= 1 (got \(batch), \(seqLen), \(steps))")
         }
@@ -108,6 +113,7 @@ public struct SlidingWindowBenchmark {
         self.gpuBudget = gpuBudget
         self.computeOnly = computeOnly
         self.memcpyBytes = memcpyBytes
+        self.profile = profile
     }
 
     public func run(device: ComputeDevice, pool: WorkerPool = .shared, log: (String) -> Void = { print($0) }) throws -> Result {
@@ -217,6 +223,14 @@ public struct SlidingWindowBenchmark {
         let perStep = seconds(clock.now - start) / Double(steps)
         if let t = engine.telemetry, timed.last?.step != t.step { timed.append(t) }
         guard let telemetry = StepTelemetry.mean(timed) else { preconditionFailure("engine made without timing") }
+        let spans = engine.telemetrySpans
+        var ops: [OpTime]?
+        if profile, let profiling = backend as? OpProfiling {
+            try profiling.startProfiling()
+            try step()
+            engine.drain()
+            ops = try profiling.stopProfiling()
+        }
 
         let layout = ModelLayout(config)
         let modelLevelParameters = layout.embedding.count + layout.finalNorm.count + (layout.lmHead?.count ?? 0)
@@ -233,9 +247,9 @@ public struct SlidingWindowBenchmark {
             (name: $0.name, value: $0.value * Double(n) / perStep / 1e12)
         }
         return Result(parameters: parameters, hostOptimizerParameters: hostOptimizerParameters, tokensPerStep: n, window: k,
-                      secondsPerStep: perStep, tflops: tflops, telemetry: telemetry, spans: engine.telemetrySpans,
+                      secondsPerStep: perStep, tflops: tflops, telemetry: telemetry, spans: spans,
                       bounds: bounds, computeOnlyNote: computeOnlyNote, lastLoss: loss, plan: plan,
                       peakPoolBytes: (backend as? DeviceMemoryReporting)?.peakReservedBytes,
-                      peakResidentBytes: ProcessMemory.peakResidentBytes())
+                      peakResidentBytes: ProcessMemory.peakResidentBytes(), profile: ops)
     }
 }

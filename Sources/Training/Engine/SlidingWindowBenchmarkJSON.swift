@@ -36,7 +36,8 @@ extension StepBounds {
 }
 
 extension SlidingWindowBenchmark.Result {
-    /// The whole result: shape, throughput, mean telemetry, bounds and the step / bound ratio.
+    /// The whole result: shape, throughput, mean telemetry, bounds, the step / bound ratio and the
+    /// per-op profile when one was asked for.
     public var json: JSON {
         .object(JSONObject([
             ("parameters", .int(parameters)), ("host_adamw_parameters", .int(hostOptimizerParameters)),
@@ -51,6 +52,9 @@ extension SlidingWindowBenchmark.Result {
             ("gpu_pool_peak_bytes", peakPoolBytes.map { .int($0) } ?? .null),
             ("host_rss_peak_bytes", peakResidentBytes.map { .int($0) } ?? .null),
             ("plan_gpu_peak_bytes", .int(plan.gpuPeakBytes)), ("plan_host_peak_bytes", .int(plan.hostPeakBytes)),
+            ("profile", profile.map { ops in .array(ops.map { o in
+                .object(JSONObject([("op", .string(o.op)), ("ms", .double(o.milliseconds)), ("calls", .int(o.calls))]))
+            }) } ?? .null),
         ]))
     }
 }
