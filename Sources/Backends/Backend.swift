@@ -102,11 +102,15 @@ public protocol Backend: AnyObject {
     /// Accumulated.
     func embeddingBackward(dTable: TensorRef, dOut: TensorRef, ids: TensorRef, tokens: Int, channels: Int, vocab: Int)
 
-    /// The embedding's gradient for table rows `firstRow` ..< `firstRow` + R (`rows`):
-    /// dRows (R,C) [ids[t] − firstRow] += dOut (N,C)[t] for every token whose id falls there, in
-    /// token order (`embeddingBackward` restricted to a chunk of the vocabulary). Accumulated.
-    func embeddingBackwardRows(dRows: TensorRef, dOut: TensorRef, ids: TensorRef, tokens: Int, channels: Int,
-                               firstRow: Int, rows: Int)
+    /// The embedding's gradient from tokens grouped by row (`BatchRows`: group k holds tokens
+    /// `tokenOrder[rowStarts[k] ..< rowStarts[k + 1]]`, ascending): for each group k in `groups`,
+    /// dRows (R,C)[destination] += the sum of dOut (N,C)[t] over its tokens, added in f32 in
+    /// token order; destination = `groupRows`[k] − `firstRow` (a chunk of the vocabulary whose
+    /// rows start at `firstRow`), or k − `groups.lowerBound` without `groupRows` (the groups'
+    /// rows one after the other). `rows` (R) bounds dRows. Accumulated.
+    func embeddingBackwardGroups(dRows: TensorRef, dOut: TensorRef, tokenOrder: TensorRef, rowStarts: TensorRef,
+                                 groupRows: TensorRef?, groups: Range<Int>, tokens: Int, channels: Int,
+                                 firstRow: Int, rows: Int)
 
     // MARK: RMSNorm (also per-head q/k norm of Qwen3: rows = N·heads, cols = D)
 

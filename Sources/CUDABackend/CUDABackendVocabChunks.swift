@@ -2,7 +2,7 @@ import Backends
 import CCUDA
 
 /// The LM head's cross-entropy one vocabulary chunk at a time (logits by cuBLASLt, then the
-/// chunk kernels), and the embedding's gradient one chunk of table rows at a time.
+/// chunk kernels), and the embedding's gradient from tokens grouped by row.
 extension CUDABackend {
     public func vocabChunkStatistics(rowMax: TensorRef, rowSum: TensorRef, targetLogit: TensorRef, logits: TensorRef,
                                      hidden: TensorRef, weight: TensorRef, targets: TensorRef,
@@ -50,13 +50,17 @@ extension CUDABackend {
         }
     }
 
-    public func embeddingBackwardRows(dRows: TensorRef, dOut: TensorRef, ids: TensorRef, tokens: Int, channels: Int,
-                                      firstRow: Int, rows: Int) {
-        enqueue("embeddingBackwardRows") {
+    public func embeddingBackwardGroups(dRows: TensorRef, dOut: TensorRef, tokenOrder: TensorRef, rowStarts: TensorRef,
+                                        groupRows: TensorRef?, groups: Range<Int>, tokens: Int, channels: Int,
+                                        firstRow: Int, rows: Int) {
+        guard !groups.isEmpty else { return }
+        enqueue("embeddingBackwardGroups") {
             var args = KernelArguments()
-            operand(&args, dRows, rows * channels); operand(&args, dOut, tokens * channels); args.append(ints(ids, tokens))
-            args.append(Int64(tokens)); args.append(Int32(channels)); args.append(Int32(firstRow)); args.append(Int32(rows))
-            try launch("embedding_backward_rows", grid: ((channels + 127) / 128, 1, 1), block: (128, 1, 1), args)
+            operand(&args, dRows, rows * channels); operand(&args, dOut, tokens * channels)
+            args.append(ints(tokenOrder, tokens)); args.append(ints(rowStarts, groups.upperBound + 1))
+            args.append(groupRows.map { ints($0, groups.upperBound) } ?? 0)
+            args.append(Int32(groups.lowerBound)); args.append(Int32(firstRow)); args.append(Int32(channels))
+            try launch("embedding_backward_groups", grid: (groups.count, 1, 1), block: (256, 1, 1), args)
         }
     }
 }

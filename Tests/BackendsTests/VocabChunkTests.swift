@@ -99,9 +99,10 @@ final class VocabChunkTests: XCTestCase {
         XCTAssertEqual(a.1, b.1)
     }
 
-    /// The embedding's gradient chunk by chunk of table rows is `embeddingBackward`'s, bit for
-    /// bit: each element adds the same rows in the same token order (repeated ids included).
-    func testEmbeddingRowsMatchWholeTable() throws {
+    /// The embedding's gradient from the tokens grouped by row, chunk by chunk of table rows
+    /// or as the distinct rows one after the other, is `embeddingBackward`'s, bit for bit: each
+    /// element adds the same rows in the same token order (repeated ids included).
+    func testEmbeddingGroupsMatchWholeTable() throws {
         let (n, c, v) = (50, 24, 40)
         var rng = GEMMTests.Rng(state: 5)
         let dOut = try backend.makeBuffer(rng.values(n * c))
@@ -111,17 +112,45 @@ final class VocabChunkTests: XCTestCase {
         let table = try backend.makeBuffer(start)
         backend.embeddingBackward(dTable: table.ref(), dOut: dOut.ref(), ids: ids.ref(), tokens: n, channels: c, vocab: v)
         let whole = backend.downloadFloats(table.ref(), count: v * c)
+        let grouped = BatchRows(ids: idValues, vocab: v)
+        let layout = try backend.makeBuffer(grouped.deviceLayout)
+        let g = grouped.deviceRefs(at: layout.ref())
         for rows in [v, 7, 16] {
             var chunked: [Float] = []
             for first in stride(from: 0, to: v, by: rows) {
                 let r = min(rows, v - first)
                 let d = try backend.makeBuffer(Array(start[first * c..<(first + r) * c]))
-                backend.embeddingBackwardRows(dRows: d.ref(), dOut: dOut.ref(), ids: ids.ref(), tokens: n, channels: c,
-                                              firstRow: first, rows: r)
+                backend.embeddingBackwardGroups(dRows: d.ref(), dOut: dOut.ref(), tokenOrder: g.tokenOrder,
+                                                rowStarts: g.rowStarts, groupRows: g.rows,
+                                                groups: grouped.groups(inRows: first..<(first + r)), tokens: n,
+                                                channels: c, firstRow: first, rows: r)
                 chunked += backend.downloadFloats(d.ref(), count: r * c)
             }
             XCTAssertEqual(chunked, whole, "\(rows) rows per chunk")
         }
+        // The distinct rows one after the other, 5 groups per call.
+        let distinct = grouped.rows.map(Int.init)
+        var compact: [Float] = []
+        for first in stride(from: 0, to: distinct.count, by: 5) {
+            let k = first..<min(first + 5, distinct.count)
+            let d = try backend.makeBuffer(k.flatMap { start[distinct[$0] * c..<(distinct[$0] + 1) * c] })
+            backend.embeddingBackwardGroups(dRows: d.ref(), dOut: dOut.ref(), tokenOrder: g.tokenOrder, rowStarts: g.rowStarts,
+                                            groupRows: nil, groups: k, tokens: n, channels: c, firstRow: 0, rows: k.count)
+            compact += backend.downloadFloats(d.ref(), count: k.count * c)
+        }
+        XCTAssertEqual(compact, distinct.flatMap { whole[$0 * c..<($0 + 1) * c] })
         XCTAssertNotEqual(whole, start)
+    }
+
+    /// Tokens grouped by row: the distinct ids ascending, each row's tokens in order.
+    func testBatchRowsGroupTokensByRow() {
+        let rows = BatchRows(ids: [7, 2, 7, 0, 2, 7], vocab: 9)
+        XCTAssertEqual(rows.rows, [0, 2, 7])
+        XCTAssertEqual(rows.rowStarts, [0, 1, 3, 6])
+        XCTAssertEqual(rows.tokenOrder, [3, 1, 4, 0, 2, 5])
+        XCTAssertEqual(rows.groups(inRows: 1..<8), 1..<3)
+        XCTAssertEqual(rows.groups(inRows: 3..<7), 2..<2)
+        XCTAssertEqual(rows.groups(inRows: 0..<9), 0..<3)
+        XCTAssertEqual(rows.deviceLayout, [3, 1, 4, 0, 2, 5, 0, 1, 3, 6, 0, 2, 7])
     }
 }

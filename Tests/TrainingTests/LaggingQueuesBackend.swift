@@ -170,11 +170,13 @@ final class LaggingQueuesBackend: QueuedTransfers {
     func embeddingBackward(dTable: TensorRef, dOut: TensorRef, ids: TensorRef, tokens: Int, channels: Int, vocab: Int) {
         onCompute { cpu in cpu.embeddingBackward(dTable: dTable, dOut: dOut, ids: ids, tokens: tokens, channels: channels, vocab: vocab) }
     }
-    func embeddingBackwardRows(dRows: TensorRef, dOut: TensorRef, ids: TensorRef, tokens: Int, channels: Int,
-                               firstRow: Int, rows: Int) {
+    func embeddingBackwardGroups(dRows: TensorRef, dOut: TensorRef, tokenOrder: TensorRef, rowStarts: TensorRef,
+                                 groupRows: TensorRef?, groups: Range<Int>, tokens: Int, channels: Int,
+                                 firstRow: Int, rows: Int) {
         onCompute { cpu in
-            cpu.embeddingBackwardRows(dRows: dRows, dOut: dOut, ids: ids, tokens: tokens, channels: channels,
-                                      firstRow: firstRow, rows: rows)
+            cpu.embeddingBackwardGroups(dRows: dRows, dOut: dOut, tokenOrder: tokenOrder, rowStarts: rowStarts,
+                                        groupRows: groupRows, groups: groups, tokens: tokens, channels: channels,
+                                        firstRow: firstRow, rows: rows)
         }
     }
     func rmsNormForward(out: TensorRef, rstd: TensorRef, inp: TensorRef, weight: TensorRef, rows: Int, cols: Int, eps: Float) {

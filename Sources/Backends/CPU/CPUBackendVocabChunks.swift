@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// The LM head's cross-entropy one vocabulary chunk at a time (its weights streamed), and the
-/// embedding's gradient one chunk of table rows at a time.
+/// embedding's gradient from tokens grouped by row, a chunk of rows at a time.
 extension CPUBackend {
     public func vocabChunkStatistics(rowMax: TensorRef, rowSum: TensorRef, targetLogit: TensorRef, logits: TensorRef,
                                      hidden: TensorRef, weight: TensorRef, targets: TensorRef,
@@ -68,16 +68,22 @@ extension CPUBackend {
                      a: dl, lda: vocabRows, b: x, ldb: channels, beta: 1, c: dw, ldc: channels)
     }
 
-    public func embeddingBackwardRows(dRows: TensorRef, dOut: TensorRef, ids: TensorRef, tokens: Int, channels: Int,
-                                      firstRow: Int, rows: Int) {
-        let dr = floats(dRows, rows * channels), d = floats(dOut, tokens * channels), id = ints(ids, tokens)
-        // Each piece owns a range of channels: repeated ids never race, sums run in token order.
-        forEachPiece(channels, minChunk: 64) { _, r in
-            for t in 0..<tokens {
-                let row = Int(id[t]) - firstRow
-                guard row >= 0 && row < rows else { continue }
-                let src = d + t * channels, dst = dr + row * channels
-                for c in r { dst[c] += src[c] }
+    public func embeddingBackwardGroups(dRows: TensorRef, dOut: TensorRef, tokenOrder: TensorRef, rowStarts: TensorRef,
+                                        groupRows: TensorRef?, groups: Range<Int>, tokens: Int, channels: Int,
+                                        firstRow: Int, rows: Int) {
+        let dr = floats(dRows, rows * channels), d = floats(dOut, tokens * channels)
+        let order = ints(tokenOrder, tokens), starts = ints(rowStarts, groups.upperBound + 1)
+        let groupRow = groupRows.map { ints($0, groups.upperBound) }
+        // Each piece owns a range of groups, whose destination rows differ: no races.
+        forEachPiece(groups.count, minChunk: 1) { _, r in
+            for k in r.lowerBound + groups.lowerBound..<r.upperBound + groups.lowerBound {
+                let row = groupRow.map { Int($0[k]) - firstRow } ?? k - groups.lowerBound
+                precondition(row >= 0 && row < rows, "embeddingBackwardGroups: group \(k) lands outside the \(rows) rows")
+                let dst = dr + row * channels
+                for j in Int(starts[k])..<Int(starts[k + 1]) {
+                    let src = d + Int(order[j]) * channels
+                    for c in 0..<channels { dst[c] += src[c] }
+                }
             }
         }
     }

@@ -44,9 +44,19 @@ enum OpCatalog {
         cases.append(OpCase(name: "embedding_backward", operands: [.update("dtable", v * c, .f32), .input("dout", n * c), .ints("ids", repeatedIds)]) { b, t in
             b.embeddingBackward(dTable: t[0], dOut: t[1], ids: t[2], tokens: n, channels: c, vocab: v)
         })
-        // A chunk of table rows that some ids fall in (repeated ones too) and others miss.
-        cases.append(OpCase(name: "embedding_backward_rows", operands: [.update("drows", 12 * c, .f32), .input("dout", n * c), .ints("ids", repeatedIds)]) { b, t in
-            b.embeddingBackwardRows(dRows: t[0], dOut: t[1], ids: t[2], tokens: n, channels: c, firstRow: 5, rows: 12)
+        // Tokens grouped by row: the groups in a chunk of table rows that some ids fall in
+        // (repeated ones too) and others miss, and the same groups one row after the other.
+        let grouped = BatchRows(ids: repeatedIds, vocab: 20), inChunk = grouped.groups(inRows: 5..<17)
+        cases.append(OpCase(name: "embedding_backward_groups", operands: [.update("drows", 12 * c, .f32), .input("dout", n * c), .ints("groups", grouped.deviceLayout)]) { b, t in
+            let g = grouped.deviceRefs(at: t[2])
+            b.embeddingBackwardGroups(dRows: t[0], dOut: t[1], tokenOrder: g.tokenOrder, rowStarts: g.rowStarts,
+                                      groupRows: g.rows, groups: inChunk, tokens: n, channels: c, firstRow: 5, rows: 12)
+        })
+        cases.append(OpCase(name: "embedding_backward_groups_compact", operands: [.update("drows", inChunk.count * c, .f32), .input("dout", n * c), .ints("groups", grouped.deviceLayout)]) { b, t in
+            let g = grouped.deviceRefs(at: t[2])
+            b.embeddingBackwardGroups(dRows: t[0], dOut: t[1], tokenOrder: g.tokenOrder, rowStarts: g.rowStarts,
+                                      groupRows: nil, groups: inChunk, tokens: n, channels: c, firstRow: 0,
+                                      rows: inChunk.count)
         })
 
         // Row widths for each of the GPU's RMSNorm layouts: 200 (16 threads per row), 1000 (64,

@@ -456,17 +456,21 @@ extern "C" __global__ void vocab_chunk_dlogits(const float* logits, void* dlogit
     }
 }
 
-// dRows (rows,C)[ids[t] - firstRow] += dOut (N,C)[t] for the tokens whose id falls in the chunk:
-// one thread per channel walks the tokens in order (deterministic, no atomics).
-extern "C" __global__ void embedding_backward_rows(void* drows, int dbf, const void* dout, int obf, const int* ids,
-                                                   i64 tokens, int channels, int firstRow, int rows) {
-    const int c = blockIdx.x * blockDim.x + threadIdx.x;
-    if (c >= channels) return;
-    for (i64 t = 0; t < tokens; t++) {
-        const int row = ids[t] - firstRow;
-        if (row < 0 || row >= rows) continue;
-        const i64 at = (i64)row * channels + c;
-        st(drows, at, dbf, ld(drows, at, dbf) + ld(dout, t * channels + c, obf));
+// dRows[dest] += the sum over group k's tokens order[starts[k] ..< starts[k+1]] of dOut (N,C)[t],
+// added in f32 in token order; dest = groupRows[k] - firstRow, or k - firstGroup without groupRows.
+// One block per group (k = firstGroup + blockIdx.x), its threads across the channels: the groups'
+// rows differ, so no atomics, and the sum is deterministic.
+extern "C" __global__ void embedding_backward_groups(void* drows, int dbf, const void* dout, int obf, const int* order,
+                                                     const int* starts, const int* groupRows, int firstGroup,
+                                                     int firstRow, int channels) {
+    const int k = firstGroup + blockIdx.x;
+    const i64 dest = groupRows ? groupRows[k] - firstRow : blockIdx.x;
+    const int begin = starts[k], end = starts[k + 1];
+    for (int c = threadIdx.x; c < channels; c += blockDim.x) {
+        const i64 at = dest * channels + c;
+        float acc = ld(drows, at, dbf);
+        for (int j = begin; j < end; j++) acc += ld(dout, (i64)order[j] * channels + c, obf);
+        st(drows, at, dbf, acc);
     }
 }
 

@@ -433,7 +433,7 @@ public enum MemoryPlanner {
             .buffers("embedding / LM head gradient chunks (2 x fp32 (\(vc), C))", count: 2, [vc * C * f32]),
             .buffers("LM head logits chunk (f32 (B*T, \(vc))) and dlogits (bf16)", [n * vc * f32, n * vc * bf16]),
             .buffers("LM head row max, sum of exponentials, target logit (3 x f32 (B*T))", count: 3, [n * f32]),
-            .buffers("embedding gradient rows: each token's index among the distinct ids (i32 (B*T))", [n * 4]),
+            .buffers("embedding gradient: the tokens grouped by row (i32 (3*B*T + 1))", [(3 * n + 1) * 4]),
         ]
     }
 

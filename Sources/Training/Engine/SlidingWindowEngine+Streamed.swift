@@ -97,24 +97,28 @@ extension SlidingWindowEngine {
         }
     }
 
-    /// The embedding's gradient (from dResidual, its padding lookups dropped): as the batch's
-    /// distinct rows where they fit the ring of one micro-batch without clipping
-    /// (`sendEmbeddingRows`), else chunk by chunk of table rows, each sent to its landing buffer.
+    /// The embedding's gradient (from dResidual, its padding lookups dropped), summed from the
+    /// micro-batch's tokens grouped by row (`BatchRows`, uploaded once): as the batch's distinct
+    /// rows where they fit the ring of one micro-batch without clipping (`sendEmbeddingRows`),
+    /// else chunk by chunk of table rows, each sent to its landing buffer.
     func streamedEmbeddingBackward(index: Int, last: Bool, version: Int, learningRate: Double, inputIds: [Int32],
                                    streamed s: StreamedModelLevel) {
         let t = model.embedding, C = config.hiddenSize, slot = squareSumSlot(of: t), n = inputIds.count
-        if index == 0, last, sendsEmbeddingRows, C % 8 == 0, t.parts.allSatisfy({ ownLanding[$0.unit] == nil }) {
-            let rows = BatchRows(ids: inputIds, vocab: config.vocabSize)
-            if rows.rows.count <= streamedLanding.count * s.chunkRows {
-                return sendEmbeddingRows(rows, version: version, learningRate: learningRate, streamed: s)
-            }
+        let rows = BatchRows(ids: inputIds, vocab: config.vocabSize)
+        backend.upload(rows.deviceLayout, to: s.rowGroups.ref())
+        let groups = rows.deviceRefs(at: s.rowGroups.ref())
+        if index == 0, last, sendsEmbeddingRows, C % 8 == 0, t.parts.allSatisfy({ ownLanding[$0.unit] == nil }),
+           rows.rows.count <= streamedLanding.count * s.chunkRows {
+            return sendEmbeddingRows(rows, groups, version: version, learningRate: learningRate, streamed: s)
         }
         for part in t.parts {
             let (g, r) = takeGradientChunk(for: part, index: index, streamed: s)
+            let partRows = part.range.lowerBound / C..<part.range.upperBound / C
             onCompute {
-                backend.embeddingBackwardRows(dRows: s.gradientChunks[g].ref(), dOut: dResidual.ref(), ids: ids.ref(),
-                                              tokens: n, channels: C, firstRow: part.range.lowerBound / C,
-                                              rows: part.range.count / C)
+                backend.embeddingBackwardGroups(dRows: s.gradientChunks[g].ref(), dOut: dResidual.ref(),
+                                                tokenOrder: groups.tokenOrder, rowStarts: groups.rowStarts,
+                                                groupRows: groups.rows, groups: rows.groups(inRows: partRows), tokens: n,
+                                                channels: C, firstRow: partRows.lowerBound, rows: partRows.count)
                 if last { backend.sumOfSquares(s.gradientChunks[g].ref(), count: part.range.count, into: squareSums.ref(slot)) }
             }
             sendGradientChunk(g, part: part, landing: r, version: version, learningRate: learningRate, streamed: s)
@@ -122,15 +126,14 @@ extension SlidingWindowEngine {
     }
 
     /// The embedding's gradient of one micro-batch (no clipping: the ring) as its distinct rows
-    /// only: each token's index among them is uploaded, Vc rows at a time are summed in a gradient
-    /// chunk (those indices as row numbers) and copied into a landing buffer of the ring; then
-    /// every part's update is submitted with its rows' gradients there and zero for the others
-    /// (`RowGradients`: the dense update, bit for bit). The D2H carries the batch's rows instead
-    /// of the whole table, and the backward does not wait for the parts' updates to free ring
-    /// buffers.
-    private func sendEmbeddingRows(_ rows: BatchRows, version: Int, learningRate: Double, streamed s: StreamedModelLevel) {
-        let t = model.embedding, C = config.hiddenSize, slot = squareSumSlot(of: t), n = rows.compactIds.count
-        backend.upload(rows.compactIds, to: s.compactIds.ref())
+    /// only: Vc groups at a time are summed in a gradient chunk (one row each, in order) and
+    /// copied into a landing buffer of the ring; then every part's update is submitted with its
+    /// rows' gradients there and zero for the others (`RowGradients`: the dense update, bit for
+    /// bit). The D2H carries the batch's rows instead of the whole table, and the backward does
+    /// not wait for the parts' updates to free ring buffers.
+    private func sendEmbeddingRows(_ rows: BatchRows, _ groups: BatchRows.DeviceRefs, version: Int, learningRate: Double,
+                                   streamed s: StreamedModelLevel) {
+        let t = model.embedding, C = config.hiddenSize, slot = squareSumSlot(of: t), n = rows.tokenOrder.count
         var gradientRows = [UnsafePointer<Float>?](repeating: nil, count: config.vocabSize)
         var used: [Int] = []
         for first in stride(from: 0, to: rows.rows.count, by: s.chunkRows) {
@@ -139,8 +142,10 @@ extension SlidingWindowEngine {
             computeWaits(for: s.gradientSent[g], on: .deviceToHost)
             onCompute {
                 backend.fill(s.gradientChunks[g].ref(), count: count * C, value: 0)
-                backend.embeddingBackwardRows(dRows: s.gradientChunks[g].ref(), dOut: dResidual.ref(), ids: s.compactIds.ref(),
-                                              tokens: n, channels: C, firstRow: first, rows: count)
+                backend.embeddingBackwardGroups(dRows: s.gradientChunks[g].ref(), dOut: dResidual.ref(),
+                                                tokenOrder: groups.tokenOrder, rowStarts: groups.rowStarts, groupRows: nil,
+                                                groups: first..<(first + count), tokens: n, channels: C, firstRow: 0,
+                                                rows: count)
                 backend.sumOfSquares(s.gradientChunks[g].ref(), count: count * C, into: squareSums.ref(slot))
             }
             if let user = landingUser[r], worker.waitForUpdate(layer: user.unit, count: user.updates) {

@@ -16,9 +16,9 @@ import ModelFormats
 /// - Gradients: each chunk of the LM head and of the embedding (its rows' scatter-add) is
 ///   summed in one of `gradientChunks` (f32 (Vc,C), two in turn) and copied to a landing buffer
 ///   (the engine's: one per chunk, or a ring of them when the layers' gradients land in a ring),
-///   which the host AdamW of that chunk (an update unit) reads. With a ring and one micro-batch
-///   the embedding's gradient goes as the micro-batch's distinct rows only (`BatchRows`, each
-///   token's index among them in `compactIds`), Vc rows per ring buffer.
+///   which the host AdamW of that chunk (an update unit) reads. The embedding's chunks are summed
+///   from the micro-batch's tokens grouped by row (`BatchRows`, uploaded into `rowGroups`); with
+///   a ring and one micro-batch only its distinct rows go, Vc rows per ring buffer.
 final class StreamedModelLevel {
     /// Vocabulary rows per chunk (the last chunk may hold fewer).
     let chunkRows: Int
@@ -47,8 +47,8 @@ final class StreamedModelLevel {
     let gatherTokens: Int
     /// The copy of each `gather` buffer to the device is done (the host may write it again).
     let gatherSent: [any DeviceEvent]
-    /// (N) i32: each token's index among the micro-batch's distinct rows.
-    let compactIds: any DeviceBuffer
+    /// (3N + 1) i32: the micro-batch's `BatchRows.deviceLayout` (its tokens grouped by row).
+    let rowGroups: any DeviceBuffer
 
     init(config c: ModelConfig, tokens n: Int, chunkRows: Int, storage: ElementType, backend: any QueuedTransfers) throws {
         let C = c.hiddenSize
@@ -70,7 +70,7 @@ final class StreamedModelLevel {
         gatherTokens = pieces.tokens
         gather = try (0..<pieces.count).map { _ in try backend.makePinnedHostMemory(bytes: pieces.tokens * C * 4) }
         gatherSent = try (0..<pieces.count).map { _ in try backend.makeEvent(timing: false) }
-        compactIds = try backend.makeBuffer(.i32, count: n)
+        rowGroups = try backend.makeBuffer(.i32, count: 3 * n + 1)
     }
 
     /// The gradient chunk to use next (the two alternate).
