@@ -109,18 +109,58 @@ final class LayerOptimizerOrderTests: XCTestCase {
         worker.submit(.init(layer: 1, landed: gate, gradients: .f32(grad), learningRate: 1e-3, gradScale: 1))
         while !gate.someoneWaits { usleep(100) }
         worker.submit(.init(layer: 0, landed: SetEvent(true), gradients: .f32(grad), learningRate: 1e-3, gradScale: 1))
-        let h = worker.hold(layer: 0, count: 1)
+        let h = worker.hold(units: [0], count: 1)
         XCTAssertFalse(h.waited)
-        XCTAssertEqual(h.held?.job.layer, 0)
-        XCTAssertEqual(h.held?.step, 1)
+        XCTAssertEqual(h.held.first??.job.layer, 0)
+        XCTAssertEqual(h.held.first??.step, 1)
         gate.openGate()
         worker.waitForUpdate(layer: 1, count: 1)
         usleep(10_000)
         XCTAssertFalse(worker.hasUpdate(layer: 0, count: 1), "held back")
         worker.release(layer: 0)
         worker.waitForUpdate(layer: 0, count: 1)
-        XCTAssertNil(worker.hold(layer: 0, count: 1).held, "the update has run")
+        XCTAssertNil(worker.hold(units: [0], count: 1).held.first ?? nil, "the update has run")
         XCTAssertEqual(buffers[0][0], buffers[1][0], "the same update for both units")
         XCTAssertNotEqual(buffers[0][0], 0.5)
+    }
+
+    /// Units held together stay held until released, then run in submission order: the later
+    /// unit's update having run means the earlier one's has (the engine frees landing buffers
+    /// shared by the embedding's parts on the last part's update).
+    func testHeldUnitsRunInSubmissionOrder() {
+        let n = 16
+        let buffers = (0..<3).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: 3 * n) }
+        defer { buffers.forEach { $0.deallocate() } }
+        let layers = buffers.map { b -> LayerOptimizerWorker.Layer in
+            b.initialize(repeating: 0.5, count: 3 * n)
+            return .init(masters: b, m: b + n, v: b + 2 * n, moments: AdamWMoments(count: n),
+                         segments: OptimizerSegments([DecaySegment(0..<n, decays: true)]), count: n)
+        }
+        let grad = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        grad.initialize(repeating: 1, count: n)
+        defer { grad.deallocate() }
+        // Units 0 and 1 share the lowest rank (as the embedding's parts do); unit 2 holds the thread.
+        let worker = LayerOptimizerWorker(optimizer: AdamW(AdamWHyperparameters()), layers: layers, ranks: [0, 0, 1],
+                                          pool: WorkerPool(threads: 1))
+        defer { worker.shutdown() }
+        let gate = GateEvent()
+        worker.submit(.init(layer: 2, landed: gate, gradients: .f32(grad), learningRate: 1e-3, gradScale: 1))
+        while !gate.someoneWaits { usleep(100) }
+        for unit in [0, 1] {
+            worker.submit(.init(layer: unit, landed: SetEvent(true), gradients: .f32(grad), learningRate: 1e-3, gradScale: 1))
+        }
+        let h = worker.hold(units: [0, 1], count: 1)
+        XCTAssertEqual(h.held.map { $0?.job.layer }, [0, 1])
+        gate.openGate()
+        worker.waitForUpdate(layer: 2, count: 1)
+        usleep(10_000)
+        XCTAssertFalse(worker.hasUpdate(layer: 0, count: 1) || worker.hasUpdate(layer: 1, count: 1), "held back")
+        worker.release(layer: 0)
+        worker.release(layer: 1)
+        worker.waitForUpdate(layer: 1, count: 1)
+        XCTAssertTrue(worker.hasUpdate(layer: 0, count: 1), "unit 0 ran before unit 1")
+        let spans = (0..<2).compactMap { worker.updateSpan(layer: $0, count: 1) }
+        XCTAssertEqual(spans.count, 2)
+        if spans.count == 2 { XCTAssertLessThanOrEqual(spans[0].end, spans[1].start) }
     }
 }

@@ -111,29 +111,34 @@ final class LayerOptimizerWorker {
         return waits
     }
 
-    /// Holds back update number `count` of unit `layer` so the caller can read what it will
-    /// write: nil once that update has run (after waiting for it when it is running), else the
-    /// job and its step number, after waiting for its gradient to land; the job does not start
-    /// until `release(layer:)`. `waited`: whether it had to wait.
-    func hold(layer: Int, count: Int) -> (held: (job: Job, step: Int)?, waited: Bool) {
+    /// Holds back update number `count` of each of `units` so the caller can read what it will
+    /// write: per unit, nil once that update has run (after waiting for it when it is running),
+    /// else the job and its step number, its gradient landed; the jobs do not start until
+    /// `release(layer:)`. They are held all at once, so none of them runs between the holds and
+    /// those released run in submission order: a later unit's update having run means an
+    /// earlier one's has (landing buffers shared by the units are freed by the last one's).
+    /// `waited`: whether it had to wait.
+    func hold(units: [Int], count: Int) -> (held: [(job: Job, step: Int)?], waited: Bool) {
         pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
         var waited = false
-        while true {
-            if updates[layer] >= count { return (nil, waited) }
-            if runningLayer != layer, let job = pending.first(where: { $0.layer == layer }) {
-                if job.landed.isComplete {
-                    held.insert(layer)
-                    return ((job, updates[layer] + 1), waited)
-                }
-                pthread_mutex_unlock(&mutex)
-                job.landed.synchronize()
-                pthread_mutex_lock(&mutex)
-            } else {
-                pthread_cond_wait(&changed, &mutex)
-            }
+        // Wait while one of them runs, or has an update still to come that is not submitted yet.
+        while units.contains(where: { u in
+            updates[u] < count && (runningLayer == u || !pending.contains { $0.layer == u })
+        }) {
+            pthread_cond_wait(&changed, &mutex)
             waited = true
         }
+        let held: [(job: Job, step: Int)?] = units.map { u in
+            guard updates[u] < count, let job = pending.first(where: { $0.layer == u }) else { return nil }
+            self.held.insert(u)
+            return (job, updates[u] + 1)
+        }
+        pthread_mutex_unlock(&mutex)
+        for h in held where h.map({ !$0.job.landed.isComplete }) ?? false {
+            h?.job.landed.synchronize()
+            waited = true
+        }
+        return (held, waited)
     }
 
     /// Lets a held job run, after every job that is not also released this way: what the caller

@@ -18,11 +18,8 @@ extension SlidingWindowEngine {
     func loadGatheredEmbedding(_ batch: MicroBatch, version: Int, streamed s: StreamedModelLevel) {
         let t = model.embedding, C = config.hiddenSize, n = batch.batchSize * batch.seqLen
         guard let registration = t.registration else { preconditionFailure("the streamed embedding has host masters") }
-        let held = t.parts.map { part in
-            let h = worker.hold(layer: part.unit, count: version)
-            if h.waited { recording?.noteOptimizerWait() }
-            return h.held
-        }
+        let (held, waited) = worker.hold(units: t.parts.map(\.unit), count: version)
+        if waited { recording?.noteOptimizerWait() }
         defer { for (part, h) in zip(t.parts, held) where h != nil { worker.release(layer: part.unit) } }
         let masters = UnsafePointer(registration.bytes.assumingMemoryBound(to: Float.self))
         let partElements = t.parts[0].range.count, optimizer = worker.optimizer
