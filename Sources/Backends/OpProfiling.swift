@@ -3,7 +3,8 @@
 public protocol OpProfiling {
     /// Starts timing every op enqueued from now on (ops called inside an op count as part of it).
     func startProfiling() throws
-    /// Stops timing and returns the device time per op name, largest first.
+    /// Stops timing and returns the device time per op name (with its shape in parentheses
+    /// where the op gives one, e.g. a GEMM's m, n, k), largest first.
     func stopProfiling() throws -> [OpTime]
 }
 

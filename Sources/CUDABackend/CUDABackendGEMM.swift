@@ -7,7 +7,7 @@ extension CUDABackend {
     /// and an f32 product for a bf16 C is computed in f32, then rounded once.
     public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                      alpha: Float, a: TensorRef, b: TensorRef, beta: Float, c: TensorRef) {
-        enqueue("gemm(m \(m), n \(n), k \(k))") {
+        enqueue("gemm(m \(m), n \(n), k \(k), \(transA ? "T" : "N")\(transB ? "T" : "N"), beta \(beta), c \(c.elementType))") {
             let pa = address(a, m * k), pb = address(b, k * n), pc = address(c, m * n)
             if m == 0 || n == 0 { return }
             if k == 0 {
@@ -41,7 +41,7 @@ extension CUDABackend {
               a.elementType == .bf16 || out.elementType == .f32, k > 0 else {
             return gemmThenAdd(transA: transA, transB: transB, m: m, n: n, k: k, a: a, b: b, adding: addend, out: out)
         }
-        enqueue("gemm(m \(m), n \(n), k \(k)) + addend") {
+        enqueue("gemm(m \(m), n \(n), k \(k), \(transA ? "T" : "N")\(transB ? "T" : "N"), + addend)") {
             let pa = address(a, m * k), pb = address(b, k * n), pc = address(addend, m * n), pd = address(out, m * n)
             if m == 0 || n == 0 { return }
             try runMatmul(transA, transB, m, n, k, 1, pa, pb, 1, pc, a.elementType, out.elementType, d: pd)

@@ -21,13 +21,13 @@ final class OpProfiler {
         names.append(name)
     }
 
-    /// Per op name (the text before "(" of the name given to `enqueue`), largest total first.
+    /// Per name given to `enqueue` (an op and, in parentheses, its shape where it gives one),
+    /// largest total first.
     func totals() throws -> [OpTime] {
         guard !names.isEmpty else { return [] }
         try events[2 * names.count - 1].synchronize()
         var totals: [String: (ms: Double, calls: Int)] = [:]
-        for (i, name) in names.enumerated() {
-            let op = String(name.prefix { $0 != "(" })
+        for (i, op) in names.enumerated() {
             let ms = try events[2 * i + 1].milliseconds(since: events[2 * i])
             totals[op, default: (0, 0)].ms += ms
             totals[op, default: (0, 0)].calls += 1
