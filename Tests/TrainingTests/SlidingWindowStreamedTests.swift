@@ -65,12 +65,16 @@ final class SlidingWindowStreamedTests: XCTestCase {
     func testEmbeddingRowsTrainAsWholeChunks() throws {
         let c = Self.config()
         XCTAssertEqual(c.hiddenSize % 8, 0, "rows are sent where the width is a multiple of 8")
-        for rows: Int? in [nil, 40] {
+        // 2-row chunks: the ring of 8 holds 16 rows, fewer than the batch's distinct ones, so
+        // they also take a buffer of the layers' ring.
+        for (rows, landings) in [(nil, 1), (40, 1), (2, 9)] as [(Int?, Int)] {
             var parity = SlidingWindowParity(config: c, batch: 2, seqLen: 12, steps: 4, window: 2, modelLevel: .streamed,
                                              vocabChunkRows: rows, learningRate: 1e-2)
             let sparse = try parity.runSliding(backend: CPUBackend(threads: 2), storage: .f32)
             parity.sendsEmbeddingRows = false
             let dense = try parity.runSliding(backend: CPUBackend(threads: 2), storage: .f32)
+            XCTAssertEqual(sparse.embeddingRowLandings, landings, "\(rows.map(String.init) ?? "planned") rows")
+            XCTAssertEqual(dense.embeddingRowLandings, 0)
             XCTAssertEqual(sparse.losses, dense.losses)
             assertRelativelyClose(sparse.norms, dense.norms, 1e-6, "norms")
             for (x, y) in zip(sparse.masters.namedTensors, dense.masters.namedTensors) {
@@ -85,7 +89,7 @@ final class SlidingWindowStreamedTests: XCTestCase {
     /// landing buffer read before its copy) would change them.
     func testStreamedWithLaggingQueuesIsIdentical() throws {
         for (clip, microBatches) in [(0.0, 1), (0.05, 2)] {
-            for rows: Int? in [nil, 40] {
+            for rows: Int? in [nil, 40, 2] {
                 let expected = try parity(Self.config(), microBatches: microBatches, maxGradNorm: clip,
                                           vocabChunkRows: rows, steps: 3, backend: CPUBackend(threads: 2))
                 for lagging in [LaggingQueuesBackend.Lagging.copies, .compute] {

@@ -104,9 +104,11 @@ extension SlidingWindowEngine {
         let rows = BatchRows(ids: inputIds, vocab: config.vocabSize)
         backend.upload(rows.deviceLayout, to: s.rowGroups.ref())
         let groups = rows.deviceRefs(at: s.rowGroups.ref())
-        if index == 0, last, sendsEmbeddingRows, C % 8 == 0, t.parts.allSatisfy({ ownLanding[$0.unit] == nil }),
-           rows.rows.count <= streamedLanding.count * s.chunkRows {
-            return sendEmbeddingRows(rows, groups, version: version, learningRate: learningRate, streamed: s)
+        if index == 0, last, sendsEmbeddingRows, C % 8 == 0, t.parts.allSatisfy({ ownLanding[$0.unit] == nil }) {
+            let room = embeddingRowRoom(rowBytes: C * 4)
+            if rows.rows.count <= room.reduce(0, { $0 + $1.rows }) {
+                return sendEmbeddingRows(rows, groups, room: room, version: version, learningRate: learningRate, streamed: s)
+            }
         }
         for part in t.parts {
             let (g, r) = takeGradientChunk(for: part, index: index, streamed: s)
@@ -123,19 +125,24 @@ extension SlidingWindowEngine {
     }
 
     /// The embedding's gradient of one micro-batch (no clipping: the ring) as its distinct rows
-    /// only: Vc groups at a time are summed in a gradient chunk (one row each, in order) and
-    /// copied into a landing buffer of the ring; then every part's update is submitted with its
-    /// rows' gradients there and zero for the others (`RowGradients`: the dense update, bit for
-    /// bit). The D2H carries the batch's rows instead of the whole table, and the backward does
-    /// not wait for the parts' updates to free ring buffers.
-    private func sendEmbeddingRows(_ rows: BatchRows, _ groups: BatchRows.DeviceRefs, version: Int, learningRate: Double,
-                                   streamed s: StreamedModelLevel) {
+    /// only: up to Vc groups at a time are summed in a gradient chunk (one row each, in order) and
+    /// copied into `room` (landing buffers, filled one after the other); then every part's update
+    /// is submitted with its rows' gradients there and zero for the others (`RowGradients`: the
+    /// dense update, bit for bit). The D2H carries the batch's rows instead of the whole table,
+    /// and the backward does not wait for the parts' updates to free landing buffers.
+    private func sendEmbeddingRows(_ rows: BatchRows, _ groups: BatchRows.DeviceRefs, room: [(landing: Int, rows: Int)],
+                                   version: Int, learningRate: Double, streamed s: StreamedModelLevel) {
         let t = model.embedding, C = config.hiddenSize, slot = squareSumSlot(of: t), n = rows.tokenOrder.count
         var gradientRows = [UnsafePointer<Float>?](repeating: nil, count: config.vocabSize)
         var used: [Int] = []
-        for first in stride(from: 0, to: rows.rows.count, by: s.chunkRows) {
-            let count = min(s.chunkRows, rows.rows.count - first)
-            let r = takeStreamedLanding(), g = s.takeGradientChunk()
+        var first = 0, filled = 0    // groups sent; rows of the current landing buffer taken
+        while first < rows.rows.count {
+            let (r, capacity) = room[used.count]
+            let count = min(s.chunkRows, rows.rows.count - first, capacity - filled)
+            if filled == 0, let user = landingUser[r], worker.waitForUpdate(layer: user.unit, count: user.updates) {
+                recording?.noteOptimizerWait()
+            }
+            let g = s.takeGradientChunk()
             computeWaits(for: s.gradientSent[g], on: .deviceToHost)
             onCompute {
                 backend.fill(s.gradientChunks[g].ref(), count: count * C, value: 0)
@@ -145,22 +152,25 @@ extension SlidingWindowEngine {
                                                 rows: count)
                 backend.sumOfSquares(s.gradientChunks[g].ref(), count: count * C, into: squareSums.ref(slot))
             }
-            if let user = landingUser[r], worker.waitForUpdate(layer: user.unit, count: user.updates) {
-                recording?.noteOptimizerWait()
-            }
             s.gradientReady[g].record(on: compute)
             deviceToHost.wait(for: s.gradientReady[g])
+            let destination = landing[r].bytes + filled * C * 4
             onDeviceToHost(bytes: count * C * 4) {
-                backend.copyToHost(from: s.gradientChunks[g].ref(), to: landing[r].bytes, bytes: count * C * 4,
-                                   on: deviceToHost)
+                backend.copyToHost(from: s.gradientChunks[g].ref(), to: destination, bytes: count * C * 4, on: deviceToHost)
             }
             recordCopies(s.gradientSent[g], on: .deviceToHost)
             recordCopies(landed[r], on: .deviceToHost)
-            let base = UnsafePointer(landing[r].bytes.assumingMemoryBound(to: Float.self))
+            let base = UnsafePointer(destination.assumingMemoryBound(to: Float.self))
             for j in 0..<count { gradientRows[Int(rows.rows[first + j])] = base + j * C }
-            used.append(r)
+            first += count
+            filled += count
+            if filled == capacity || first == rows.rows.count {
+                used.append(r)
+                filled = 0
+            }
         }
         guard let lastLanding = used.last else { preconditionFailure("a micro-batch has tokens") }
+        embeddingRowLandings = used.count
         for part in t.parts {
             let partRows = part.range.lowerBound / C..<part.range.upperBound / C
             worker.submit(.init(layer: part.unit, landed: landed[lastLanding],

@@ -175,6 +175,8 @@ public final class SlidingWindowEngine {
     /// Streamed, one micro-batch, no clipping: the embedding's gradient leaves as the batch's
     /// distinct rows (`sendEmbeddingRows`); false sends every chunk whole (to compare the two).
     var sendsEmbeddingRows = true
+    /// The landing buffers the embedding's rows took when last sent as rows.
+    var embeddingRowLandings = 0
     /// Streamed placement with a landing buffer per streamed layer (clipping, accumulation, or
     /// asked for): each part of the embedding, final norm and LM head has one of its own too (by
     /// update unit), instead of 2 layer-sized ones for all.
@@ -881,6 +883,16 @@ public final class SlidingWindowEngine {
         worker.submit(.init(layer: unit, landed: landed[r], gradients: gradients,
                             learningRate: learningRate, gradScale: gradScale))
         landingUser[r] = (unit, version + 1)
+    }
+
+    /// Landing room for the embedding's rows at the end of the backward (`sendEmbeddingRows`), as
+    /// (landing buffer, rows of `rowBytes`): the streamed chunks' ring, then the layers' ring but
+    /// the buffer the first streamed layer's gradient just landed in (its update runs first in the
+    /// next forward). The layers' ring is not needed again before the next backward, by which time
+    /// the embedding's updates, which free it, have run in the forward.
+    func embeddingRowRoom(rowBytes: Int) -> [(landing: Int, rows: Int)] {
+        let layers = landingPerLayer ? [] : modelLanding.filter { landingUser[$0]?.unit != 0 }
+        return (Array(streamedLanding) + layers).map { ($0, landing[$0].byteCount / rowBytes) }.filter { $0.rows > 0 }
     }
 
     /// The next of the streamed chunks' ring of landing buffers.

@@ -81,6 +81,9 @@ public struct SlidingWindowParity {
         public let losses: [Double]
         public let norms: [Double]
         public let masters: ModelWeights
+        /// Sliding, streamed: the landing buffers the embedding's rows took in the last step (0:
+        /// every chunk sent whole, or not streamed).
+        public var embeddingRowLandings = 0
     }
 
     public func run(backend: any QueuedTransfers, storage: ElementType, pool: WorkerPool = .shared) throws -> Result {
@@ -147,7 +150,8 @@ public struct SlidingWindowParity {
             slidingNorms.append(r.gradientNorm)
         }
         engine.synchronizeHostState()
-        return Run(losses: slidingLosses, norms: slidingNorms, masters: slidingHost.masters)
+        return Run(losses: slidingLosses, norms: slidingNorms, masters: slidingHost.masters,
+                   embeddingRowLandings: engine.embeddingRowLandings)
     }
 
     private func randomBatch(seed: UInt64, dropFirstRow: Bool) -> MicroBatch {
