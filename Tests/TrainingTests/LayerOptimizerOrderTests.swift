@@ -163,4 +163,40 @@ final class LayerOptimizerOrderTests: XCTestCase {
         XCTAssertEqual(spans.count, 2)
         if spans.count == 2 { XCTAssertLessThanOrEqual(spans[0].end, spans[1].start) }
     }
+
+    /// An update in pieces: once `waitForUpdate(elements:)` returns, those elements hold their
+    /// final values (what one whole update writes, bit for bit), and the whole update follows.
+    func testPiecesOfAnUpdateAreFinalWhenWaitedFor() {
+        let chunk = OptimizerSegments.chunkElements, n = 5 * chunk + 100
+        let segments = OptimizerSegments([DecaySegment(0..<(3 * chunk), decays: true),
+                                          DecaySegment((3 * chunk)..<n, decays: false)])
+        func state() -> UnsafeMutablePointer<Float> {
+            let b = UnsafeMutablePointer<Float>.allocate(capacity: 3 * n)
+            for i in 0..<(3 * n) { b[i] = Float(i % 97) * 0.01 + 0.5 }
+            return b
+        }
+        let grad = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        for i in 0..<n { grad[i] = Float(i % 13) * 0.1 - 0.6 }
+        let (pieced, whole) = (state(), state())
+        defer { grad.deallocate(); pieced.deallocate(); whole.deallocate() }
+        let optimizer = AdamW(AdamWHyperparameters(weightDecay: 0.1))
+        var seen: [Int] = []
+        optimizer.update(params: whole, gradients: .f32(grad), m: whole + n, v: whole + 2 * n, segments: segments, step: 1,
+                         learningRate: 1e-3, gradScale: 1, bf16Output: nil, pool: WorkerPool(threads: 2),
+                         pieceElements: 2 * chunk) { seen.append($0) }
+        XCTAssertEqual(seen, [2 * chunk, 4 * chunk, n], "progress after each piece of 2 chunks")
+        let worker = LayerOptimizerWorker(optimizer: optimizer, layers: [
+            .init(masters: pieced, m: pieced + n, v: pieced + 2 * n, moments: AdamWMoments(count: n), segments: segments,
+                  count: n),
+        ], ranks: [0], pool: WorkerPool(threads: 2), pieceElements: chunk)
+        defer { worker.shutdown() }
+        worker.submit(.init(layer: 0, landed: SetEvent(true), gradients: .f32(grad), learningRate: 1e-3, gradScale: 1))
+        for elements in [chunk, 3 * chunk] {
+            worker.waitForUpdate(layer: 0, count: 1, elements: elements)
+            XCTAssertEqual(Array(UnsafeBufferPointer(start: pieced, count: elements)),
+                           Array(UnsafeBufferPointer(start: whole, count: elements)), "\(elements) elements final")
+        }
+        worker.waitForUpdate(layer: 0, count: 1)
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: pieced, count: 3 * n)), Array(UnsafeBufferPointer(start: whole, count: 3 * n)))
+    }
 }

@@ -47,6 +47,9 @@ final class LayerOptimizerWorker {
     }
 
     let optimizer: AdamW
+    /// Elements per piece of an update whose progress is published (`waitForUpdate(elements:)`);
+    /// the engine's is the upload's piece, so each piece's copy to the GPU starts behind its update.
+    let pieceElements: Int
     private let layers: [Layer]
     /// Per unit: when the next forward needs its update (smaller: sooner).
     private let ranks: [Int]
@@ -62,14 +65,17 @@ final class LayerOptimizerWorker {
     /// after every other (released by `release`) (guarded by `mutex`).
     private var held: Set<Int> = []
     private var demoted: Set<Int> = []
-    /// The unit whose update runs now (guarded by `mutex`).
+    /// The unit whose update runs now, and the elements of it updated so far (guarded by `mutex`).
     private var runningLayer: Int?
+    private var runningProgress = 0
     /// Host start and end of each layer's last two updates, at [update count mod 2] (guarded by `mutex`).
     private var spans: [[(count: Int, start: ContinuousClock.Instant, end: ContinuousClock.Instant)?]]
 
-    init(optimizer: AdamW, layers: [Layer], ranks: [Int], pool: WorkerPool) {
+    init(optimizer: AdamW, layers: [Layer], ranks: [Int], pool: WorkerPool,
+         pieceElements: Int = MemoryPlanner.uploadPieceElements) {
         precondition(ranks.count == layers.count, "a rank per update unit")
         self.optimizer = optimizer
+        self.pieceElements = pieceElements
         self.layers = layers
         self.ranks = ranks
         self.pool = pool
@@ -101,12 +107,17 @@ final class LayerOptimizerWorker {
         pthread_mutex_unlock(&mutex)
     }
 
-    /// Blocks until layer `layer` has had `count` updates in all; true when it had to wait.
+    /// Blocks until layer `layer` has had `count` updates in all, or (`elements`) until update
+    /// number `count` has written its first `elements` elements; true when it had to wait.
     @discardableResult
-    func waitForUpdate(layer: Int, count: Int) -> Bool {
+    func waitForUpdate(layer: Int, count: Int, elements: Int = .max) -> Bool {
         pthread_mutex_lock(&mutex)
-        let waits = updates[layer] < count
-        while updates[layer] < count { pthread_cond_wait(&changed, &mutex) }
+        func done() -> Bool {
+            updates[layer] >= count
+                || (updates[layer] == count - 1 && runningLayer == layer && runningProgress >= elements)
+        }
+        let waits = !done()
+        while !done() { pthread_cond_wait(&changed, &mutex) }
         pthread_mutex_unlock(&mutex)
         return waits
     }
@@ -191,6 +202,7 @@ final class LayerOptimizerWorker {
             guard let k = chosen else { pthread_mutex_unlock(&mutex); return }
             let job = pending.remove(at: k)
             runningLayer = job.layer
+            runningProgress = 0
             pthread_mutex_unlock(&mutex)
 
             job.landed.synchronize()
@@ -230,7 +242,12 @@ final class LayerOptimizerWorker {
         pthread_mutex_unlock(&mutex)
         optimizer.update(params: l.masters, gradients: job.gradients, m: l.m, v: l.v, segments: l.segments,
                          step: step, learningRate: job.learningRate, gradScale: job.gradScale, bf16Output: nil,
-                         pool: pool)
+                         pool: pool, pieceElements: pieceElements) { elements in
+            pthread_mutex_lock(&self.mutex)
+            self.runningProgress = elements
+            pthread_cond_broadcast(&self.changed)
+            pthread_mutex_unlock(&self.mutex)
+        }
         l.moments.step = step
     }
 }

@@ -757,20 +757,30 @@ public final class SlidingWindowEngine {
     }
 
     /// Enqueues H2D of streamed layer j's compute weights of `version` into its slot (from its
-    /// fp32 masters, converted on the H2D queue), unless already there; waits for the layer's update unless `wait` is false (then it skips a
-    /// layer whose update is not done yet).
+    /// fp32 masters, converted on the H2D queue), unless already there; waits for the layer's
+    /// update unless `wait` is false (then it skips a layer whose update is not done yet). The
+    /// copy goes piece by piece, each as soon as the update has written it, so a layer's copy
+    /// runs behind its AdamW instead of after it.
     func loadWeights(_ j: Int, version: Int, wait: Bool = true) {
         guard let k = slot(j) else { return }
         if let c = slotContent[k], c.layer == j, c.version == version { return }
-        if !wait && !worker.hasUpdate(layer: j - residentLayers, count: version) { return }
-        if worker.waitForUpdate(layer: j - residentLayers, count: version) { recording?.noteOptimizerWait() }
+        let unit = j - residentLayers, count = layout.layer.count
+        if !wait && !worker.hasUpdate(layer: unit, count: version) { return }
         hostToDevice.wait(for: slotReleased[k])
-        let masters = UnsafePointer(registeredMasters[j - residentLayers].bytes.assumingMemoryBound(to: Float.self))
-        let normBytes = slotNorms.isEmpty ? 0 : slotNorms[k].slots.reduce(0) { $0 + $1.slot.count * 4 }
-        onHostToDevice(bytes: layout.layer.count * 4 + normBytes) {
-            backend.copyToDevice(converting: masters, to: slots[k].ref(), count: layout.layer.count,
-                                 scratch: uploadScratch.ref(), on: hostToDevice)
-            if !slotNorms.isEmpty { slotNorms[k].load(from: masters, backend: backend, on: hostToDevice) }
+        let masters = UnsafePointer(registeredMasters[unit].bytes.assumingMemoryBound(to: Float.self))
+        for lo in stride(from: 0, to: count, by: worker.pieceElements) {
+            let hi = min(count, lo + worker.pieceElements)
+            if worker.waitForUpdate(layer: unit, count: version, elements: hi) { recording?.noteOptimizerWait() }
+            onHostToDevice(bytes: (hi - lo) * 4) {
+                backend.copyToDevice(converting: masters + lo, to: slots[k].ref(lo), count: hi - lo,
+                                     scratch: uploadScratch.ref(), on: hostToDevice)
+            }
+        }
+        if worker.waitForUpdate(layer: unit, count: version) { recording?.noteOptimizerWait() }
+        if !slotNorms.isEmpty {
+            onHostToDevice(bytes: slotNorms[k].slots.reduce(0) { $0 + $1.slot.count * 4 }) {
+                slotNorms[k].load(from: masters, backend: backend, on: hostToDevice)
+            }
         }
         recordCopies(slotLoaded[k], on: .hostToDevice)
         slotContent[k] = (j, version)

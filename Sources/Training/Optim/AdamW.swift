@@ -75,13 +75,16 @@ public struct AdamW: Sendable {
     /// Update number `step` of a part of a buffer: `params`, `m`, `v` (and the gradients and
     /// `bf16Output`) point at the part's first element and `segments` index from there. The
     /// caller keeps the step count (the engine updates a large tensor in several parts).
+    /// `progress`, when given, is called after each piece of about `pieceElements` with the
+    /// elements of `segments` done so far, ascending (the engine copies a layer's updated
+    /// masters to the GPU piece by piece behind the update); the same kernels run either way.
     func update(params: UnsafeMutablePointer<Float>, gradients: GradientInput, m: UnsafeMutablePointer<Float>,
                 v: UnsafeMutablePointer<Float>, segments: OptimizerSegments, step: Int, learningRate: Double,
-                gradScale: Float, bf16Output: UnsafeMutablePointer<UInt16>?, pool: WorkerPool) {
+                gradScale: Float, bf16Output: UnsafeMutablePointer<UInt16>?, pool: WorkerPool,
+                pieceElements: Int = .max, progress: ((Int) -> Void)? = nil) {
         let withDecay = hyperparameters.scalars(learningRate: learningRate, step: step, gradScale: gradScale, decays: true)
         let withoutDecay = hyperparameters.scalars(learningRate: learningRate, step: step, gradScale: gradScale, decays: false)
-        pool.parallelFor(segments.chunks.count) { c in
-            let chunk = segments.chunks[c]
+        func updateChunk(_ chunk: DecaySegment) {
             let i = chunk.range.lowerBound, n = chunk.range.count
             var s = (chunk.decays ? withDecay : withoutDecay).cScalars
             let out = bf16Output.map { $0 + i }
@@ -98,6 +101,15 @@ public struct AdamW: Sendable {
                     lo = hi
                 }
             }
+        }
+        let chunks = segments.chunks
+        let perPiece = max(1, min(chunks.count, pieceElements / OptimizerSegments.chunkElements))
+        for first in stride(from: 0, to: chunks.count, by: perPiece) {
+            let piece = first..<min(first + perPiece, chunks.count)
+            pool.parallelFor(piece.count) { c in
+                updateChunk(chunks[piece.lowerBound + c])
+            }
+            progress?(chunks[piece.upperBound - 1].range.upperBound)
         }
     }
 
