@@ -91,17 +91,8 @@ final class LayerOptimizerOrderTests: XCTestCase {
     /// it runs, with the same result as an update never held. `hold` of an update that has run
     /// returns nil.
     func testHoldAndRelease() {
-        let n = 64
-        let buffers = (0..<2).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: 3 * n) }
-        defer { buffers.forEach { $0.deallocate() } }
-        let layers = buffers.map { b -> LayerOptimizerWorker.Layer in
-            b.initialize(repeating: 0.5, count: 3 * n)
-            return .init(masters: b, m: b + n, v: b + 2 * n, moments: AdamWMoments(count: n),
-                         segments: OptimizerSegments([DecaySegment(0..<n, decays: true)]), count: n)
-        }
-        let grad = UnsafeMutablePointer<Float>.allocate(capacity: n)
-        grad.initialize(repeating: 1, count: n)
-        defer { grad.deallocate() }
+        let (buffers, layers, grad) = Self.units(2, elements: 64)
+        defer { buffers.forEach { $0.deallocate() }; grad.deallocate() }
         let worker = LayerOptimizerWorker(optimizer: AdamW(AdamWHyperparameters()), layers: layers, ranks: [0, 1],
                                           pool: WorkerPool(threads: 1))
         defer { worker.shutdown() }
@@ -128,17 +119,8 @@ final class LayerOptimizerOrderTests: XCTestCase {
     /// unit's update having run means the earlier one's has (the engine frees landing buffers
     /// shared by the embedding's parts on the last part's update).
     func testHeldUnitsRunInSubmissionOrder() {
-        let n = 16
-        let buffers = (0..<3).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: 3 * n) }
-        defer { buffers.forEach { $0.deallocate() } }
-        let layers = buffers.map { b -> LayerOptimizerWorker.Layer in
-            b.initialize(repeating: 0.5, count: 3 * n)
-            return .init(masters: b, m: b + n, v: b + 2 * n, moments: AdamWMoments(count: n),
-                         segments: OptimizerSegments([DecaySegment(0..<n, decays: true)]), count: n)
-        }
-        let grad = UnsafeMutablePointer<Float>.allocate(capacity: n)
-        grad.initialize(repeating: 1, count: n)
-        defer { grad.deallocate() }
+        let (buffers, layers, grad) = Self.units(3, elements: 16)
+        defer { buffers.forEach { $0.deallocate() }; grad.deallocate() }
         // Units 0 and 1 share the lowest rank (as the embedding's parts do); unit 2 holds the thread.
         let worker = LayerOptimizerWorker(optimizer: AdamW(AdamWHyperparameters()), layers: layers, ranks: [0, 0, 1],
                                           pool: WorkerPool(threads: 1))
@@ -198,5 +180,19 @@ final class LayerOptimizerOrderTests: XCTestCase {
         }
         worker.waitForUpdate(layer: 0, count: 1)
         XCTAssertEqual(Array(UnsafeBufferPointer(start: pieced, count: 3 * n)), Array(UnsafeBufferPointer(start: whole, count: 3 * n)))
+    }
+
+    /// `count` units of `n` elements (masters, m, v all 0.5) and a gradient of ones.
+    private static func units(_ count: Int, elements n: Int)
+        -> ([UnsafeMutablePointer<Float>], [LayerOptimizerWorker.Layer], UnsafeMutablePointer<Float>) {
+        let buffers = (0..<count).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: 3 * n) }
+        let layers = buffers.map { b -> LayerOptimizerWorker.Layer in
+            b.initialize(repeating: 0.5, count: 3 * n)
+            return .init(masters: b, m: b + n, v: b + 2 * n, moments: AdamWMoments(count: n),
+                         segments: OptimizerSegments([DecaySegment(0..<n, decays: true)]), count: n)
+        }
+        let grad = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        grad.initialize(repeating: 1, count: n)
+        return (buffers, layers, grad)
     }
 }
