@@ -30,6 +30,11 @@ public protocol Backend: AnyObject {
     /// A new buffer of `count` elements. Contents are unspecified until written.
     func makeBuffer(_ type: ElementType, count: Int) throws -> any DeviceBuffer
 
+    /// A buffer of `count` elements of `type` over `buffer`'s memory from `byteOffset` (a
+    /// multiple of 256; the elements must lie within it): no memory of its own, it keeps
+    /// `buffer` alive. For phases of a step that use the same memory at different times.
+    func makeView(_ type: ElementType, count: Int, of buffer: any DeviceBuffer, byteOffset: Int) -> any DeviceBuffer
+
     /// Copies host bytes into `dst`. `bytes` holds elements of `dst`'s element type (raw
     /// 16-bit values for bf16); `bytes.count` must be a multiple of the element size.
     func upload(_ bytes: UnsafeRawBufferPointer, to dst: TensorRef)

@@ -188,6 +188,11 @@ public final class CUDABackend: Backend {
         return try CUDABuffer(type, count: count, pool: pool)
     }
 
+    public func makeView(_ type: ElementType, count: Int, of buffer: any DeviceBuffer, byteOffset: Int) -> any DeviceBuffer {
+        guard let b = buffer as? CUDABuffer else { preconditionFailure("buffer of another backend passed to the CUDA backend") }
+        return CUDABuffer(type, count: count, viewing: b, byteOffset: byteOffset)
+    }
+
     /// Copies through the two pinned staging buffers in turn: the caller's bytes are consumed
     /// before returning, the GPU copy runs on behind.
     public func upload(_ bytes: UnsafeRawBufferPointer, to dst: TensorRef) {

@@ -92,20 +92,36 @@ public final class DeviceMemoryPool {
     }
 }
 
-/// GPU memory of the CUDA backend: a pool block, returned to the pool with the last reference.
+/// GPU memory of the CUDA backend: a pool block, returned to the pool with the last reference,
+/// or a view of another buffer's memory, which keeps that buffer alive.
 public final class CUDABuffer: DeviceBuffer {
     public let elementType: ElementType
     public let count: Int
     let pointer: CUdeviceptr
-    private let size: Int
-    private let pool: DeviceMemoryPool
+    private enum Owner {
+        case pool(DeviceMemoryPool, size: Int)
+        case view(of: CUDABuffer)
+    }
+    private let owner: Owner
 
     init(_ elementType: ElementType, count: Int, pool: DeviceMemoryPool) throws {
         self.elementType = elementType
         self.count = count
-        self.pool = pool
-        (pointer, size) = try pool.allocate(count * elementType.byteSize)
+        let (pointer, size) = try pool.allocate(count * elementType.byteSize)
+        self.pointer = pointer
+        owner = .pool(pool, size: size)
     }
 
-    deinit { pool.release(pointer, size: size) }
+    /// `count` elements of `elementType` over `buffer`'s bytes from `byteOffset`.
+    init(_ elementType: ElementType, count: Int, viewing buffer: CUDABuffer, byteOffset: Int) {
+        precondition(byteOffset >= 0 && byteOffset % 256 == 0 && count >= 0
+                        && byteOffset + count * elementType.byteSize <= buffer.count * buffer.elementType.byteSize,
+                     "view of \(count) \(elementType) at byte \(byteOffset) outside a buffer of \(buffer.count) \(buffer.elementType)")
+        self.elementType = elementType
+        self.count = count
+        pointer = buffer.pointer + CUdeviceptr(byteOffset)
+        owner = .view(of: buffer)
+    }
+
+    deinit { if case .pool(let pool, let size) = owner { pool.release(pointer, size: size) } }
 }

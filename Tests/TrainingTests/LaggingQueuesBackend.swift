@@ -130,6 +130,9 @@ final class LaggingQueuesBackend: QueuedTransfers {
 
     var name: String { "lagging copies over \(cpu.name)" }
     func makeBuffer(_ type: ElementType, count: Int) throws -> any DeviceBuffer { try cpu.makeBuffer(type, count: count) }
+    func makeView(_ type: ElementType, count: Int, of buffer: any DeviceBuffer, byteOffset: Int) -> any DeviceBuffer {
+        cpu.makeView(type, count: count, of: buffer, byteOffset: byteOffset)
+    }
     func upload(_ bytes: UnsafeRawBufferPointer, to dst: TensorRef) {
         finishCompute()
         locked { cpu.upload(bytes, to: dst) }

@@ -79,6 +79,11 @@ public final class CPUBackend: Backend {
         return CPUBuffer(type, count: count)
     }
 
+    public func makeView(_ type: ElementType, count: Int, of buffer: any DeviceBuffer, byteOffset: Int) -> any DeviceBuffer {
+        guard let b = buffer as? CPUBuffer else { preconditionFailure("buffer of another backend passed to the CPU backend") }
+        return CPUBuffer(type, count: count, viewing: b, byteOffset: byteOffset)
+    }
+
     public func upload(_ bytes: UnsafeRawBufferPointer, to dst: TensorRef) {
         let size = dst.elementType.byteSize
         precondition(bytes.count % size == 0, "upload: \(bytes.count) bytes is not a whole number of \(dst.elementType)")

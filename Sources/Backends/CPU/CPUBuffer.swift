@@ -1,14 +1,29 @@
-/// Host memory of the CPU backend: 64-byte aligned, freed with the last reference.
+/// Host memory of the CPU backend: 64-byte aligned, freed with the last reference (a view's
+/// with the last reference to the buffer it views).
 public final class CPUBuffer: DeviceBuffer {
     public let elementType: ElementType
     public let count: Int
     let raw: UnsafeMutableRawPointer
+    /// The buffer whose memory this one views; nil where this one owns `raw`.
+    private let viewed: CPUBuffer?
 
     init(_ elementType: ElementType, count: Int) {
         self.elementType = elementType
         self.count = count
         raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count * elementType.byteSize), alignment: 64)
+        viewed = nil
     }
 
-    deinit { raw.deallocate() }
+    /// `count` elements of `elementType` over `buffer`'s bytes from `byteOffset`.
+    init(_ elementType: ElementType, count: Int, viewing buffer: CPUBuffer, byteOffset: Int) {
+        precondition(byteOffset >= 0 && byteOffset % 256 == 0 && count >= 0
+                        && byteOffset + count * elementType.byteSize <= buffer.count * buffer.elementType.byteSize,
+                     "view of \(count) \(elementType) at byte \(byteOffset) outside a buffer of \(buffer.count) \(buffer.elementType)")
+        self.elementType = elementType
+        self.count = count
+        raw = buffer.raw + byteOffset
+        viewed = buffer
+    }
+
+    deinit { if viewed == nil { raw.deallocate() } }
 }
