@@ -8,7 +8,7 @@ extension GradientElementType: ExpressibleByArgument {}
 /// the embedding / LM head go, the activation checkpoint and host-bound gradient types, the
 /// landing buffers.
 struct SlidingEngineFlags: ParsableArguments {
-    @Option(help: "Sliding engine: where the embedding, final norm and LM head are: gpu (masters, AdamW state and updates there), host (masters and AdamW on the host, compute weights and gradients on the GPU), streamed (as host, but the embedding rows gathered on the host and the LM head streamed in vocabulary chunks; untied heads only), or auto (the first of these that fits the GPU budget).")
+    @Option(help: "Sliding engine: where the embedding, final norm and LM head are: gpu (masters, AdamW state and updates there), host (masters and AdamW on the host, compute weights and gradients on the GPU), streamed (as host, but the embedding rows gathered on the host and the LM head streamed in vocabulary chunks; untied heads only), or auto (the first of these that fits the GPU budget with a window no later one that fits exceeds).")
     var modelLevelOn: ModelLevelPlacement = .auto
 
     @Option(help: "Sliding engine, one micro-batch without clipping: host gradient landing buffers (2 to one per streamed layer). More let the CPU AdamW run on into the next forward, at 4 B (bf16 gradients: 2 B) per parameter of a layer each. Default: as many as fit the host memory the plan leaves within 12 B/param + activation checkpoints + 2 GB (and 90 % of the available memory), at least 2.")

@@ -57,8 +57,15 @@ final class DecoderLayerChunkTests: XCTestCase {
         func run(mlpChunkTokens: Int) throws -> (output: [Float], dInput: [Float], gradients: [Float]) {
             let workspace = try DecoderLayerWorkspace(config: c, maxTokens: n, mlpChunkTokens: mlpChunkTokens,
                                                       storage: .f32, backend: backend)
-            XCTAssertEqual(workspace.gate.buffer.count, min(n, mlpChunkTokens) * c.intermediateSize,
+            // The shared scratch holds the MLP's four (M,I) buffers of one chunk, or the
+            // attention block's gradients (dAttention, dq, dk, dv; Qwen3's pre-norm dq, dk)
+            // where those are larger.
+            let attentionGradients = n * (2 * c.qDim + 2 * c.kvDim + (c.qkNorm ? c.qDim + c.kvDim : 0))
+            XCTAssertEqual(workspace.sharedScratch.count,
+                           max(4 * min(n, mlpChunkTokens) * c.intermediateSize, attentionGradients),
                            "the MLP buffers hold one chunk", file: file, line: line)
+            XCTAssertEqual(workspace.dActivation.offset, 3 * min(n, mlpChunkTokens) * c.intermediateSize,
+                           file: file, line: line)
             let layer = DecoderLayer(config: c, backend: backend, workspace: workspace, invFreq: invFreq.ref())
             let output = try backend.makeBuffer(.f32, count: n * C)
             layer.forward(input: input.ref(), output: output.ref(), weights: weights, grid: grid)

@@ -148,12 +148,12 @@ final class SlidingWindowAllocationTests: XCTestCase {
 
     func testWindowFromAGPUBudget() throws {
         let config = SlidingWindowEngineTests.config(layers: 5)
-        let all = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: nil, hostBudget: nil)
+        let all = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: nil, hostBudget: nil, modelLevel: .gpu)
         let slot = MemoryPlanner.weightSlotBytes(ModelLayout(config))
         let budget = all.gpuPeakBytes - 2 * slot
-        let p = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: budget, hostBudget: nil)
+        let p = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: budget, hostBudget: nil, modelLevel: .gpu)
         XCTAssertEqual(p.window, 3)
-        try assertPlanMatchesAllocations(config, residentLayers: 0, clipping: false, gpuBudget: budget)
+        try assertPlanMatchesAllocations(config, residentLayers: 0, clipping: false, gpuBudget: budget, modelLevel: .gpu)
     }
 
     /// Kept attention outputs: with a budget that has room once every layer has a slot, as many
@@ -161,20 +161,20 @@ final class SlidingWindowAllocationTests: XCTestCase {
     /// budget short of the full window keeps none, and without a budget none either.
     func testKeptAttention() throws {
         let config = SlidingWindowEngineTests.config(layers: 5)
-        let free = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: nil, hostBudget: nil)
+        let free = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: nil, hostBudget: nil, modelLevel: .gpu)
         XCTAssertEqual(free.keptAttentionLayers, 0)
         let kept = SlidingWindowPlan.Item.buffers("kept", MemoryPlanner.keptAttentionBuffers(config, tokens: 24))
         let three = free.gpuPeakBytes + 3 * (kept.bytes + kept.rounding) + 100
-        let p = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: three, hostBudget: nil)
+        let p = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: three, hostBudget: nil, modelLevel: .gpu)
         XCTAssertEqual(p.window, 5)
         XCTAssertEqual(p.keptAttentionLayers, 3)
-        try assertPlanMatchesAllocations(config, residentLayers: 0, clipping: false, gpuBudget: three)
+        try assertPlanMatchesAllocations(config, residentLayers: 0, clipping: false, gpuBudget: three, modelLevel: .gpu)
         let everyLayer = free.gpuPeakBytes + 5 * (kept.bytes + kept.rounding)
         XCTAssertEqual(MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: everyLayer * 2,
-                                          hostBudget: nil).keptAttentionLayers, 5)
+                                          hostBudget: nil, modelLevel: .gpu).keptAttentionLayers, 5)
         let slot = MemoryPlanner.weightSlotBytes(ModelLayout(config))
         XCTAssertEqual(MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: free.gpuPeakBytes - slot,
-                                          hostBudget: nil).keptAttentionLayers, 0)
+                                          hostBudget: nil, modelLevel: .gpu).keptAttentionLayers, 0)
     }
 
     /// Deferred gradients: one fp32 gradient slot each, counted by the plan (2 of 5 layers with
@@ -182,9 +182,9 @@ final class SlidingWindowAllocationTests: XCTestCase {
     func testDeferredGradients() throws {
         let config = SlidingWindowEngineTests.config(layers: 5)
         let free = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: nil, hostBudget: nil,
-                                      deferredGradients: 2)
+                                      modelLevel: .gpu, deferredGradients: 2)
         XCTAssertEqual(free.deferredGradients, 2)
-        try assertPlanMatchesAllocations(config, residentLayers: 0, clipping: false, deferredGradients: 2)
+        try assertPlanMatchesAllocations(config, residentLayers: 0, clipping: false, modelLevel: .gpu, deferredGradients: 2)
         // A slot and a deferred gradient as the pool holds them (their buffers' size classes).
         let l = ModelLayout(config)
         let slotItem = SlidingWindowPlan.Item.buffers("slot", MemoryPlanner.weightSlotBuffers(l))
@@ -192,10 +192,11 @@ final class SlidingWindowAllocationTests: XCTestCase {
         let slot = slotItem.bytes + slotItem.rounding, deferred = deferredItem.bytes + deferredItem.rounding
         let budget = free.gpuPeakBytes - deferred - slot
         let tight = MemoryPlanner.plan(config: config, batchSize: 2, seqLen: 12, gpuBudget: budget, hostBudget: nil,
-                                       deferredGradients: 2)
+                                       modelLevel: .gpu, deferredGradients: 2)
         XCTAssertEqual(tight.deferredGradients, 1)
         XCTAssertEqual(tight.window, 4, "one slot less than every layer")
-        try assertPlanMatchesAllocations(config, residentLayers: 0, clipping: false, gpuBudget: budget, deferredGradients: 2)
+        try assertPlanMatchesAllocations(config, residentLayers: 0, clipping: false, gpuBudget: budget, modelLevel: .gpu,
+                                         deferredGradients: 2)
     }
 
 

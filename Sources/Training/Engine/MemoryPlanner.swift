@@ -175,21 +175,29 @@ public enum MemoryPlanner {
     public static func crossEntropyChunkTokens(_ c: ModelConfig, tokens n: Int) -> Int {
         max(1, min(n, chunkLogits / c.vocabSize))
     }
-    /// Tokens per MLP chunk of a decoder layer (`DecoderLayerWorkspace`): its six (·, I) bf16
-    /// buffers take 6·I·2 B per token (172 KB for the 8B shape: 11 GiB at 64×1024 tokens,
-    /// 2.6 GiB at 16384). Each chunk re-reads and re-writes the MLP's fp32 weight gradients
+    /// Tokens per MLP chunk of a decoder layer (`DecoderLayerWorkspace`): its four (·, I) bf16
+    /// buffers take 4·I·2 B per token (115 KB for the 8B shape: 7.5 GiB at 64×1024 tokens,
+    /// 1.75 GiB at 16384). Each chunk re-reads and re-writes the MLP's fp32 weight gradients
     /// once more: on the H100 the 8B shape at 64×1024 ran 9,891 tok/s with 4096-token chunks
     /// and 10,141 with 16384 (bench/RESULTS.md). The plan halves it down to
-    /// `windowFirstMLPChunk` while the window is short of every streamed layer, and further
-    /// (to `smallestMLPChunk`) while the plan does not fit.
+    /// `windowFirstMLPChunk` while the window is short of `windowBesideLargerMLPChunks`, and
+    /// further (to `smallestMLPChunk`) while the plan does not fit.
     public static let mlpChunkTokens = 16384
     static let windowFirstMLPChunk = 4096
+    /// The window that MLP chunks above `windowFirstMLPChunk` leave: one layer computing, one
+    /// loaded, one loading. Slots beyond it save only some uploads per step, which the GPU
+    /// does not wait for once it computes longer than a layer takes to load.
+    static let windowBesideLargerMLPChunks = 3
     /// The smallest MLP chunk the planner falls back to when the GPU budget is tight (each
     /// halving saves 3·I·2 B per token of the chunk; below ~1024 rows the GEMMs lose efficiency).
     static let smallestMLPChunk = 1024
     /// One vocabulary chunk of the streamed LM head: (N, Vc) f32 logits and bf16 dlogits within
     /// this. Llama-3.1-8B at 8×1024: 5,440 rows (24 chunks), GEMMs of 8192 × 5440 × 4096.
     public static let streamedLogitsBytes = 256 << 20
+    /// The most bytes of one vocabulary chunk's f32 gradient: two of them fill the pinned
+    /// landing ring's 256 MiB (`streamedLandingRing`); the GPU holds two such gradient chunks
+    /// and two bf16 weight chunks.
+    static let streamedChunkBytes = 128 << 20
     /// Floats per piece of the fp32 upload scratch: the masters cross to the device and are
     /// rounded to bf16 64 MiB at a time (one 8B layer would take 832 MiB).
     public static let uploadPieceElements = 16 << 20
@@ -198,7 +206,8 @@ public enum MemoryPlanner {
     /// clipping keeps every layer's gradient on the host until the norm is known;
     /// `residentLayers`: the first layers stay on the GPU with their AdamW state;
     /// `modelLevel`: where the embedding, final norm and LM head are updated (`.auto`: the GPU
-    /// when this batch fits with them there, else the host, else streamed for an untied head);
+    /// when this batch fits with them there, else the host, else streamed for an untied head,
+    /// each only where it leaves no shorter window than a later one that fits);
     /// `checkpointType`: the activation checkpoints' elements; `mlpChunkTokens` (≥ 1): tokens per
     /// MLP chunk; `deferredGradients`: the most deferred layer gradients (nil: none; memory may
     /// allow fewer); `landingBuffers`: without clipping, the landing ring's size (nil: 2);
@@ -220,12 +229,17 @@ public enum MemoryPlanner {
         var placement = modelLevel
         if modelLevel == .auto {
             let candidates: [ModelLevelPlacement] = config.tieWordEmbeddings ? [.gpu, .host] : [.gpu, .host, .streamed]
-            placement = candidates.first { fixed(batchSize, $0).fits } ?? candidates[candidates.count - 1]
+            // A placement that keeps more on the GPU only where it costs no window slot against
+            // the later ones that fit: a short window re-uploads layers at every step.
+            let fitting = candidates.map { fixed(batchSize, $0) }.filter(\.fits)
+            placement = fitting.indices.first { i in fitting[i...].allSatisfy { $0.window <= fitting[i].window } }
+                .map { fitting[$0].modelLevel } ?? candidates[candidates.count - 1]
         }
-        // Chunks above `windowFirstMLPChunk` only where they cost no window slot: the window
-        // saves uploads at every step, a larger chunk only some GEMM time.
+        // Chunks above `windowFirstMLPChunk` only while the window keeps `windowBesideLargerMLPChunks`
+        // slots (or every streamed layer): below that its uploads would wait on the compute.
         let streamed = config.numLayers - min(max(0, residentLayers), config.numLayers)
-        while chunk / 2 >= windowFirstMLPChunk, fixed(batchSize, placement).window < streamed {
+        let window = min(streamed, windowBesideLargerMLPChunks)
+        while chunk / 2 >= windowFirstMLPChunk, fixed(batchSize, placement).window < window {
             chunk /= 2
         }
         // A tight GPU: the MLP in smaller token chunks (down to `smallestMLPChunk`) before giving up.
@@ -268,7 +282,7 @@ public enum MemoryPlanner {
             .buffers("checkpoint staging (2 x \(checkpointType.rawValue) (B*T, C))", count: 2,
                      [n * C * checkpointType.byteSize]),
         ]
-        let vocabChunk = vocabChunkRows(c, tokens: n)
+        let vocabChunk = vocabChunkRows(c, tokens: n, mlpChunkTokens: mlpChunk)
         // Per tensor: weights in the storage type (the final norm f32), then f32 buffers.
         let modelTensors = [(layout.embedding.count, bf16), (layout.finalNorm.count, f32)]
             + (layout.lmHead.map { [($0.count, bf16)] } ?? [])
@@ -296,8 +310,12 @@ public enum MemoryPlanner {
             .buffers("resident layers with AdamW state (\(m) x (18 B/param + f32 norm weights))", count: m,
                      [layer * bf16] + Array(repeating: layer * f32, count: 4) + [norms]),
             .buffers("one layer's activations and backward scratch ("
-                        + (mlpChunk < n ? "MLP in \(mlpChunk)-token chunks)" : "MLP in one chunk)"),
-                     layerWorkspaceBuffers(c, tokens: n, mlpChunkTokens: mlpChunk)),
+                        + (mlpChunk < n ? "MLP in \(mlpChunk)-token chunks" : "MLP in one chunk")
+                        + (modelLevel == .streamed ? "; the LM head's logits between the layers)" : ")"),
+                     layerWorkspaceBuffers(c, tokens: n, mlpChunkTokens: mlpChunk,
+                                           sharedScratchBytes: modelLevel == .streamed
+                                               ? StreamedModelLevel.logitsBytes(tokens: n, chunkRows: vocabChunk, storage: .bf16)
+                                               : 0)),
             .buffers("residual stream, final norm" + (modelLevel == .streamed ? " (f32 output gradient)" : "")
                         + ", token buffers, rope, loss and norm sums",
                      streamBuffers(c, tokens: n, finalGradientSize: modelLevel == .streamed ? f32 : bf16)
@@ -413,12 +431,17 @@ public enum MemoryPlanner {
                                  problems: problems, maxBatchSize: nil)
     }
 
-    /// Vocabulary rows per chunk of the streamed embedding and LM head: (N, Vc) logits within
-    /// `streamedLogitsBytes`, a chunk at most a decoder layer's size (an AdamW unit lands in a
-    /// layer-sized time), a multiple of 64 rows below the whole vocabulary (GEMM tiles).
-    public static func vocabChunkRows(_ c: ModelConfig, tokens n: Int) -> Int {
-        let byLogits = streamedLogitsBytes / max(1, n * (f32 + bf16))
-        let byPart = ModelLayout(c).layer.count / c.hiddenSize
+    /// Vocabulary rows per chunk of the streamed embedding and LM head: (N, Vc) f32 logits and
+    /// bf16 dlogits within the decoder layers' shared scratch at `mlpChunkTokens` (where they
+    /// live), or `streamedLogitsBytes` where that is more; a chunk's f32 gradient at most
+    /// `streamedChunkBytes` and a decoder layer's size (an AdamW unit lands in a layer-sized
+    /// time); a multiple of 64 rows below the whole vocabulary (GEMM tiles).
+    public static func vocabChunkRows(_ c: ModelConfig, tokens n: Int, mlpChunkTokens: Int) -> Int {
+        let shared = DecoderLayerWorkspace.sharedScratchElements(
+            c, tokens: n, mlpChunkTokens: mlpChunkRows(tokens: n, requested: mlpChunkTokens)) * bf16
+        // `StreamedModelLevel.logitsBytes` aligns the dlogits: 256 bytes more.
+        let byLogits = (max(streamedLogitsBytes, shared) - 256) / max(1, n * (f32 + bf16))
+        let byPart = min(ModelLayout(c).layer.count, streamedChunkBytes / f32) / c.hiddenSize
         let rows = min(c.vocabSize, byLogits, byPart)
         return rows < c.vocabSize ? max(64, rows / 64 * 64) : rows
     }
@@ -431,7 +454,6 @@ public enum MemoryPlanner {
             .buffers("final norm: f32 weights and gradients", count: 2, [C * f32]),
             .buffers("LM head weight chunks (2 x bf16 (\(vc), C))", count: 2, [vc * C * bf16]),
             .buffers("embedding / LM head gradient chunks (2 x fp32 (\(vc), C))", count: 2, [vc * C * f32]),
-            .buffers("LM head logits chunk (f32 (B*T, \(vc))) and dlogits (bf16)", [n * vc * f32, n * vc * bf16]),
             .buffers("LM head row max, sum of exponentials, target logit (3 x f32 (B*T))", count: 3, [n * f32]),
             .buffers("embedding gradient: the tokens grouped by row (i32 (3*B*T + 1))", [(3 * n + 1) * 4]),
         ]
@@ -492,14 +514,16 @@ public enum MemoryPlanner {
 
     /// `DecoderLayerWorkspace`'s buffers (bytes each) at N tokens, the MLP's at `mlpChunkTokens`
     /// (≤ N) rows, with bf16 storage: GEMM operands bf16; rstd, lse and the attention residual f32.
-    static func layerWorkspaceBuffers(_ c: ModelConfig, tokens n: Int, mlpChunkTokens m: Int) -> [Int] {
-        let C = c.hiddenSize, I = c.intermediateSize, q = c.qDim, kv = c.kvDim
-        // normedInput, normedPost, dNormed, dOutput (C); q, attention, dAttention, dq (q);
-        // k, v, dk, dv (kv); Qwen3 pre-norm q/k and their grads; per chunk: gate, up,
-        // activation, dActivation, dGate, dUp (I).
-        var bf16Elements: [Int] = [n * C, n * C, n * C, n * C, n * q, n * q, n * q, n * q, n * kv, n * kv, n * kv, n * kv]
-        if c.qkNorm { bf16Elements += [n * q, n * kv, n * q, n * kv] }
-        bf16Elements += [Int](repeating: m * I, count: 6)
+    static func layerWorkspaceBuffers(_ c: ModelConfig, tokens n: Int, mlpChunkTokens m: Int,
+                                      sharedScratchBytes: Int = 0) -> [Int] {
+        let C = c.hiddenSize, q = c.qDim, kv = c.kvDim
+        // normedInput, normedPost, dNormed, dOutput (C); q, attention (q); k, v (kv); Qwen3
+        // pre-norm q/k; the shared scratch (the MLP chunk's (M,I) buffers, then the attention
+        // block's gradients).
+        var bf16Elements: [Int] = [n * C, n * C, n * C, n * C, n * q, n * q, n * kv, n * kv]
+        if c.qkNorm { bf16Elements += [n * q, n * kv] }
+        bf16Elements.append(max(DecoderLayerWorkspace.sharedScratchElements(c, tokens: n, mlpChunkTokens: m),
+                                (sharedScratchBytes + bf16 - 1) / bf16))
         // rstdInput, rstdPost, residual (N,C), lse (N·H), Qwen3 rstdQ/rstdK.
         var f32Elements: [Int] = [n, n, n * C, n * c.numHeads]
         if c.qkNorm { f32Elements += [n * c.numHeads, n * c.numKVHeads] }

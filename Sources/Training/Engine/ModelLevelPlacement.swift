@@ -19,8 +19,8 @@ public enum ModelLevelPlacement: String, CaseIterable, Sendable {
     /// chunk by chunk. The final norm as `host`. Untied LM heads only (a tied head is the
     /// embedding, needed whole by both ends of the pass).
     case streamed
-    /// The first of gpu, host, streamed whose plan fits the GPU budget (streamed only for an
-    /// untied LM head).
+    /// The first of gpu, host, streamed whose plan fits the GPU budget with a window no later
+    /// one that fits exceeds (streamed only for an untied LM head).
     case auto
 }
 

@@ -313,13 +313,19 @@ public final class SlidingWindowEngine {
                                           modelLevel: modelLevel == .gpu, storage: storage, backend: backend)
         resident.releaseHostMoments(of: host)
         let pool = WorkerPool(threads: optimizerThreads)
-        let chunkRows = vocabChunkRows ?? MemoryPlanner.vocabChunkRows(c, tokens: n)
+        let chunkRows = vocabChunkRows ?? MemoryPlanner.vocabChunkRows(c, tokens: n, mlpChunkTokens: mlpChunkTokens)
         guard chunkRows >= 1 else { throw UsageError("vocabulary chunks need at least one row (got \(chunkRows))") }
         model = try ModelLevelParameters(layout: layout, host: host, storage: storage, onDevice: resident.modelLevel,
                                          partElements: count, streamedRows: modelLevel == .streamed ? chunkRows : nil,
                                          firstUnit: streamed, backend: backend)
+        let workspace = try DecoderLayerWorkspace(
+            config: c, maxTokens: n, mlpChunkTokens: mlpChunkTokens, storage: storage,
+            sharedScratchBytes: modelLevel == .streamed
+                ? StreamedModelLevel.logitsBytes(tokens: n, chunkRows: chunkRows, storage: storage) : 0,
+            backend: backend)
         self.streamed = modelLevel == .streamed
-            ? try StreamedModelLevel(config: c, tokens: n, chunkRows: chunkRows, storage: storage, backend: backend) : nil
+            ? try StreamedModelLevel(config: c, tokens: n, chunkRows: chunkRows, storage: storage,
+                                     logitsMemory: workspace.sharedScratch, backend: backend) : nil
         uploadScratch = try backend.makeBuffer(.f32, count: storage == .f32 ? 1 : min(count, MemoryPlanner.uploadPieceElements))
         downloadScratch = gradientType == .f32 ? nil
             : try backend.makeBuffer(.bf16, count: min(count, MemoryPlanner.uploadPieceElements))
@@ -332,10 +338,7 @@ public final class SlidingWindowEngine {
         }
         let invFreq = try backend.makeBuffer(RopeFrequencies.inverseFrequencies(
             headDim: c.headDim, theta: c.ropeTheta, scaling: RopeFrequencyScaling(c.ropeScaling)))
-        layer = DecoderLayer(config: c, backend: backend,
-                             workspace: try DecoderLayerWorkspace(config: c, maxTokens: n, mlpChunkTokens: mlpChunkTokens,
-                                                                  storage: storage, backend: backend),
-                             invFreq: invFreq.ref())
+        layer = DecoderLayer(config: c, backend: backend, workspace: workspace, invFreq: invFreq.ref())
         ids = try backend.makeBuffer(.i32, count: n)
         targets = try backend.makeBuffer(.i32, count: n)
         positions = try backend.makeBuffer(.i32, count: n)

@@ -35,8 +35,9 @@ final class StreamedModelLevel {
     /// A partial sum (accumulation) is back in the gradient chunk.
     let gradientLoaded: [any DeviceEvent]
     var nextGradient = 0
-    let logits: any DeviceBuffer          // (N,Vc) f32
-    /// (N,Vc) in the storage type; `logits` itself when that is f32.
+    /// (N,Vc) f32, a view of memory the decoder layers use at other times (`logitsBytes`).
+    let logits: any DeviceBuffer
+    /// (N,Vc) in the storage type, after `logits` in the same memory; `logits` itself when that is f32.
     let dlogits: any DeviceBuffer
     let rowMax: any DeviceBuffer          // (N) f32
     let rowSum: any DeviceBuffer          // (N) f32
@@ -50,7 +51,15 @@ final class StreamedModelLevel {
     /// (3N + 1) i32: the micro-batch's `BatchRows.deviceLayout` (its tokens grouped by row).
     let rowGroups: any DeviceBuffer
 
-    init(config c: ModelConfig, tokens n: Int, chunkRows: Int, storage: ElementType, backend: any QueuedTransfers) throws {
+    /// Bytes of `logits` and `dlogits` at N tokens and Vc rows per chunk.
+    static func logitsBytes(tokens n: Int, chunkRows: Int, storage: ElementType) -> Int {
+        n * chunkRows * (4 + (storage == .f32 ? 0 : storage.byteSize)) + 256
+    }
+
+    /// `logitsMemory`: a buffer of at least `logitsBytes` that nothing uses while the LM head
+    /// runs (the decoder layers' shared scratch).
+    init(config c: ModelConfig, tokens n: Int, chunkRows: Int, storage: ElementType, logitsMemory: any DeviceBuffer,
+         backend: any QueuedTransfers) throws {
         let C = c.hiddenSize
         func events() throws -> [any DeviceEvent] { try (0..<2).map { _ in try backend.makeEvent(timing: false) } }
         self.chunkRows = chunkRows
@@ -61,8 +70,9 @@ final class StreamedModelLevel {
         gradientReady = try events()
         gradientSent = try events()
         gradientLoaded = try events()
-        logits = try backend.makeBuffer(.f32, count: n * chunkRows)
-        dlogits = storage == .f32 ? logits : try backend.makeBuffer(storage, count: n * chunkRows)
+        logits = backend.makeView(.f32, count: n * chunkRows, of: logitsMemory, byteOffset: 0)
+        dlogits = storage == .f32 ? logits
+            : backend.makeView(storage, count: n * chunkRows, of: logitsMemory, byteOffset: (n * chunkRows * 4 + 255) / 256 * 256)
         rowMax = try backend.makeBuffer(.f32, count: n)
         rowSum = try backend.makeBuffer(.f32, count: n)
         targetLogit = try backend.makeBuffer(.f32, count: n)

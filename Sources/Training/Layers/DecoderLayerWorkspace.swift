@@ -25,7 +25,7 @@ final class DecoderLayerWorkspace {
     let attention: TensorRef      // (N,H·D) softmax(q kᵀ) v
     let lse: TensorRef            // (B,H,T)
     let residual: TensorRef       // (N,C) input + o_proj(attention)
-    // Forward (MLP block)
+    // Forward (MLP block); the (M,I) buffers are in `sharedScratch`
     let rstdPost: TensorRef       // (N)
     let normedPost: TensorRef     // (N,C) post_attention_layernorm output
     let gate: TensorRef           // (M,I)
@@ -33,9 +33,12 @@ final class DecoderLayerWorkspace {
     let activation: TensorRef     // (M,I) silu(gate) · up
     // Backward scratch
     let dNormed: TensorRef        // (N,C) gradient of either norm's output
-    let dActivation: TensorRef    // (M,I)
-    let dGate: TensorRef          // (M,I)
-    let dUp: TensorRef            // (M,I)
+    let dActivation: TensorRef    // (M,I), in `sharedScratch`
+    /// (M,I) written over `gate` and `up` by the SwiGLU backward (each element is read before
+    /// it is written), which is the last reader of both in a chunk.
+    var dGate: TensorRef { gate }
+    var dUp: TensorRef { up }
+    // Attention block's backward, in `sharedScratch` (the MLP's chunks are done by then)
     let dAttention: TensorRef     // (N,H·D)
     let dq: TensorRef             // (N,H·D)
     let dk: TensorRef             // (N,Hkv·D)
@@ -47,10 +50,23 @@ final class DecoderLayerWorkspace {
     let dOutput: TensorRef?
     /// Rows of the MLP's (·, I) buffers: the requested chunk, or maxTokens when that is fewer.
     let mlpChunkTokens: Int
+    /// One buffer of the storage type that the MLP's chunks use (gate, up, activation,
+    /// dActivation) and, after them in a layer's backward, the attention block's gradients:
+    /// the two never hold live values at once, so they share memory (as does the streamed LM
+    /// head, which runs between the last layer's forward and its backward).
+    let sharedScratch: any DeviceBuffer
 
-    /// `mlpChunkTokens` ≥ 1: tokens per MLP chunk.
+    /// Elements of `sharedScratch`: max(4·M·I, the attention block's gradients 2·N·H·D +
+    /// 2·N·Hkv·D, and with q/k norm N·H·D + N·Hkv·D more).
+    static func sharedScratchElements(_ c: ModelConfig, tokens n: Int, mlpChunkTokens m: Int) -> Int {
+        let attention = n * (2 * c.qDim + 2 * c.kvDim) + (c.qkNorm ? n * (c.qDim + c.kvDim) : 0)
+        return max(4 * m * c.intermediateSize, attention)
+    }
+
+    /// `mlpChunkTokens` ≥ 1: tokens per MLP chunk; `sharedScratchBytes`: the least size of
+    /// `sharedScratch`, for a user between the layers' runs (the streamed LM head's logits).
     init(config c: ModelConfig, maxTokens n: Int, mlpChunkTokens: Int, storage: ElementType,
-         backend: any Backend) throws {
+         sharedScratchBytes: Int = 0, backend: any Backend) throws {
         precondition(n >= 1 && mlpChunkTokens >= 1, "token counts are positive")
         let m = min(n, mlpChunkTokens)
         self.mlpChunkTokens = m
@@ -73,19 +89,22 @@ final class DecoderLayerWorkspace {
         residual = try make(n * c.hiddenSize, .f32)
         rstdPost = try make(n, .f32)
         normedPost = try make(n * c.hiddenSize)
-        gate = try make(m * c.intermediateSize)
-        up = try make(m * c.intermediateSize)
-        activation = try make(m * c.intermediateSize)
         dNormed = try make(n * c.hiddenSize)
-        dActivation = try make(m * c.intermediateSize)
-        dGate = try make(m * c.intermediateSize)
-        dUp = try make(m * c.intermediateSize)
-        dAttention = try make(n * c.qDim)
-        dq = try make(n * c.qDim)
-        dk = try make(n * c.kvDim)
-        dv = try make(n * c.kvDim)
-        dqPreNorm = try qk ? make(n * c.qDim) : nil
-        dkPreNorm = try qk ? make(n * c.kvDim) : nil
+        let shared = try backend.makeBuffer(storage, count: max(Self.sharedScratchElements(c, tokens: n, mlpChunkTokens: m),
+                                                                 (sharedScratchBytes + storage.byteSize - 1) / storage.byteSize))
+        sharedScratch = shared
+        let mlp = m * c.intermediateSize
+        gate = shared.ref(0)
+        up = shared.ref(mlp)
+        activation = shared.ref(2 * mlp)
+        dActivation = shared.ref(3 * mlp)
+        let qElements = n * c.qDim, kvElements = n * c.kvDim
+        dAttention = shared.ref(0)
+        dq = shared.ref(qElements)
+        dk = shared.ref(2 * qElements)
+        dv = shared.ref(2 * qElements + kvElements)
+        dqPreNorm = qk ? shared.ref(2 * qElements + 2 * kvElements) : nil
+        dkPreNorm = qk ? shared.ref(3 * qElements + 2 * kvElements) : nil
         dOutput = try storage == .f32 ? nil : make(n * c.hiddenSize)
     }
 }
