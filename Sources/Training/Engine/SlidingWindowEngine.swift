@@ -487,6 +487,7 @@ public final class SlidingWindowEngine {
             try pass(b, index: k, last: k == microBatches.count - 1, scale: normalization.lossScale,
                      version: version, learningRate: learningRate, eager: !clipping)
         }
+        if !clipping { loadNextWindowEarly(version: version + 1) }
 
         // The norm (and the losses) once the backward is done: Σ g² per tensor in the order of
         // `DeviceTrainingState.gradientNorm`, added in fp64.
@@ -525,6 +526,9 @@ public final class SlidingWindowEngine {
 
         // Forward: layer i reads hidden[i mod 2], writes hidden[(i+1) mod 2]; its input goes to the host.
         if let streamed {
+            // The first layer's weights go ahead of the gathered rows on the H2D queue, and its
+            // AdamW runs before the gather rather than taking turns with it on the host's threads.
+            if residentLayers < L - deferredLayers { loadWeights(residentLayers, version: version) }
             loadGatheredEmbedding(batch, version: version, streamed: streamed)
         } else {
             loadModelWeights(model.embedding, version: version)
@@ -764,6 +768,17 @@ public final class SlidingWindowEngine {
     /// update unless `wait` is false (then it skips a layer whose update is not done yet). The
     /// copy goes piece by piece, each as soon as the update has written it, so a layer's copy
     /// runs behind its AdamW instead of after it.
+    /// While the backward's last layers still run, the next forward's window after its first
+    /// layer: layers first+window-1 … first+1, whose updates end in that order before the
+    /// backward does, go to their slots (each once the backward has released it) behind the
+    /// backward's own copies, so the forward finds them loaded. The first layer's update ends
+    /// after the backward; a deferred layer's starts only in the next forward.
+    private func loadNextWindowEarly(version: Int) {
+        let first = residentLayers, end = min(config.numLayers - deferredLayers, first + window)
+        guard first + 1 < end else { return }
+        for j in stride(from: end - 1, to: first, by: -1) { loadWeights(j, version: version) }
+    }
+
     func loadWeights(_ j: Int, version: Int, wait: Bool = true) {
         guard let k = slot(j) else { return }
         if let c = slotContent[k], c.layer == j, c.version == version { return }
