@@ -10,10 +10,12 @@ import ModelFormats
 import Support
 
 /// Throughput of the sliding-window engine on a random-init model built from a config, or on a
-/// model folder's weights: `warmup` untimed steps, then `steps` steps back to back (no drain
-/// between them), then one drain. Besides tokens/s it reports the mean `StepTelemetry` of the
-/// timed steps (from timing events around every piece of work on each queue and the AdamW
-/// thread's clock), the pieces of the last step (for a trace) and the `StepBounds`: compute
+/// model folder's weights: `warmup` untimed steps, then `steps` timed steps back to back, each
+/// from the end of the previous step's backward to the end of its own (its host AdamW runs on
+/// into the next step), then one more step that ends the last one's telemetry, then one drain.
+/// Besides tokens/s it reports the mean `StepTelemetry` of the timed steps (from timing events
+/// around every piece of work on each queue and the AdamW thread's clock), the pieces of the
+/// last timed step (for a trace) and the `StepBounds`: compute
 /// only (a `TrainingBenchmark` with `computeOnly` in the same process, or given), AdamW at the
 /// memcpy bandwidth measured here, PCIe at the pinned bandwidth measured here (GPU only); on
 /// request, the device time per op of one more step.
@@ -211,19 +213,24 @@ public struct SlidingWindowBenchmark {
         }
         var loss = Double.nan
         var timed: [StepTelemetry] = []
+        let timedSteps = (warmup + 1)...(warmup + steps)
         func step() throws {
             let r = try engine.step(batches, learningRate: 1e-5, maxGradNorm: maxGradNorm)
             loss = r.lossSum / Double(r.targets)
-            if let t = engine.telemetry, t.step > warmup, timed.last?.step != t.step { timed.append(t) }
+            if let t = engine.telemetry, timedSteps.contains(t.step), timed.last?.step != t.step { timed.append(t) }
         }
         for _ in 0..<warmup { try step() }
+        // A step returns when its backward is done; its host AdamW runs on into the next one.
+        // The steady-state step is the time between those returns (the warm-up step's AdamW tail
+        // counts in the first timed step). One more step ends the last timed step's telemetry,
+        // which runs to the next step's start; the final drain is not part of any step.
         start = clock.now
         for _ in 0..<steps { try step() }
-        engine.drain()
         let perStep = seconds(clock.now - start) / Double(steps)
-        if let t = engine.telemetry, timed.last?.step != t.step { timed.append(t) }
-        guard let telemetry = StepTelemetry.mean(timed) else { preconditionFailure("engine made without timing") }
+        try step()
         let spans = engine.telemetrySpans
+        engine.drain()
+        guard let telemetry = StepTelemetry.mean(timed) else { preconditionFailure("engine made without timing") }
         var ops: [OpTime]?
         if profile, let profiling = backend as? OpProfiling {
             try profiling.startProfiling()
