@@ -162,6 +162,13 @@ final class LayerOptimizerWorker {
         pthread_mutex_unlock(&mutex)
     }
 
+    /// Whether update number `count` of layer `layer` has started (or run), without waiting.
+    func hasStarted(layer: Int, count: Int) -> Bool {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return updates[layer] >= count || (updates[layer] == count - 1 && runningLayer == layer)
+    }
+
     /// Whether layer `layer` has had `count` updates in all (without waiting).
     func hasUpdate(layer: Int, count: Int) -> Bool {
         pthread_mutex_lock(&mutex)

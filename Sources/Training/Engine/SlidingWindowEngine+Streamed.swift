@@ -15,11 +15,14 @@ extension SlidingWindowEngine {
     /// queue waits for the last. A part whose update `version` has not run is held back
     /// meanwhile: its rows come from what that update will write (`AdamW.updatedValues`), and
     /// it runs after the other units' updates (the layers', which the forward needs next).
-    func loadGatheredEmbedding(_ batch: MicroBatch, version: Int, streamed s: StreamedModelLevel) {
+    /// `whileHeld` runs once they are held, before the gather.
+    func loadGatheredEmbedding(_ batch: MicroBatch, version: Int, streamed s: StreamedModelLevel,
+                               whileHeld: () -> Void) {
         let t = model.embedding, C = config.hiddenSize, n = batch.batchSize * batch.seqLen
         guard let registration = t.registration else { preconditionFailure("the streamed embedding has host masters") }
         let (held, waited) = worker.hold(units: t.parts.map(\.unit), count: version)
         if waited { recording?.noteOptimizerWait() }
+        whileHeld()
         defer { for (part, h) in zip(t.parts, held) where h != nil { worker.release(layer: part.unit) } }
         let masters = UnsafePointer(registration.bytes.assumingMemoryBound(to: Float.self))
         let partElements = t.parts[0].range.count, optimizer = worker.optimizer

@@ -3,6 +3,9 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Backends
 import Datasets
 import ModelFormats
@@ -147,6 +150,8 @@ public final class SlidingWindowEngine {
     private let modelGradientsReady: any DeviceEvent
     /// The host-updated model-level gradients have left for the host: the next step may zero them.
     private let modelGradientsSent: any DeviceEvent
+    /// The step's backward is done on the compute queue (`loadNextWindowEarly` stops waiting).
+    private let backwardDone: any DeviceEvent
     /// (weights, gradients) of the resident layers.
     private let residentTensors: [(DecoderLayerTensors, DecoderLayerTensors)]
     private let layer: DecoderLayer
@@ -332,6 +337,7 @@ public final class SlidingWindowEngine {
         modelLoaded = try events(model.all.count)
         modelGradientsReady = try backend.makeEvent(timing: false)
         modelGradientsSent = try backend.makeEvent(timing: false)
+        backwardDone = try backend.makeEvent(timing: false)
         residentTensors = resident.layers.map {
             (DecoderLayerTensors(layout: layout.layer, buffer: $0.weights, norms: $0.norms),
              DecoderLayerTensors(layout: layout.layer, buffer: $0.gradients))
@@ -526,10 +532,14 @@ public final class SlidingWindowEngine {
 
         // Forward: layer i reads hidden[i mod 2], writes hidden[(i+1) mod 2]; its input goes to the host.
         if let streamed {
-            // The first layer's weights go ahead of the gathered rows on the H2D queue, and its
-            // AdamW runs before the gather rather than taking turns with it on the host's threads.
-            if residentLayers < L - deferredLayers { loadWeights(residentLayers, version: version) }
-            loadGatheredEmbedding(batch, version: version, streamed: streamed)
+            loadGatheredEmbedding(batch, version: version, streamed: streamed) {
+                // Where the first layer's update is under way (the AdamW keeps up with the
+                // backward), its weights go ahead of the gathered rows on the H2D queue, and the
+                // update runs before the gather rather than taking turns with it on the host's threads.
+                if residentLayers < L - deferredLayers, worker.hasStarted(layer: 0, count: version) {
+                    loadWeights(residentLayers, version: version)
+                }
+            }
         } else {
             loadModelWeights(model.embedding, version: version)
             onCompute {
@@ -769,14 +779,21 @@ public final class SlidingWindowEngine {
     /// copy goes piece by piece, each as soon as the update has written it, so a layer's copy
     /// runs behind its AdamW instead of after it.
     /// While the backward's last layers still run, the next forward's window after its first
-    /// layer: layers first+window-1 … first+1, whose updates end in that order before the
-    /// backward does, go to their slots (each once the backward has released it) behind the
-    /// backward's own copies, so the forward finds them loaded. The first layer's update ends
-    /// after the backward; a deferred layer's starts only in the next forward.
+    /// layer: layers first+window-1 … first+1, whose updates end in that order, go to their
+    /// slots (each once the backward has released it) behind the backward's own copies as their
+    /// updates end, until the backward does; the forward loads the rest. The first layer's update
+    /// ends after the backward; a deferred layer's starts only in the next forward.
     private func loadNextWindowEarly(version: Int) {
         let first = residentLayers, end = min(config.numLayers - deferredLayers, first + window)
         guard first + 1 < end else { return }
-        for j in stride(from: end - 1, to: first, by: -1) { loadWeights(j, version: version) }
+        backwardDone.record(on: compute)
+        for j in stride(from: end - 1, to: first, by: -1) {
+            while !worker.hasUpdate(layer: j - residentLayers, count: version) {
+                if backwardDone.isComplete { return }
+                usleep(200)
+            }
+            loadWeights(j, version: version)
+        }
     }
 
     func loadWeights(_ j: Int, version: Int, wait: Bool = true) {
