@@ -31,10 +31,38 @@ public enum TestPaths {
         return p
     }
 
-    /// A fresh empty folder under the system temporary directory.
+    /// A fresh empty folder under the system temporary directory, removed when the test bundle
+    /// has finished.
     public static func temporaryDirectory(_ tag: String = "test") throws -> String {
         let p = FileManager.default.temporaryDirectory.path + "/slideformer-\(tag)-\(UInt64.random(in: 0...UInt64.max))"
         try FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true)
+        TemporaryDirectories.shared.add(p)
         return p
+    }
+}
+
+/// The folders `TestPaths.temporaryDirectory` made, removed at the end of the test bundle.
+final class TemporaryDirectories: NSObject, XCTestObservation, @unchecked Sendable {
+    static let shared: TemporaryDirectories = {
+        let t = TemporaryDirectories()
+        XCTestObservationCenter.shared.addTestObserver(t)
+        return t
+    }()
+
+    private let lock = NSLock()
+    private var paths: [String] = []
+
+    func add(_ path: String) {
+        lock.lock()
+        paths.append(path)
+        lock.unlock()
+    }
+
+    func testBundleDidFinish(_ testBundle: Bundle) {
+        lock.lock()
+        let made = paths
+        paths.removeAll()
+        lock.unlock()
+        for p in made { try? FileManager.default.removeItem(atPath: p) }
     }
 }
