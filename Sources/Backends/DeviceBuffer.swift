@@ -11,6 +11,14 @@ public protocol DeviceBuffer: AnyObject {
 extension DeviceBuffer {
     /// A reference to element `offset` of this buffer.
     public func ref(_ offset: Int = 0) -> TensorRef { TensorRef(self, offset: offset) }
+
+    /// Traps unless `count` elements of `type` from `byteOffset` (a multiple of 256) lie within
+    /// this buffer: the bounds of a view (`Backend.makeView`).
+    public func checkViewBounds(_ type: ElementType, count: Int, byteOffset: Int) {
+        precondition(byteOffset >= 0 && byteOffset % 256 == 0 && count >= 0
+                        && byteOffset + count * type.byteSize <= self.count * elementType.byteSize,
+                     "view of \(count) \(type) at byte \(byteOffset) outside a buffer of \(self.count) \(elementType)")
+    }
 }
 
 /// An operand of an op: a buffer and an element offset into it. Shapes are given to each op

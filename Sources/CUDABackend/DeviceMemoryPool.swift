@@ -114,9 +114,7 @@ public final class CUDABuffer: DeviceBuffer {
 
     /// `count` elements of `elementType` over `buffer`'s bytes from `byteOffset`.
     init(_ elementType: ElementType, count: Int, viewing buffer: CUDABuffer, byteOffset: Int) {
-        precondition(byteOffset >= 0 && byteOffset % 256 == 0 && count >= 0
-                        && byteOffset + count * elementType.byteSize <= buffer.count * buffer.elementType.byteSize,
-                     "view of \(count) \(elementType) at byte \(byteOffset) outside a buffer of \(buffer.count) \(buffer.elementType)")
+        buffer.checkViewBounds(elementType, count: count, byteOffset: byteOffset)
         self.elementType = elementType
         self.count = count
         pointer = buffer.pointer + CUdeviceptr(byteOffset)

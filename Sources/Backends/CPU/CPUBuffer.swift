@@ -16,9 +16,7 @@ public final class CPUBuffer: DeviceBuffer {
 
     /// `count` elements of `elementType` over `buffer`'s bytes from `byteOffset`.
     init(_ elementType: ElementType, count: Int, viewing buffer: CPUBuffer, byteOffset: Int) {
-        precondition(byteOffset >= 0 && byteOffset % 256 == 0 && count >= 0
-                        && byteOffset + count * elementType.byteSize <= buffer.count * buffer.elementType.byteSize,
-                     "view of \(count) \(elementType) at byte \(byteOffset) outside a buffer of \(buffer.count) \(buffer.elementType)")
+        buffer.checkViewBounds(elementType, count: count, byteOffset: byteOffset)
         self.elementType = elementType
         self.count = count
         raw = buffer.raw + byteOffset
