@@ -43,15 +43,19 @@ static inline lerp_form lerp_form_of(float w) {
     return f;
 }
 
-static inline float adamw_scalar(float *p, float *m, float *v, float g, const sf_adamw_scalars *s, lerp_form lf) {
+// One element: p, m, v read from p_in, m_in, v_in; the new p written to *p_out, the new m, v
+// to *m_out, *v_out unless those are NULL (the in-place update passes the same pointers).
+static inline float adamw_scalar(const float *p_in, const float *m_in, const float *v_in, float g, float *p_out,
+                                 float *m_out, float *v_out, const sf_adamw_scalars *s, lerp_form lf) {
     g = g * s->grad_scale;
-    float pp = *p * s->decay_factor;
-    float mm = *m, vv = *v;
+    float pp = *p_in * s->decay_factor;
+    float mm = *m_in, vv = *v_in;
     mm = fmaf(lf.coeff, g - mm, lf.from_end ? g : mm);
     vv = fmaf(s->one_minus_beta2 * g, g, vv * s->beta2);
     float d = sqrtf(vv) / s->bias_correction2_sqrt + s->eps;
     pp = pp + (s->neg_step_size * mm) / d;
-    *p = pp; *m = mm; *v = vv;
+    *p_out = pp;
+    if (m_out) { *m_out = mm; *v_out = vv; }
     return pp;
 }
 
@@ -90,50 +94,57 @@ static inline adamw_vectors vectors_of(const sf_adamw_scalars *s, lerp_form lf) 
     return c;
 }
 
-static inline void adamw_vec8(float *p, float *m, float *v, __m256 g, uint16_t *out, const adamw_vectors *c) {
+static inline void adamw_vec8(const float *p_in, const float *m_in, const float *v_in, __m256 g, float *p_out,
+                              float *m_out, float *v_out, uint16_t *out, const adamw_vectors *c) {
     g = _mm256_mul_ps(g, c->scale);
-    __m256 pp = _mm256_mul_ps(_mm256_loadu_ps(p), c->decay);
-    __m256 mm = _mm256_loadu_ps(m);
-    __m256 vv = _mm256_loadu_ps(v);
+    __m256 pp = _mm256_mul_ps(_mm256_loadu_ps(p_in), c->decay);
+    __m256 mm = _mm256_loadu_ps(m_in);
+    __m256 vv = _mm256_loadu_ps(v_in);
     mm = _mm256_fmadd_ps(c->lerp_coeff, _mm256_sub_ps(g, mm), c->from_end ? g : mm);
     vv = _mm256_fmadd_ps(_mm256_mul_ps(c->one_minus_beta2, g), g, _mm256_mul_ps(vv, c->beta2));
     const __m256 d = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vv), c->bc2), c->eps);
     pp = _mm256_add_ps(pp, _mm256_div_ps(_mm256_mul_ps(c->neg_step, mm), d));
-    _mm256_storeu_ps(p, pp);
-    _mm256_storeu_ps(m, mm);
-    _mm256_storeu_ps(v, vv);
+    _mm256_storeu_ps(p_out, pp);
+    if (m_out) {
+        _mm256_storeu_ps(m_out, mm);
+        _mm256_storeu_ps(v_out, vv);
+    }
     if (out) store_bf16x8(out, pp);
 }
 #endif
 
-void sf_adamw_f32grad(float *p, float *m, float *v, const float *g, uint16_t *bf16_out, size_t n,
-                      const sf_adamw_scalars *s) {
+// The update over n elements; the gradient is g32 (fp32) or, when that is NULL, g16 (bf16).
+static void adamw_run(const float *p, const float *m, const float *v, const float *g32, const uint16_t *g16,
+                      float *p_out, float *m_out, float *v_out, uint16_t *bf16_out, size_t n, const sf_adamw_scalars *s) {
     const lerp_form lf = lerp_form_of(s->one_minus_beta1);
     size_t i = 0;
 #ifdef SF_AVX2
     const adamw_vectors c = vectors_of(s, lf);
     for (; i + 8 <= n; i += 8)
-        adamw_vec8(p + i, m + i, v + i, _mm256_loadu_ps(g + i), bf16_out ? bf16_out + i : NULL, &c);
+        adamw_vec8(p + i, m + i, v + i, g32 ? _mm256_loadu_ps(g32 + i) : load_bf16x8(g16 + i), p_out + i,
+                   m_out ? m_out + i : NULL, v_out ? v_out + i : NULL, bf16_out ? bf16_out + i : NULL, &c);
 #endif
     for (; i < n; i++) {
-        const float pp = adamw_scalar(p + i, m + i, v + i, g[i], s, lf);
+        const float g = g32 ? g32[i] : bf16_to_f32(g16[i]);
+        const float pp = adamw_scalar(p + i, m + i, v + i, g, p_out + i, m_out ? m_out + i : NULL,
+                                      v_out ? v_out + i : NULL, s, lf);
         if (bf16_out) bf16_out[i] = f32_to_bf16(pp);
     }
 }
 
+void sf_adamw_f32grad(float *p, float *m, float *v, const float *g, uint16_t *bf16_out, size_t n,
+                      const sf_adamw_scalars *s) {
+    adamw_run(p, m, v, g, NULL, p, m, v, bf16_out, n, s);
+}
+
 void sf_adamw_bf16grad(float *p, float *m, float *v, const uint16_t *g, uint16_t *bf16_out, size_t n,
                        const sf_adamw_scalars *s) {
-    const lerp_form lf = lerp_form_of(s->one_minus_beta1);
-    size_t i = 0;
-#ifdef SF_AVX2
-    const adamw_vectors c = vectors_of(s, lf);
-    for (; i + 8 <= n; i += 8)
-        adamw_vec8(p + i, m + i, v + i, load_bf16x8(g + i), bf16_out ? bf16_out + i : NULL, &c);
-#endif
-    for (; i < n; i++) {
-        const float pp = adamw_scalar(p + i, m + i, v + i, bf16_to_f32(g[i]), s, lf);
-        if (bf16_out) bf16_out[i] = f32_to_bf16(pp);
-    }
+    adamw_run(p, m, v, NULL, g, p, m, v, bf16_out, n, s);
+}
+
+void sf_adamw_updated_params(float *out, const float *p, const float *m, const float *v, const float *g32,
+                             const uint16_t *g16, size_t n, const sf_adamw_scalars *s) {
+    adamw_run(p, m, v, g32, g16, out, NULL, NULL, NULL, n, s);
 }
 
 double sf_sum_squares_f32(const float *x, size_t n) {
@@ -162,4 +173,13 @@ void sf_f32_to_bf16(uint16_t *dst, const float *src, size_t n) {
     for (; i + 8 <= n; i += 8) store_bf16x8(dst + i, _mm256_loadu_ps(src + i));
 #endif
     for (; i < n; i++) dst[i] = f32_to_bf16(src[i]);
+}
+
+void sf_round_f32_to_bf16(float *x, size_t n) {
+    size_t i = 0;
+#ifdef SF_AVX2
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(x + i, _mm256_castsi256_ps(_mm256_slli_epi32(bf16_bits8(_mm256_loadu_ps(x + i)), 16)));
+#endif
+    for (; i < n; i++) x[i] = bf16_to_f32(f32_to_bf16(x[i]));
 }

@@ -1,3 +1,4 @@
+import ModelFormats
 import Support
 import XCTest
 @testable import Training
@@ -51,5 +52,39 @@ final class AdamWRowGradientsTests: XCTestCase {
         }
         XCTAssertEqual(Array(UnsafeBufferPointer(start: a, count: 3 * n)), Array(UnsafeBufferPointer(start: b, count: 3 * n)))
         XCTAssertNotEqual(Array(UnsafeBufferPointer(start: a, count: n)), Array(initial[0..<n]))
+    }
+
+    /// With fp32 and bf16 gradients and a range of 13 elements (a vector of 8 and a scalar
+    /// tail), `updatedValues` is what `update` then writes, and leaves p, m and v as they were.
+    func testUpdatedValuesOfDenseGradients() {
+        let n = 40, range = 11..<24
+        var rng = SplitMix64(seed: 3)
+        func random() -> Float { Float(rng.next() >> 40) * 0x1p-24 - 0.5 }
+        let initial = (0..<(3 * n)).map { _ in abs(random()) }
+        let g32 = (0..<n).map { _ in random() }
+        let g16 = g32.map { BFloat16.fromFloat($0) }
+        let adamw = AdamW(AdamWHyperparameters(weightDecay: 0.1))
+        for bf16 in [false, true] {
+            var state = initial, preview = [Float](repeating: 0, count: range.count)
+            g32.withUnsafeBufferPointer { g32 in
+                g16.withUnsafeBufferPointer { g16 in
+                    let gradients: GradientInput = bf16 ? .bf16(g16.baseAddress!) : .f32(g32.baseAddress!)
+                    state.withUnsafeMutableBufferPointer { st in
+                        let p = st.baseAddress!
+                        preview.withUnsafeMutableBufferPointer { out in
+                            adamw.updatedValues(params: p, m: p + n, v: p + 2 * n, gradients: gradients, range: range,
+                                                decays: true, step: 2, learningRate: 1e-2, gradScale: 1,
+                                                into: out.baseAddress!)
+                        }
+                        XCTAssertEqual(Array(st), initial, "nothing written")
+                        adamw.update(params: p, gradients: gradients, m: p + n, v: p + 2 * n,
+                                     segments: OptimizerSegments([DecaySegment(0..<n, decays: true)]), step: 2,
+                                     learningRate: 1e-2, gradScale: 1, bf16Output: nil, pool: WorkerPool(threads: 1))
+                    }
+                }
+            }
+            XCTAssertEqual(Array(state[range]), preview, "bf16 gradients: \(bf16)")
+            XCTAssertNotEqual(Array(state[range]), Array(initial[range]))
+        }
     }
 }

@@ -24,10 +24,18 @@ void sf_adamw_f32grad(float *p, float *m, float *v, const float *g, uint16_t *bf
 void sf_adamw_bf16grad(float *p, float *m, float *v, const uint16_t *g, uint16_t *bf16_out, size_t n,
                        const sf_adamw_scalars *s);
 
+/// The p that one AdamW step would write, into out (n floats), leaving p, m, v as they are.
+/// The gradient is g32 (fp32) or, when that is NULL, g16 (bf16).
+void sf_adamw_updated_params(float *out, const float *p, const float *m, const float *v, const float *g32,
+                             const uint16_t *g16, size_t n, const sf_adamw_scalars *s);
+
 /// Σ x² over n floats, accumulated in double.
 double sf_sum_squares_f32(const float *x, size_t n);
 
 
 /// dst[i] = bf16(src[i]), round to nearest even (NaN -> quiet NaN).
 void sf_f32_to_bf16(uint16_t *dst, const float *src, size_t n);
+
+/// x[i] = bf16(x[i]) widened back to fp32 (the values a bf16 copy holds), in place.
+void sf_round_f32_to_bf16(float *x, size_t n);
 #endif

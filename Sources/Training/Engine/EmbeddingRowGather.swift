@@ -1,4 +1,5 @@
 import Backends
+import CKernels
 import ModelFormats
 import Support
 
@@ -17,9 +18,7 @@ enum EmbeddingRowGather {
                 for i in range {
                     let dst = out + i * C
                     row(Int(ids[i]), dst)
-                    if rounded {
-                        for c in 0..<C { dst[c] = BFloat16.toFloat(BFloat16.fromFloat(dst[c])) }
-                    }
+                    if rounded { sf_round_f32_to_bf16(dst, C) }
                 }
             }
         }

@@ -115,22 +115,18 @@ public struct AdamW: Sendable {
 
     /// The values elements `range` of `params` will have after update number `step` with
     /// `gradients` (indexed as params; a `.rows` range within one row), written to `out`, without
-    /// changing params, m or v: the same kernel on copies, so bit for bit what `update` writes.
+    /// changing params, m or v: the same kernel without writing the moments, so bit for bit what
+    /// `update` writes.
     /// `decays`: the elements' decay flag.
     func updatedValues(params: UnsafePointer<Float>, m: UnsafePointer<Float>, v: UnsafePointer<Float>,
                        gradients: GradientInput, range: Range<Int>, decays: Bool, step: Int, learningRate: Double,
                        gradScale: Float, into out: UnsafeMutablePointer<Float>) {
         let n = range.count, lo = range.lowerBound
-        let mv = UnsafeMutablePointer<Float>.allocate(capacity: 2 * n)
-        defer { mv.deallocate() }
-        out.update(from: params + lo, count: n)
-        mv.update(from: m + lo, count: n)
-        (mv + n).update(from: v + lo, count: n)
         var s = hyperparameters.scalars(learningRate: learningRate, step: step, gradScale: gradScale, decays: decays).cScalars
         switch gradients {
-        case .f32(let g): sf_adamw_f32grad(out, mv, mv + n, g + lo, nil, n, &s)
-        case .bf16(let g): sf_adamw_bf16grad(out, mv, mv + n, g + lo, nil, n, &s)
-        case .rows(let g): sf_adamw_f32grad(out, mv, mv + n, g.values(lo, range.upperBound), nil, n, &s)
+        case .f32(let g): sf_adamw_updated_params(out, params + lo, m + lo, v + lo, g + lo, nil, n, &s)
+        case .bf16(let g): sf_adamw_updated_params(out, params + lo, m + lo, v + lo, nil, g + lo, n, &s)
+        case .rows(let g): sf_adamw_updated_params(out, params + lo, m + lo, v + lo, g.values(lo, range.upperBound), nil, n, &s)
         }
     }
 }
