@@ -189,10 +189,11 @@ public enum MemoryPlanner {
     /// does not wait for once it computes longer than a layer takes to load.
     static let windowBesideLargerMLPChunks = 3
     /// The smallest MLP chunk the planner falls back to when the GPU budget is tight (each
-    /// halving saves 3·I·2 B per token of the chunk; below ~1024 rows the GEMMs lose efficiency).
+    /// halving saves half the chunk's 4·I·2 B per token; below ~1024 rows the GEMMs lose efficiency).
     static let smallestMLPChunk = 1024
-    /// One vocabulary chunk of the streamed LM head: (N, Vc) f32 logits and bf16 dlogits within
-    /// this. Llama-3.1-8B at 8×1024: 5,440 rows (24 chunks), GEMMs of 8192 × 5440 × 4096.
+    /// The least room for one vocabulary chunk of the streamed LM head: (N, Vc) f32 logits and
+    /// bf16 dlogits within this, or within the layers' shared scratch where that is larger
+    /// (`vocabChunkRows`).
     public static let streamedLogitsBytes = 256 << 20
     /// The most bytes of one vocabulary chunk's f32 gradient: two of them fill the pinned
     /// landing ring's 256 MiB (`streamedLandingRing`); the GPU holds two such gradient chunks
@@ -522,8 +523,8 @@ public enum MemoryPlanner {
         // block's gradients).
         var bf16Elements: [Int] = [n * C, n * C, n * C, n * C, n * q, n * q, n * kv, n * kv]
         if c.qkNorm { bf16Elements += [n * q, n * kv] }
-        bf16Elements.append(max(DecoderLayerWorkspace.sharedScratchElements(c, tokens: n, mlpChunkTokens: m),
-                                (sharedScratchBytes + bf16 - 1) / bf16))
+        bf16Elements.append(DecoderLayerWorkspace.sharedScratchElements(c, tokens: n, mlpChunkTokens: m,
+                                                                        leastBytes: sharedScratchBytes))
         // rstdInput, rstdPost, residual (N,C), lse (N·H), Qwen3 rstdQ/rstdK.
         var f32Elements: [Int] = [n, n, n * C, n * c.numHeads]
         if c.qkNorm { f32Elements += [n * c.numHeads, n * c.numKVHeads] }

@@ -22,8 +22,8 @@ extension SlidingWindowEngine {
         guard let registration = t.registration else { preconditionFailure("the streamed embedding has host masters") }
         let (held, waited) = worker.hold(units: t.parts.map(\.unit), count: version)
         if waited { recording?.noteOptimizerWait() }
-        whileHeld()
         defer { for (part, h) in zip(t.parts, held) where h != nil { worker.release(layer: part.unit) } }
+        whileHeld()
         let masters = UnsafePointer(registration.bytes.assumingMemoryBound(to: Float.self))
         let partElements = t.parts[0].range.count, optimizer = worker.optimizer
         let row = { (id: Int, dst: UnsafeMutablePointer<Float>) in

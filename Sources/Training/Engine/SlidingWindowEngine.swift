@@ -536,6 +536,7 @@ public final class SlidingWindowEngine {
                 // Where the first layer's update is under way (the AdamW keeps up with the
                 // backward), its weights go ahead of the gathered rows on the H2D queue, and the
                 // update runs before the gather rather than taking turns with it on the host's threads.
+                // (Unit 0 is the first streamed layer.)
                 if residentLayers < L - deferredLayers, worker.hasStarted(layer: 0, count: version) {
                     loadWeights(residentLayers, version: version)
                 }
@@ -773,11 +774,6 @@ public final class SlidingWindowEngine {
         slot(j).map { slotTensors[$0] } ?? residentTensors[j].0
     }
 
-    /// Enqueues H2D of streamed layer j's compute weights of `version` into its slot (from its
-    /// fp32 masters, converted on the H2D queue), unless already there; waits for the layer's
-    /// update unless `wait` is false (then it skips a layer whose update is not done yet). The
-    /// copy goes piece by piece, each as soon as the update has written it, so a layer's copy
-    /// runs behind its AdamW instead of after it.
     /// While the backward's last layers still run, the next forward's window after its first
     /// layer: layers first+window-1 … first+1, whose updates end in that order, go to their
     /// slots (each once the backward has released it) behind the backward's own copies as their
@@ -796,6 +792,11 @@ public final class SlidingWindowEngine {
         }
     }
 
+    /// Enqueues H2D of streamed layer j's compute weights of `version` into its slot (from its
+    /// fp32 masters, converted on the H2D queue), unless already there; waits for the layer's
+    /// update unless `wait` is false (then it skips a layer whose update is not done yet). The
+    /// copy goes piece by piece, each as soon as the update has written it, so a layer's copy
+    /// runs behind its AdamW instead of after it.
     func loadWeights(_ j: Int, version: Int, wait: Bool = true) {
         guard let k = slot(j) else { return }
         if let c = slotContent[k], c.layer == j, c.version == version { return }

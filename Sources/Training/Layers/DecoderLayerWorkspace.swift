@@ -56,11 +56,12 @@ final class DecoderLayerWorkspace {
     /// head, which runs between the last layer's forward and its backward).
     let sharedScratch: any DeviceBuffer
 
-    /// Elements of `sharedScratch`: max(4·M·I, the attention block's gradients 2·N·H·D +
-    /// 2·N·Hkv·D, and with q/k norm N·H·D + N·Hkv·D more).
-    static func sharedScratchElements(_ c: ModelConfig, tokens n: Int, mlpChunkTokens m: Int) -> Int {
+    /// Elements of `sharedScratch` (`elementSize` bytes each): max(4·M·I, the attention block's
+    /// gradients 2·N·H·D + 2·N·Hkv·D, and with q/k norm N·H·D + N·Hkv·D more, `leastBytes`).
+    static func sharedScratchElements(_ c: ModelConfig, tokens n: Int, mlpChunkTokens m: Int, leastBytes: Int = 0,
+                                      elementSize: Int = 2) -> Int {
         let attention = n * (2 * c.qDim + 2 * c.kvDim) + (c.qkNorm ? n * (c.qDim + c.kvDim) : 0)
-        return max(4 * m * c.intermediateSize, attention)
+        return max(4 * m * c.intermediateSize, attention, (leastBytes + elementSize - 1) / elementSize)
     }
 
     /// `mlpChunkTokens` ≥ 1: tokens per MLP chunk; `sharedScratchBytes`: the least size of
@@ -90,8 +91,8 @@ final class DecoderLayerWorkspace {
         rstdPost = try make(n, .f32)
         normedPost = try make(n * c.hiddenSize)
         dNormed = try make(n * c.hiddenSize)
-        let shared = try backend.makeBuffer(storage, count: max(Self.sharedScratchElements(c, tokens: n, mlpChunkTokens: m),
-                                                                 (sharedScratchBytes + storage.byteSize - 1) / storage.byteSize))
+        let shared = try backend.makeBuffer(storage, count: Self.sharedScratchElements(
+            c, tokens: n, mlpChunkTokens: m, leastBytes: sharedScratchBytes, elementSize: storage.byteSize))
         sharedScratch = shared
         let mlp = m * c.intermediateSize
         gate = shared.ref(0)
